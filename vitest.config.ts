@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit and integration tests sit beside the code they prove (`*.test.ts`);
+// browser end-to-end tests live in test/ and run under Playwright instead.
+export default defineConfig({
+  test: {
+    include: ['server/**/*.test.ts', 'web/src/**/*.test.ts', 'turn/**/*.test.ts', 'scripts/**/*.test.ts', 'test/unit/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    pool: 'forks',
+  },
+});
