@@ -1,0 +1,193 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CallwireServer } from '../CallwireServer.ts';
+import { TestClient, sleep, startTestServer } from '../testing/harness.ts';
+
+const VIDEO = { audioMuted: false, videoEnabled: true };
+
+describe('calling by handle', () => {
+  let server: CallwireServer;
+  let url: string;
+  const clients: TestClient[] = [];
+  const guest = async (handle: string, key?: string) => {
+    const c = await TestClient.guest(url, handle, handle.toUpperCase(), key);
+    clients.push(c);
+    return c;
+  };
+
+  beforeEach(async () => {
+    server = await startTestServer({ RING_TIMEOUT_MS: '1500', RECONNECT_GRACE_MS: '300' });
+    url = server.url;
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await server.close();
+  });
+
+  it('rings, accepts, connects both into the call room, and hang-up ends it for the other side', async () => {
+    const alice = await guest('alice');
+    const bob = await guest('bob');
+    const invite = await alice.ok('call.invite', { to: 'bob', video: true });
+    expect(invite.state).toBe('ringing');
+    expect(invite.roomId).toMatch(/^call-/);
+    const incoming = await bob.next('call.incoming');
+    expect(incoming).toMatchObject({ callId: invite.callId, from: { handle: 'alice', name: 'ALICE' }, video: true });
+
+    await alice.ok('room.join', { roomId: invite.roomId, media: VIDEO });
+    // The callee may not enter the room before answering.
+    const early = await bob.request('room.join', { roomId: invite.roomId, media: VIDEO });
+    expect(early).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+
+    const accepted = await bob.ok('call.accept', { callId: invite.callId });
+    expect(accepted.roomId).toBe(invite.roomId);
+    expect(await alice.next('call.accepted')).toEqual({ callId: invite.callId, roomId: invite.roomId });
+
+    const join = await bob.ok('room.join', { roomId: invite.roomId, media: VIDEO });
+    expect(join.room).toMatchObject({ kind: 'call', media: 'video' });
+    expect(join.participants.map((p) => p.handle)).toEqual(['alice']);
+    await alice.next('room.participantJoined');
+
+    await alice.ok('room.leave', { roomId: invite.roomId });
+    expect(await bob.next('call.ended')).toEqual({ callId: invite.callId, reason: 'hangup' });
+    expect(server.calls.liveCount).toBe(0);
+    expect(server.rooms.roomCount).toBe(0);
+  });
+
+  it('decline ends the call for the caller and files no missed call', async () => {
+    const alice = await guest('alice');
+    const bob = await guest('bob');
+    const { callId } = await alice.ok('call.invite', { to: 'bob', video: false });
+    await bob.next('call.incoming');
+    await bob.ok('call.decline', { callId });
+    expect(await alice.next('call.ended')).toEqual({ callId, reason: 'declined' });
+    expect(server.missed.list('bob')).toEqual([]);
+    expect(server.rooms.roomCount).toBe(0);
+  });
+
+  it('busy: a callee already in a call refuses with `busy` and gets a missed call', async () => {
+    const alice = await guest('alice');
+    const bob = await guest('bob');
+    const carol = await guest('carol');
+    const { callId, roomId } = await alice.ok('call.invite', { to: 'bob', video: true });
+    await bob.ok('call.accept', { callId });
+    await bob.ok('room.join', { roomId, media: VIDEO });
+
+    const res = await carol.request('call.invite', { to: 'bob', video: true });
+    expect(res).toMatchObject({ ok: false, error: { code: 'busy' } });
+    const missed = await bob.next('missedCalls');
+    expect(missed.missedCalls).toHaveLength(1);
+    expect(missed.missedCalls[0]).toMatchObject({ from: { handle: 'carol' }, reason: 'busy' });
+    // The caller is busy too.
+    expect(await alice.request('call.invite', { to: 'carol', video: true })).toMatchObject({ ok: false, error: { code: 'busy' } });
+  });
+
+  it('cancel before the answer stops the ringing and leaves a missed call', async () => {
+    const alice = await guest('alice');
+    const bob = await guest('bob');
+    const { callId } = await alice.ok('call.invite', { to: 'bob', video: true });
+    await bob.next('call.incoming');
+    await alice.ok('call.cancel', { callId });
+    expect(await bob.next('call.ended')).toEqual({ callId, reason: 'cancelled' });
+    expect((await bob.next('missedCalls')).missedCalls[0]).toMatchObject({ callId, reason: 'cancelled' });
+    // Accepting the cancelled call is refused and changes nothing.
+    expect(await bob.request('call.accept', { callId })).toMatchObject({ ok: false, error: { code: 'call-ended' } });
+    expect(server.calls.liveCount).toBe(0);
+  });
+
+  it('no answer within the ring timeout ends the call on both sides', async () => {
+    const alice = await guest('alice');
+    const bob = await guest('bob');
+    const { callId } = await alice.ok('call.invite', { to: 'bob', video: true });
+    expect(await alice.next('call.ended', undefined, 4_000)).toEqual({ callId, reason: 'no-answer' });
+    expect(await bob.next('call.ended')).toEqual({ callId, reason: 'no-answer' });
+    expect((await bob.next('missedCalls')).missedCalls[0]).toMatchObject({ callId, reason: 'no-answer', video: true });
+  });
+
+  it('an offline callee gets the missed call when they reconnect, and it is deleted once acknowledged', async () => {
+    const key = 'bob-device-key-0123456789';
+    const bob = await guest('bob', key);
+    bob.close();
+    await sleep(100);
+    const alice = await guest('alice');
+    const invite = await alice.ok('call.invite', { to: 'bob', video: false });
+    expect(invite.state).toBe('calling');
+    expect(await alice.next('call.ended', undefined, 4_000)).toMatchObject({ reason: 'no-answer' });
+
+    const back = await guest('bob', key);
+    const { missedCalls } = await back.next('missedCalls');
+    expect(missedCalls).toHaveLength(1);
+    expect(missedCalls[0]).toMatchObject({ callId: invite.callId, from: { handle: 'alice' }, video: false, reason: 'no-answer' });
+    expect(await back.ok('missedCalls.ack', { ids: [missedCalls[0]!.id] })).toEqual({ remaining: 0 });
+    back.close();
+    await sleep(100);
+
+    const again = await guest('bob', key);
+    await again.next('session');
+    await sleep(200);
+    expect(again.has('missedCalls')).toBe(false);
+  });
+
+  it('a callee who comes online while the call is placed starts ringing', async () => {
+    const key = 'bob-device-key-abcdefghij';
+    (await guest('bob', key)).close();
+    await sleep(100);
+    const alice = await guest('alice');
+    const { callId } = await alice.ok('call.invite', { to: 'bob', video: true });
+    const bob = await guest('bob', key);
+    expect(await bob.next('call.incoming')).toMatchObject({ callId });
+    expect(await alice.next('call.ringing')).toEqual({ callId });
+    await bob.ok('call.accept', { callId });
+    await alice.next('call.accepted');
+  });
+
+  it('rings every device of the callee; answering on one stops the others', async () => {
+    const key = 'bob-shared-device-key-123';
+    const alice = await guest('alice');
+    const phone = await guest('bob', key);
+    const laptop = await guest('bob', key);
+    const { callId } = await alice.ok('call.invite', { to: 'bob', video: true });
+    await phone.next('call.incoming');
+    await laptop.next('call.incoming');
+    await phone.ok('call.accept', { callId });
+    expect(await laptop.next('call.ended')).toEqual({ callId, reason: 'answered-elsewhere' });
+    expect(await laptop.request('call.accept', { callId })).toMatchObject({ ok: false, error: { code: 'invalid-state' } });
+  });
+
+  it('refuses calls that make no sense with typed errors', async () => {
+    const alice = await guest('alice');
+    const bob = await guest('bob');
+    expect(await alice.request('call.invite', { to: 'alice', video: true })).toMatchObject({ ok: false, error: { code: 'self-call' } });
+    expect(await alice.request('call.invite', { to: 'nobody', video: true })).toMatchObject({ ok: false, error: { code: 'unknown-user' } });
+    expect(await alice.request('call.accept', { callId: 'doesnotexist' })).toMatchObject({ ok: false, error: { code: 'unknown-call' } });
+    const { callId } = await alice.ok('call.invite', { to: 'bob', video: true });
+    // Only the callee may answer, only the caller may cancel.
+    expect(await alice.request('call.accept', { callId })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await bob.request('call.cancel', { callId })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(server.calls.liveCount).toBe(1);
+  });
+
+  it('a caller whose connection drops cancels the ringing call', async () => {
+    const alice = await guest('alice');
+    const bob = await guest('bob');
+    const { callId } = await alice.ok('call.invite', { to: 'bob', video: true });
+    await bob.next('call.incoming');
+    alice.close();
+    expect(await bob.next('call.ended')).toEqual({ callId, reason: 'cancelled' });
+  });
+
+  it('presence: online, offline with last seen', async () => {
+    const alice = await guest('alice');
+    const key = 'bob-presence-key-0123456';
+    (await guest('bob', key)).close();
+    await sleep(100);
+    const { presence } = await alice.ok('presence.watch', { handles: ['bob', 'zed'] });
+    expect(presence[0]).toMatchObject({ handle: 'bob', online: false });
+    expect(typeof presence[0]!.lastSeen).toBe('number');
+    expect(presence[1]).toMatchObject({ handle: 'zed', online: false, lastSeen: null });
+    const bob = await guest('bob', key);
+    expect(await alice.next('presence')).toMatchObject({ handle: 'bob', online: true, lastSeen: null });
+    bob.close();
+    const off = await alice.next('presence');
+    expect(off.online).toBe(false);
+    expect(off.lastSeen).toBeGreaterThan(Date.now() - 5_000);
+  });
+});

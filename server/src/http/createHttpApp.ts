@@ -1,0 +1,91 @@
+/**
+ * HTTP routes: the web app (one page for `/` and `/call/:room`), the REST API and a health check.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import express, { type Request, type Response } from 'express';
+import type { Authenticator } from '../identity/Authenticator.ts';
+import { RoomId, SignalingError, type IceServerInfo, type UserInfo } from '../protocol/index.ts';
+
+export interface HttpAppDeps {
+  webDist: string;
+  auth: Authenticator;
+  iceServersFor: (user: UserInfo) => IceServerInfo[];
+  health: () => Record<string, unknown>;
+  trustProxy: boolean;
+}
+
+const ANONYMOUS: UserInfo = { handle: 'anonymous', name: 'anonymous' };
+
+export function createHttpApp(deps: HttpAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy);
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true, ...deps.health() });
+  });
+
+  app.get('/api/config', (_req, res) => {
+    res.json({ authMode: deps.auth.mode });
+  });
+
+  /** Same iceServers a client gets when it joins; authenticated like signaling. */
+  app.get('/api/ice-servers', async (req: Request, res: Response) => {
+    try {
+      const user = await authenticateHttp(req, deps.auth);
+      res.setHeader('Cache-Control', 'no-store');
+      res.json({ iceServers: deps.iceServersFor(user) });
+    } catch (err) {
+      const e = err instanceof SignalingError ? err : new SignalingError('internal', 'internal error');
+      res.status(e.code === 'unauthorized' ? 401 : 500).json({ error: e.toJSON() });
+    }
+  });
+
+  app.use('/api', (_req, res) => {
+    res.status(404).json({ error: { code: 'unknown-event', message: 'no such API route' } });
+  });
+
+  const indexHtml = join(deps.webDist, 'index.html');
+  app.use(
+    express.static(deps.webDist, {
+      index: false,
+      setHeaders: (res, path) => {
+        // Vite fingerprints everything under assets/, so those never change.
+        if (path.includes(`${join(deps.webDist, 'assets')}`)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      },
+    }),
+  );
+  const sendApp = (_req: Request, res: Response) => {
+    if (!existsSync(indexHtml)) {
+      res.status(503).type('text/plain').send('The web app is not built. Run `npm run build:web` (npm start does it).');
+      return;
+    }
+    res.setHeader('Cache-Control', 'no-cache');
+    res.sendFile(indexHtml);
+  };
+  app.get('/', sendApp);
+  app.get('/call/:room', (req, res) => {
+    if (!RoomId.safeParse(req.params['room']).success) {
+      res.status(400).type('text/plain').send('Invalid room name: use 3–64 letters, digits, "-" or "_".');
+      return;
+    }
+    sendApp(req, res);
+  });
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('Not found');
+  });
+  return app;
+}
+
+async function authenticateHttp(req: Request, auth: Authenticator): Promise<UserInfo> {
+  const header = req.headers.authorization;
+  if (header?.startsWith('Bearer ')) return auth.verifyToken(header.slice('Bearer '.length).trim());
+  if (auth.mode === 'jwt') throw new SignalingError('unauthorized', 'Authorization: Bearer <token> required');
+  return ANONYMOUS;
+}

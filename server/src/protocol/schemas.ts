@@ -1,0 +1,233 @@
+/**
+ * The callwire signaling contract: zod schemas for everything a client sends, and the types of
+ * everything the server sends back. Server and web both import this file; docs/protocol.md
+ * describes it for people.
+ */
+import { z } from 'zod';
+import type { ErrorCode } from './errors.ts';
+
+export const LIMITS = {
+  /** Largest SDP accepted. Chromium's audio+video offers are ~6–10 KB. */
+  sdpBytes: 100_000,
+  candidateBytes: 1_024,
+  /** Largest serialized payload of any single message (the transport hard limit is larger). */
+  messageBytes: 128_000,
+  nameLength: 64,
+  presenceWatch: 50,
+  missedAckBatch: 100,
+} as const;
+
+const noControlChars = /^[^\u0000-\u001f\u007f]*$/;
+
+export const Handle = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{1,31}$/, 'handle: 2–32 of a-z 0-9 . _ -, starting with a letter or digit');
+export const DisplayName = z
+  .string()
+  .trim()
+  .min(1, 'name must not be empty')
+  .max(LIMITS.nameLength)
+  .regex(noControlChars, 'name must not contain control characters');
+/** Call-link rooms: letters, digits, '-' and '_'. Ids starting with `call-` belong to 1:1 calls. */
+export const RoomId = z.string().regex(/^[A-Za-z0-9_-]{3,64}$/, 'room id: 3–64 of A-Z a-z 0-9 _ -');
+export const Id = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'id: 6–64 of A-Z a-z 0-9 _ -');
+export const CALL_ROOM_PREFIX = 'call-';
+
+// ---------------------------------------------------------------------------------------------
+// Handshake (socket.io `auth` payload)
+
+export const GuestAuth = z.strictObject({
+  handle: Handle,
+  name: DisplayName,
+  /** A random per-device secret that keeps the handle this device's while the server runs. */
+  key: z.string().min(16).max(128),
+});
+export const HandshakeAuth = z.union([
+  z.strictObject({ token: z.string().min(1).max(8_192) }),
+  z.strictObject({ guest: GuestAuth }),
+]);
+export type HandshakeAuth = z.infer<typeof HandshakeAuth>;
+
+// ---------------------------------------------------------------------------------------------
+// Client → server requests. Each is emitted with an acknowledgement callback and answered
+// with `Ack<Response>`.
+
+export const MediaState = z.strictObject({
+  audioMuted: z.boolean(),
+  videoEnabled: z.boolean(),
+});
+
+export const SessionDescription = z.strictObject({
+  type: z.enum(['offer', 'answer']),
+  sdp: z.string().min(1).max(LIMITS.sdpBytes, `sdp larger than ${LIMITS.sdpBytes} bytes`),
+});
+export const IceCandidate = z.strictObject({
+  candidate: z.string().max(LIMITS.candidateBytes),
+  sdpMid: z.string().max(32).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(64).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+export const requestSchemas = {
+  /** Round-trip probe; also used by the connectivity test. */
+  ping: z.strictObject({ t: z.number() }),
+  /** Replace the set of handles whose presence this connection follows. */
+  'presence.watch': z.strictObject({ handles: z.array(Handle).max(LIMITS.presenceWatch) }),
+  'call.invite': z.strictObject({ to: Handle, video: z.boolean() }),
+  'call.accept': z.strictObject({ callId: Id }),
+  'call.decline': z.strictObject({ callId: Id }),
+  'call.cancel': z.strictObject({ callId: Id }),
+  'missedCalls.ack': z.strictObject({ ids: z.array(Id).min(1).max(LIMITS.missedAckBatch) }),
+  'room.create': z.strictObject({ video: z.boolean() }),
+  'room.join': z.strictObject({
+    roomId: RoomId,
+    media: MediaState,
+    /** Display name for this room; defaults to the session's name. */
+    name: DisplayName.optional(),
+    /** Take over a participant whose connection dropped (within the grace period). */
+    resume: z.strictObject({ participantId: Id, secret: z.string().min(16).max(128) }).optional(),
+  }),
+  'room.leave': z.strictObject({ roomId: RoomId }),
+  'participant.update': z
+    .strictObject({
+      roomId: RoomId,
+      name: DisplayName.optional(),
+      audioMuted: z.boolean().optional(),
+      videoEnabled: z.boolean().optional(),
+    })
+    .refine((u) => u.name !== undefined || u.audioMuted !== undefined || u.videoEnabled !== undefined, {
+      message: 'nothing to update',
+    }),
+  'video.request': z.strictObject({ roomId: RoomId }),
+  'video.respond': z.strictObject({ roomId: RoomId, requestId: Id, accept: z.boolean() }),
+  'rtc.signal': z
+    .strictObject({
+      roomId: RoomId,
+      to: Id,
+      description: SessionDescription.optional(),
+      /** `null` means end-of-candidates. */
+      candidate: IceCandidate.nullable().optional(),
+    })
+    .refine((s) => (s.description === undefined) !== (s.candidate === undefined), {
+      message: 'exactly one of description or candidate',
+    }),
+} as const;
+
+export type RequestName = keyof typeof requestSchemas;
+export type RequestOf<E extends RequestName> = z.infer<(typeof requestSchemas)[E]>;
+
+// ---------------------------------------------------------------------------------------------
+// Shapes the server sends
+
+export interface UserInfo {
+  handle: string;
+  name: string;
+}
+export interface PresenceInfo extends UserInfo {
+  online: boolean;
+  /** Epoch ms of the last disconnect; null while online or if never seen. */
+  lastSeen: number | null;
+}
+export interface IceServerInfo {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+export type MissedCallReason = 'no-answer' | 'cancelled' | 'busy';
+export interface MissedCall {
+  id: string;
+  callId: string;
+  from: UserInfo;
+  video: boolean;
+  /** Epoch ms when the call was placed. */
+  at: number;
+  reason: MissedCallReason;
+}
+export type CallEndReason =
+  | 'declined'
+  | 'busy'
+  | 'cancelled'
+  | 'no-answer'
+  | 'answered-elsewhere'
+  | 'declined-elsewhere'
+  | 'hangup';
+export interface RoomInfo {
+  id: string;
+  /** `link`: anyone with the link may join. `call`: a 1:1 call placed by handle. */
+  kind: 'link' | 'call';
+  /** `audio` rooms are voice calls: cameras stay off until everyone agreed to upgrade. */
+  media: 'audio' | 'video';
+  maxParticipants: number;
+}
+export interface ParticipantInfo {
+  id: string;
+  handle: string;
+  name: string;
+  audioMuted: boolean;
+  videoEnabled: boolean;
+  joinedAt: number;
+}
+export type LeaveReason = 'left' | 'disconnected';
+
+export interface ResponseMap {
+  ping: { t: number; serverTime: number };
+  'presence.watch': { presence: PresenceInfo[] };
+  'call.invite': { callId: string; roomId: string; state: 'calling' | 'ringing' };
+  'call.accept': { roomId: string };
+  'call.decline': Record<string, never>;
+  'call.cancel': Record<string, never>;
+  'missedCalls.ack': { remaining: number };
+  'room.create': { roomId: string };
+  'room.join': {
+    room: RoomInfo;
+    self: ParticipantInfo;
+    participants: ParticipantInfo[];
+    resumeSecret: string;
+    iceServers: IceServerInfo[];
+  };
+  'room.leave': Record<string, never>;
+  'participant.update': ParticipantInfo;
+  'video.request': { requestId: string };
+  'video.respond': { room: RoomInfo };
+  'rtc.signal': Record<string, never>;
+}
+
+export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
+
+// ---------------------------------------------------------------------------------------------
+// Server → client events
+
+export interface ServerEventMap {
+  /** Sent once after the handshake. */
+  session: { user: UserInfo; iceServers: IceServerInfo[]; serverTime: number };
+  presence: PresenceInfo;
+  /** The pending missed calls (all of them), on connect and whenever one is added. */
+  missedCalls: { missedCalls: MissedCall[] };
+  'call.incoming': { callId: string; from: UserInfo; video: boolean };
+  /** The callee's device was reached (a call placed while they were offline starts ringing). */
+  'call.ringing': { callId: string };
+  'call.accepted': { callId: string; roomId: string };
+  'call.ended': { callId: string; reason: CallEndReason };
+  'room.participantJoined': { roomId: string; participant: ParticipantInfo };
+  'room.participantLeft': { roomId: string; participantId: string; reason: LeaveReason };
+  'room.participantUpdated': { roomId: string; participant: ParticipantInfo };
+  'room.updated': { room: RoomInfo };
+  'video.requested': { roomId: string; requestId: string; from: string };
+  'video.responded': { roomId: string; requestId: string; from: string; accept: boolean };
+  'rtc.signal': {
+    roomId: string;
+    from: string;
+    description?: z.infer<typeof SessionDescription>;
+    candidate?: z.infer<typeof IceCandidate> | null;
+  };
+  /** A message sent without an acknowledgement callback failed. */
+  'signaling.error': { event: string; error: { code: ErrorCode; message: string } };
+}
+
+/** socket.io typings derived from the maps above. */
+export type ClientToServerEvents = {
+  [E in RequestName]: (payload: RequestOf<E>, ack: (res: Ack<ResponseMap[E]>) => void) => void;
+};
+export type ServerToClientEvents = {
+  [E in keyof ServerEventMap]: (payload: ServerEventMap[E]) => void;
+};

@@ -1,0 +1,125 @@
+import { randomId } from '../identity/ids.ts';
+import { SignalingError, type RequestOf, type RoomInfo } from '../protocol/index.ts';
+import type { Participant } from './Participant.ts';
+
+export interface RoomOptions {
+  id: string;
+  kind: RoomInfo['kind'];
+  media: RoomInfo['media'];
+  maxParticipants: number;
+  /** Throws a SignalingError when this handle may not join (1:1 call rooms). */
+  admit?: (handle: string) => void;
+}
+
+const VIDEO_REQUEST_TTL_MS = 60_000;
+
+/**
+ * A room: who is in it, what media it allows, and the offer/answer order between each pair
+ * of participants, so an out-of-order SDP message is refused instead of confusing a peer.
+ */
+export class Room {
+  readonly id: string;
+  readonly kind: RoomInfo['kind'];
+  readonly maxParticipants: number;
+  media: RoomInfo['media'];
+  readonly participants = new Map<string, Participant>();
+  readonly #admit: ((handle: string) => void) | undefined;
+  /** `${from}>${to}`: `from` sent an offer that `to` has not answered yet. */
+  readonly #pendingOffers = new Set<string>();
+  /** `${from}>${to}`: `from` has sent `to` at least one description, so candidates may follow. */
+  readonly #described = new Set<string>();
+  readonly #videoRequests = new Map<string, { from: string; expiresAt: number }>();
+
+  constructor(options: RoomOptions) {
+    this.id = options.id;
+    this.kind = options.kind;
+    this.media = options.media;
+    this.maxParticipants = options.maxParticipants;
+    this.#admit = options.admit;
+  }
+
+  info(): RoomInfo {
+    return { id: this.id, kind: this.kind, media: this.media, maxParticipants: this.maxParticipants };
+  }
+
+  admit(handle: string): void {
+    this.#admit?.(handle);
+    if (this.participants.size >= this.maxParticipants) {
+      throw new SignalingError('room-full', `call is full (${this.maxParticipants} people)`);
+    }
+  }
+
+  add(p: Participant): void {
+    this.participants.set(p.id, p);
+  }
+
+  remove(participantId: string): Participant | undefined {
+    const p = this.participants.get(participantId);
+    if (!p) return undefined;
+    this.participants.delete(participantId);
+    for (const key of [...this.#pendingOffers, ...this.#described]) {
+      const [a, b] = key.split('>');
+      if (a === participantId || b === participantId) {
+        this.#pendingOffers.delete(key);
+        this.#described.delete(key);
+      }
+    }
+    for (const [id, r] of this.#videoRequests) if (r.from === participantId) this.#videoRequests.delete(id);
+    return p;
+  }
+
+  others(participantId: string): Participant[] {
+    return [...this.participants.values()].filter((p) => p.id !== participantId);
+  }
+
+  /** Checks that a signal fits the offer/answer order and records it. Changes nothing if it throws. */
+  acceptSignal(from: string, msg: RequestOf<'rtc.signal'>): void {
+    const to = msg.to;
+    const target = this.participants.get(to);
+    if (!target || to === from) throw new SignalingError('unknown-participant', `no participant ${to} in room ${this.id}`);
+    if (!target.connected) throw new SignalingError('invalid-state', 'that participant is reconnecting; retry shortly');
+    const forward = `${from}>${to}`;
+    const backward = `${to}>${from}`;
+    if (msg.description?.type === 'offer') {
+      this.#pendingOffers.add(forward);
+      this.#described.add(forward);
+    } else if (msg.description?.type === 'answer') {
+      if (!this.#pendingOffers.has(backward)) {
+        throw new SignalingError('invalid-state', 'answer without an offer');
+      }
+      // An answer settles both directions: in a glare the polite side rolled its own offer back.
+      this.#pendingOffers.delete(backward);
+      this.#pendingOffers.delete(forward);
+      this.#described.add(forward);
+    } else if (!this.#described.has(forward)) {
+      throw new SignalingError('invalid-state', 'ICE candidate before any offer or answer');
+    }
+  }
+
+  requestVideo(from: string): string {
+    if (this.media === 'video') throw new SignalingError('invalid-state', 'this call already allows video');
+    const now = Date.now();
+    for (const [id, r] of this.#videoRequests) if (r.expiresAt < now) this.#videoRequests.delete(id);
+    const requestId = randomId(10);
+    this.#videoRequests.set(requestId, { from, expiresAt: now + VIDEO_REQUEST_TTL_MS });
+    return requestId;
+  }
+
+  /** Returns the requester's participant id. */
+  respondVideo(responder: string, requestId: string, accept: boolean): string {
+    const req = this.#videoRequests.get(requestId);
+    if (!req || req.expiresAt < Date.now()) throw new SignalingError('invalid-state', 'no such video request (expired or answered)');
+    if (req.from === responder) throw new SignalingError('forbidden', 'you cannot answer your own request');
+    this.#videoRequests.delete(requestId);
+    if (accept) this.media = 'video';
+    return req.from;
+  }
+
+  close(): void {
+    for (const p of this.participants.values()) p.close();
+    this.participants.clear();
+    this.#pendingOffers.clear();
+    this.#described.clear();
+    this.#videoRequests.clear();
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * All rooms of this server: joining (and resuming after a dropped connection), leaving,
+ * media state, the video-upgrade handshake and the relay of SDP/ICE between participants.
+ */
+import { EventEmitter } from 'node:events';
+import { timingSafeEqual } from 'node:crypto';
+import { randomRoomName } from '../identity/ids.ts';
+import {
+  CALL_ROOM_PREFIX,
+  SignalingError,
+  type LeaveReason,
+  type ParticipantInfo,
+  type RequestOf,
+  type RoomInfo,
+  type ServerEventMap,
+  type UserInfo,
+} from '../protocol/index.ts';
+import type { Notifier } from '../signaling/Notifier.ts';
+import { Participant } from './Participant.ts';
+import { Room, type RoomOptions } from './Room.ts';
+
+export interface RoomManagerOptions {
+  /** How long a participant whose connection dropped keeps its seat. */
+  reconnectGraceMs: number;
+  /** Peer-to-peer rooms are full at this size (a mesh beyond two costs every sender N-1 uploads). */
+  maxParticipants: number;
+}
+
+export type RoomManagerEvents = {
+  participantLeft: [room: Room, participant: Participant, reason: LeaveReason];
+  roomClosed: [room: Room];
+};
+
+export interface JoinResult {
+  room: RoomInfo;
+  self: ParticipantInfo;
+  participants: ParticipantInfo[];
+  resumeSecret: string;
+}
+
+/** A link room created with `room.create` that nobody joins is dropped after this long. */
+const UNUSED_ROOM_TTL_MS = 10 * 60_000;
+
+export class RoomManager extends EventEmitter<RoomManagerEvents> {
+  readonly #rooms = new Map<string, Room>();
+  readonly #unusedTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly notifier: Notifier,
+    private readonly options: RoomManagerOptions,
+  ) {
+    super();
+  }
+
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  get(roomId: string): Room | undefined {
+    return this.#rooms.get(roomId);
+  }
+
+  createLinkRoom(media: RoomInfo['media']): Room {
+    let id = randomRoomName();
+    while (this.#rooms.has(id)) id = randomRoomName();
+    const room = this.#open({ id, kind: 'link', media, maxParticipants: this.options.maxParticipants });
+    this.#unusedTimers.set(
+      id,
+      setTimeout(() => {
+        if (room.participants.size === 0) this.closeRoom(id);
+      }, UNUSED_ROOM_TTL_MS),
+    );
+    return room;
+  }
+
+  createCallRoom(id: string, media: RoomInfo['media'], admit: RoomOptions['admit']): Room {
+    return this.#open({ id, kind: 'call', media, maxParticipants: 2, admit });
+  }
+
+  join(user: UserInfo, socketId: string, req: RequestOf<'room.join'>): JoinResult {
+    let room = this.#rooms.get(req.roomId);
+    if (!room) {
+      // Call links create their room on first join, like a meeting link; 1:1 call rooms only
+      // exist while their call does.
+      if (req.roomId.startsWith(CALL_ROOM_PREFIX)) throw new SignalingError('unknown-room', `no room ${req.roomId}`);
+      room = this.#open({ id: req.roomId, kind: 'link', media: 'video', maxParticipants: this.options.maxParticipants });
+    }
+    for (const p of room.participants.values()) {
+      if (p.socketId === socketId) throw new SignalingError('invalid-state', 'already in this room');
+    }
+
+    if (req.resume) {
+      const p = room.participants.get(req.resume.participantId);
+      if (p && p.handle === user.handle && !p.connected && sameSecret(p.resumeSecret, req.resume.secret)) {
+        p.attach(socketId);
+        return this.#joinResult(room, p);
+      }
+      // A stale or foreign resume ticket is not an error: the client simply joins afresh.
+    }
+    // A reload without a resume ticket: the same user's dropped seat gives way to the new one.
+    for (const p of room.participants.values()) {
+      if (p.handle === user.handle && !p.connected) this.#removeParticipant(room, p, 'left');
+    }
+
+    room.admit(user.handle);
+    const media = { audioMuted: req.media.audioMuted, videoEnabled: req.media.videoEnabled && room.media === 'video' };
+    const p = new Participant(user, req.name ?? user.name, socketId, media);
+    room.add(p);
+    this.#broadcast(room, p.id, 'room.participantJoined', { roomId: room.id, participant: p.info() });
+    return this.#joinResult(room, p);
+  }
+
+  leave(socketId: string, roomId: string): void {
+    const { room, participant } = this.#find(socketId, roomId);
+    this.#removeParticipant(room, participant, 'left');
+  }
+
+  update(socketId: string, req: RequestOf<'participant.update'>): ParticipantInfo {
+    const { room, participant } = this.#find(socketId, req.roomId);
+    if (req.videoEnabled === true && room.media !== 'video') {
+      throw new SignalingError('video-not-allowed', 'this is a voice call: ask the others to switch to video first');
+    }
+    if (req.name !== undefined) participant.name = req.name;
+    if (req.audioMuted !== undefined) participant.audioMuted = req.audioMuted;
+    if (req.videoEnabled !== undefined) participant.videoEnabled = req.videoEnabled;
+    const info = participant.info();
+    this.#broadcast(room, participant.id, 'room.participantUpdated', { roomId: room.id, participant: info });
+    return info;
+  }
+
+  signal(socketId: string, req: RequestOf<'rtc.signal'>): void {
+    const { room, participant } = this.#find(socketId, req.roomId);
+    room.acceptSignal(participant.id, req);
+    const target = room.participants.get(req.to)!;
+    this.notifier.toSocket(target.socketId!, 'rtc.signal', {
+      roomId: room.id,
+      from: participant.id,
+      ...(req.description ? { description: req.description } : { candidate: req.candidate ?? null }),
+    });
+  }
+
+  requestVideo(socketId: string, roomId: string): string {
+    const { room, participant } = this.#find(socketId, roomId);
+    if (room.participants.size < 2) throw new SignalingError('invalid-state', 'nobody else is in the call yet');
+    const requestId = room.requestVideo(participant.id);
+    this.#broadcast(room, participant.id, 'video.requested', { roomId, requestId, from: participant.id });
+    return requestId;
+  }
+
+  respondVideo(socketId: string, req: RequestOf<'video.respond'>): RoomInfo {
+    const { room, participant } = this.#find(socketId, req.roomId);
+    const requester = room.respondVideo(participant.id, req.requestId, req.accept);
+    const requesterSocket = room.participants.get(requester)?.socketId;
+    if (requesterSocket) {
+      this.notifier.toSocket(requesterSocket, 'video.responded', {
+        roomId: room.id,
+        requestId: req.requestId,
+        from: participant.id,
+        accept: req.accept,
+      });
+    }
+    if (req.accept) this.#broadcast(room, null, 'room.updated', { room: room.info() });
+    return room.info();
+  }
+
+  /** The socket is gone: its participants keep their seats for the grace period. */
+  socketClosed(socketId: string): void {
+    for (const room of this.#rooms.values()) {
+      for (const p of room.participants.values()) {
+        if (p.socketId !== socketId) continue;
+        if (this.options.reconnectGraceMs === 0) {
+          this.#removeParticipant(room, p, 'disconnected');
+          continue;
+        }
+        p.detach(this.options.reconnectGraceMs, () => {
+          if (room.participants.get(p.id) === p && !p.connected) this.#removeParticipant(room, p, 'disconnected');
+        });
+      }
+    }
+  }
+
+  isInAnyRoom(handle: string): boolean {
+    for (const room of this.#rooms.values()) {
+      for (const p of room.participants.values()) if (p.handle === handle) return true;
+    }
+    return false;
+  }
+
+  /** Closes a room; its remaining participants are dropped without `participantLeft` events. */
+  closeRoom(roomId: string): void {
+    const room = this.#rooms.get(roomId);
+    if (!room) return;
+    clearTimeout(this.#unusedTimers.get(roomId));
+    this.#unusedTimers.delete(roomId);
+    this.#rooms.delete(roomId);
+    room.close();
+    this.emit('roomClosed', room);
+  }
+
+  close(): void {
+    for (const id of [...this.#rooms.keys()]) this.closeRoom(id);
+    this.removeAllListeners();
+  }
+
+  #open(options: RoomOptions): Room {
+    const room = new Room(options);
+    this.#rooms.set(room.id, room);
+    return room;
+  }
+
+  #find(socketId: string, roomId: string): { room: Room; participant: Participant } {
+    const room = this.#rooms.get(roomId);
+    if (!room) throw new SignalingError('unknown-room', `no room ${roomId}`);
+    for (const participant of room.participants.values()) {
+      if (participant.socketId === socketId) return { room, participant };
+    }
+    throw new SignalingError('not-in-room', `you are not in room ${roomId}`);
+  }
+
+  #removeParticipant(room: Room, p: Participant, reason: LeaveReason): void {
+    if (!room.remove(p.id)) return;
+    p.close();
+    this.#broadcast(room, p.id, 'room.participantLeft', { roomId: room.id, participantId: p.id, reason });
+    this.emit('participantLeft', room, p, reason);
+    if (room.participants.size === 0 && this.#rooms.get(room.id) === room) this.closeRoom(room.id);
+  }
+
+  #joinResult(room: Room, p: Participant): JoinResult {
+    return {
+      room: room.info(),
+      self: p.info(),
+      participants: room.others(p.id).map((o) => o.info()),
+      resumeSecret: p.resumeSecret,
+    };
+  }
+
+  #broadcast<E extends keyof ServerEventMap>(room: Room, exceptId: string | null, event: E, payload: ServerEventMap[E]): void {
+    for (const p of room.participants.values()) {
+      if (p.id !== exceptId && p.socketId) this.notifier.toSocket(p.socketId, event, payload);
+    }
+  }
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
