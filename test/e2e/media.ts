@@ -1,0 +1,124 @@
+/**
+ * Helpers that act like a person (own browser context, fake camera and mic) and read real
+ * media statistics from every RTCPeerConnection the page created.
+ */
+import { expect, type Browser, type Page } from '@playwright/test';
+
+/** Records every RTCPeerConnection so tests can read getStats() without app hooks. */
+const TRACK_PEER_CONNECTIONS = () => {
+  const Native = window.RTCPeerConnection;
+  const all: RTCPeerConnection[] = [];
+  (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = all;
+  window.RTCPeerConnection = class extends Native {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      all.push(this);
+    }
+  } as typeof RTCPeerConnection;
+};
+
+export async function person(browser: Browser): Promise<Page> {
+  const context = await browser.newContext();
+  await context.addInitScript(TRACK_PEER_CONNECTIONS);
+  return context.newPage();
+}
+
+export interface MediaSnapshot {
+  peerConnections: number;
+  connected: number;
+  outAudioCodec: string | null;
+  outVideoCodec: string | null;
+  outVideoFmtp: string | null;
+  outVideoBytes: number;
+  outAudioBytes: number;
+  inAudioPackets: number;
+  inAudioCodec: string | null;
+  inVideoCodec: string | null;
+  framesDecoded: number;
+  candidateType: string | null;
+  protocol: string | null;
+}
+
+export function snapshot(page: Page): Promise<MediaSnapshot> {
+  return page.evaluate(async () => {
+    const pcs = ((window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []).filter((pc) => pc.connectionState !== 'closed');
+    const s: MediaSnapshot = {
+      peerConnections: pcs.length,
+      connected: pcs.filter((pc) => pc.connectionState === 'connected').length,
+      outAudioCodec: null,
+      outVideoCodec: null,
+      outVideoFmtp: null,
+      outVideoBytes: 0,
+      outAudioBytes: 0,
+      inAudioPackets: 0,
+      inAudioCodec: null,
+      inVideoCodec: null,
+      framesDecoded: 0,
+      candidateType: null,
+      protocol: null,
+    };
+    for (const pc of pcs) {
+      const report = await pc.getStats();
+      const byId = new Map<string, Record<string, unknown>>();
+      report.forEach((r: Record<string, unknown>) => byId.set(r['id'] as string, r));
+      for (const r of byId.values()) {
+        const codec = byId.get(r['codecId'] as string);
+        if (r['type'] === 'outbound-rtp' && r['kind'] === 'audio') {
+          s.outAudioBytes += Number(r['bytesSent'] ?? 0);
+          s.outAudioCodec = (codec?.['mimeType'] as string) ?? s.outAudioCodec;
+        }
+        if (r['type'] === 'outbound-rtp' && r['kind'] === 'video') {
+          s.outVideoBytes += Number(r['bytesSent'] ?? 0);
+          if (codec) {
+            s.outVideoCodec = codec['mimeType'] as string;
+            s.outVideoFmtp = (codec['sdpFmtpLine'] as string) ?? null;
+          }
+        }
+        if (r['type'] === 'inbound-rtp' && r['kind'] === 'audio') {
+          s.inAudioPackets += Number(r['packetsReceived'] ?? 0);
+          s.inAudioCodec = (codec?.['mimeType'] as string) ?? s.inAudioCodec;
+        }
+        if (r['type'] === 'inbound-rtp' && r['kind'] === 'video') {
+          s.framesDecoded += Number(r['framesDecoded'] ?? 0);
+          s.inVideoCodec = (codec?.['mimeType'] as string) ?? s.inVideoCodec;
+        }
+        if (r['type'] === 'transport' && r['selectedCandidatePairId']) {
+          const pair = byId.get(r['selectedCandidatePairId'] as string);
+          const local = byId.get(pair?.['localCandidateId'] as string);
+          s.candidateType = (local?.['candidateType'] as string) ?? null;
+          s.protocol = (local?.['relayProtocol'] as string) ?? (local?.['protocol'] as string) ?? null;
+        }
+      }
+    }
+    return s;
+  });
+}
+
+/** Waits until media arrives, then checks that it keeps arriving (counters rise between samples). */
+export async function expectMediaFlowing(page: Page, opts: { video: boolean }): Promise<MediaSnapshot> {
+  await expect.poll(async () => (await snapshot(page)).inAudioPackets, { timeout: 20_000, message: 'audio packets arrive' }).toBeGreaterThan(0);
+  if (opts.video) {
+    await expect.poll(async () => (await snapshot(page)).framesDecoded, { timeout: 20_000, message: 'video frames decode' }).toBeGreaterThan(0);
+  }
+  const first = await snapshot(page);
+  await page.waitForTimeout(1_500);
+  const second = await snapshot(page);
+  expect(second.inAudioPackets, 'audio packets keep arriving').toBeGreaterThan(first.inAudioPackets);
+  if (opts.video) expect(second.framesDecoded, 'video frames keep decoding').toBeGreaterThan(first.framesDecoded);
+  return second;
+}
+
+/** Onboards a guest on the home page and returns their handle. */
+export async function signUp(page: Page, name: string): Promise<string> {
+  await page.goto('/');
+  await page.getByLabel('Your name').fill(name);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  const handle = page.getByTestId('my-handle');
+  await expect(handle).toBeVisible();
+  return (await handle.textContent())!.trim();
+}
+
+export async function dial(page: Page, handle: string, kind: 'Video call' | 'Voice call'): Promise<void> {
+  await page.getByLabel('Handle to call').fill(handle);
+  await page.getByRole('button', { name: kind, exact: true }).click();
+}

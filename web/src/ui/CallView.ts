@@ -1,0 +1,283 @@
+/**
+ * The in-call screen. It binds to the Room model (participants, their streams and state) and
+ * never to RTCPeerConnections directly; the stats panel reads each participant's link.
+ */
+import { SignalingError } from '@protocol';
+import type { Room } from '../model/Room.ts';
+import type { RemoteParticipant } from '../model/RemoteParticipant.ts';
+import { StatsSampler, type LinkStats } from '../rtc/stats.ts';
+import { h, initials, replaceChildren, toast } from './dom.ts';
+
+export interface CallViewOptions {
+  /** Shown at the top: the room link or the person called. */
+  title: string;
+  /** A link to share (call-link rooms). */
+  shareUrl?: string;
+  onHangUp: () => void;
+}
+
+export class CallView {
+  readonly el: HTMLElement;
+  readonly #stage = h('main', { class: 'stage', 'aria-label': 'Participants' });
+  readonly #status = h('p', { class: 'status', 'data-testid': 'call-status', role: 'status', 'aria-live': 'polite' });
+  readonly #banner = h('div', { class: 'banner', hidden: true });
+  readonly #stats = h('aside', { class: 'stats', 'aria-label': 'Call statistics', hidden: true, 'data-testid': 'stats' });
+  readonly #controls = h('footer', { class: 'controls' });
+  readonly #localVideo = h('video', { autoplay: true, playsinline: true, muted: true, class: 'self-view', 'aria-label': 'Your camera' });
+  readonly #tiles = new Map<string, { el: HTMLElement; update: () => void }>();
+  readonly #samplers = new Map<string, StatsSampler>();
+  #statusOverride: string | null = null;
+  #statsTimer: ReturnType<typeof setInterval> | null = null;
+  #off: (() => void)[] = [];
+
+  constructor(
+    private readonly room: Room,
+    private readonly options: CallViewOptions,
+  ) {
+    const share = options.shareUrl
+      ? h(
+          'div',
+          { class: 'share' },
+          h('input', { value: options.shareUrl, readonly: true, 'aria-label': 'Call link', 'data-testid': 'call-link' }),
+          h('button', { class: 'secondary', onclick: () => void navigator.clipboard?.writeText(options.shareUrl!).then(() => toast('Link copied')) }, 'Copy link'),
+        )
+      : null;
+    this.el = h(
+      'section',
+      { class: 'call', 'data-testid': 'call-view' },
+      h('header', { class: 'call-header' }, h('h1', {}, options.title), this.#status, share),
+      this.#stage,
+      h('div', { class: 'self' }, this.#localVideo),
+      this.#banner,
+      this.#stats,
+      this.#controls,
+    );
+    this.#localVideo.muted = true;
+
+    const r = room;
+    this.#off.push(
+      r.on('participantJoined', (p) => this.#addTile(p)),
+      r.on('participantLeft', (p) => this.#removeTile(p.id)),
+      r.on('participantUpdated', (p) => this.#tiles.get(p.id)?.update()),
+      r.on('roomUpdated', () => this.#renderControls()),
+      r.on('localUpdated', () => this.#renderControls()),
+      r.on('state', () => this.#renderStatus()),
+      r.on('videoRequested', ({ requestId, from }) => this.#askVideo(requestId, from?.info.name ?? 'Someone')),
+      r.on('videoResponded', ({ accept, from }) => {
+        const who = from?.info.name ?? 'The other side';
+        if (accept) {
+          toast(`${who} switched to video`);
+          void this.room.setVideoEnabled(true).catch((e) => toast(String(e)));
+        } else toast(`${who} declined video`);
+      }),
+    );
+    const onMedia = () => {
+      this.#localVideo.srcObject = room.media.video ? room.media.stream : null;
+      this.#renderControls();
+    };
+    room.media.on('changed', onMedia);
+    this.#off.push(() => room.media.off('changed', onMedia));
+    onMedia();
+    for (const p of room.participants.values()) this.#addTile(p);
+    this.#renderStatus();
+  }
+
+  /** Overrides the status line (e.g. "Ringing…" while a 1:1 call is unanswered); null restores it. */
+  setStatus(text: string | null): void {
+    this.#statusOverride = text;
+    this.#renderStatus();
+  }
+
+  close(): void {
+    for (const off of this.#off.splice(0)) off();
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    this.el.remove();
+  }
+
+  #renderStatus(): void {
+    const remotes = [...this.room.participants.values()];
+    let text: string;
+    if (this.#statusOverride) text = this.#statusOverride;
+    else if (this.room.state === 'joining') text = 'Joining…';
+    else if (this.room.state === 'reconnecting') text = 'Reconnecting…';
+    else if (remotes.length === 0) text = this.options.shareUrl ? 'Waiting for others — share the link' : 'Waiting for the other side…';
+    else if (remotes.some((p) => p.connection === 'connected')) text = 'Connected';
+    else if (remotes.some((p) => p.connection === 'failed' || p.connection === 'disconnected')) text = 'Connection lost — retrying…';
+    else text = 'Connecting…';
+    this.#status.textContent = text;
+    this.el.dataset['state'] = text;
+  }
+
+  #renderControls(): void {
+    const room = this.room;
+    const media = room.media;
+    const voiceCall = room.info?.media === 'audio';
+    const camOn = media.video !== null;
+    const button = (label: string, onClick: () => unknown, cls = '', pressed?: boolean) =>
+      h(
+        'button',
+        {
+          class: cls,
+          'aria-pressed': pressed === undefined ? null : String(pressed),
+          onclick: () => {
+            void Promise.resolve()
+              .then(onClick)
+              .catch((e: unknown) => toast(e instanceof SignalingError ? e.message : String(e)));
+          },
+        },
+        label,
+      );
+    replaceChildren(
+      this.#controls,
+      button(media.audioMuted ? 'Unmute' : 'Mute', () => room.setAudioMuted(!media.audioMuted), media.audioMuted ? 'off' : '', media.audioMuted),
+      voiceCall
+        ? button('Switch to video', async () => {
+            await room.requestVideo();
+            toast('Asked to switch to video…');
+          })
+        : button(camOn ? 'Camera off' : 'Camera on', () => room.setVideoEnabled(!camOn), camOn ? '' : 'off', !camOn),
+      button('Devices', () => this.#showDevices()),
+      button('Stats', () => this.#toggleStats(), '', !this.#stats.hidden),
+      button('Hang up', () => this.options.onHangUp(), 'danger'),
+    );
+    this.el.dataset['media'] = room.info?.media ?? '';
+  }
+
+  #addTile(p: RemoteParticipant): void {
+    if (this.#tiles.has(p.id)) return;
+    const video = h('video', { autoplay: true, playsinline: true, muted: true, 'data-testid': 'remote-video' });
+    const audio = h('audio', { autoplay: true });
+    video.muted = true;
+    video.srcObject = p.stream;
+    audio.srcObject = p.stream;
+    const name = h('span', { class: 'name' });
+    const mic = h('span', { class: 'badge', 'data-testid': 'remote-muted', hidden: true }, 'Muted');
+    const conn = h('span', { class: 'badge conn' });
+    const avatar = h('div', { class: 'avatar' });
+    const el = h('div', { class: 'tile', 'data-testid': 'remote-tile' }, video, audio, avatar, h('div', { class: 'label' }, name, mic, conn));
+    const update = () => {
+      name.textContent = p.info.name;
+      avatar.textContent = initials(p.info.name);
+      mic.hidden = !p.info.audioMuted;
+      el.dataset['muted'] = String(p.info.audioMuted);
+      const showVideo = p.info.videoEnabled && p.stream.getVideoTracks().length > 0;
+      el.classList.toggle('no-video', !showVideo);
+      conn.textContent = p.connection === 'connected' ? '' : p.connection;
+      this.#renderStatus();
+    };
+    const playAudio = () =>
+      audio.play().catch(() => {
+        this.#showBanner('Sound is blocked by the browser.', [['Play sound', () => void audio.play()]]);
+      });
+    p.on('updated', update);
+    p.on('media', () => {
+      update();
+      void playAudio();
+    });
+    p.on('connection', update);
+    update();
+    this.#tiles.set(p.id, { el, update });
+    this.#stage.append(el);
+  }
+
+  #removeTile(id: string): void {
+    this.#tiles.get(id)?.el.remove();
+    this.#tiles.delete(id);
+    this.#samplers.delete(id);
+    this.#renderStatus();
+  }
+
+  #askVideo(requestId: string, who: string): void {
+    this.#showBanner(`${who} wants to switch to video`, [
+      ['Switch to video', () => void this.room.respondVideo(requestId, true).catch((e) => toast(String(e)))],
+      ['Not now', () => void this.room.respondVideo(requestId, false).catch(() => {})],
+    ]);
+  }
+
+  #showBanner(text: string, actions: [string, () => void][]): void {
+    replaceChildren(
+      this.#banner,
+      h('span', {}, text),
+      ...actions.map(([label, fn]) =>
+        h(
+          'button',
+          {
+            onclick: () => {
+              this.#banner.hidden = true;
+              fn();
+            },
+          },
+          label,
+        ),
+      ),
+    );
+    this.#banner.hidden = false;
+  }
+
+  async #showDevices(): Promise<void> {
+    const media = this.room.media;
+    const { audio, video } = await media.devices();
+    const select = (kind: 'audio' | 'video', list: MediaDeviceInfo[], current: string | undefined) =>
+      h(
+        'select',
+        {
+          'aria-label': kind === 'audio' ? 'Microphone' : 'Camera',
+          onchange: (e: Event) => void media.switchDevice(kind, (e.target as HTMLSelectElement).value).catch((err) => toast(String(err))),
+        },
+        ...list.map((d, i) => h('option', { value: d.deviceId, selected: d.deviceId === current }, d.label || `${kind === 'audio' ? 'Microphone' : 'Camera'} ${i + 1}`)),
+      );
+    const dialog = h(
+      'dialog',
+      { class: 'devices' },
+      h('h2', {}, 'Devices'),
+      h('label', {}, 'Microphone ', select('audio', audio, media.audio?.getSettings().deviceId)),
+      h('label', {}, 'Camera ', select('video', video, media.video?.getSettings().deviceId)),
+      h('button', { onclick: () => dialog.close() }, 'Done'),
+    );
+    dialog.addEventListener('close', () => dialog.remove());
+    this.el.append(dialog);
+    dialog.showModal();
+  }
+
+  #toggleStats(): void {
+    this.#stats.hidden = !this.#stats.hidden;
+    if (this.#stats.hidden) {
+      if (this.#statsTimer) clearInterval(this.#statsTimer);
+      this.#statsTimer = null;
+    } else {
+      void this.#renderStats();
+      this.#statsTimer = setInterval(() => void this.#renderStats(), 1_000);
+    }
+    this.#renderControls();
+  }
+
+  async #renderStats(): Promise<void> {
+    const rows: HTMLElement[] = [];
+    for (const p of this.room.participants.values()) {
+      if (!p.link) continue;
+      let sampler = this.#samplers.get(p.id);
+      if (!sampler) this.#samplers.set(p.id, (sampler = new StatsSampler()));
+      const s = await sampler.sample(p.link.pc);
+      rows.push(statsTable(p.info.name, s));
+    }
+    replaceChildren(this.#stats, h('h2', {}, 'Stats'), ...(rows.length ? rows : [h('p', {}, 'No one connected yet.')]));
+  }
+}
+
+function statsTable(name: string, s: LinkStats): HTMLElement {
+  const kbps = (n: number) => `${Math.round(n)} kbps`;
+  const pct = (n: number) => `${(n * 100).toFixed(1)} %`;
+  const codec = (c: string | null) => c?.replace(/^(audio|video)\//, '') ?? '—';
+  const row = (k: string, v: string) => h('tr', {}, h('th', {}, k), h('td', {}, v));
+  return h(
+    'table',
+    { 'data-testid': 'stats-table' },
+    h('caption', {}, name),
+    row('Audio', `${codec(s.audio.out.codec)} ↑ ${kbps(s.audio.out.kbps)} · ↓ ${kbps(s.audio.in.kbps)}`),
+    row('Video', `${codec(s.video.out.codec)} ↑ ${kbps(s.video.out.kbps)} · ↓ ${kbps(s.video.in.kbps)}`),
+    row('Received video', s.video.width ? `${s.video.width}×${s.video.height} @ ${Math.round(s.video.fps ?? 0)} fps` : '—'),
+    row('Round trip', s.rttMs === null ? '—' : `${Math.round(s.rttMs)} ms`),
+    row('Packet loss', `audio ${pct(s.audio.in.loss)} · video ${pct(s.video.in.loss)}`),
+    row('Path', s.path.local ? `${s.path.local} → ${s.path.remote} (${s.path.relayProtocol ?? s.path.protocol})` : '—'),
+  );
+}
