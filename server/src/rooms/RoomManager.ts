@@ -150,6 +150,8 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   respondVideo(socketId: string, req: RequestOf<'video.respond'>): RoomInfo {
     const { room, participant } = this.#find(socketId, req.roomId);
     const requester = room.respondVideo(participant.id, req.requestId, req.accept);
+    // Room first: by the time the requester hears "accepted", the room already allows video.
+    if (req.accept) this.#broadcast(room, null, 'room.updated', { room: room.info() });
     const requesterSocket = room.participants.get(requester)?.socketId;
     if (requesterSocket) {
       this.notifier.toSocket(requesterSocket, 'video.responded', {
@@ -159,7 +161,6 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
         accept: req.accept,
       });
     }
-    if (req.accept) this.#broadcast(room, null, 'room.updated', { room: room.info() });
     return room.info();
   }
 

@@ -20,7 +20,7 @@ export class CallView {
   readonly el: HTMLElement;
   readonly #stage = h('main', { class: 'stage', 'aria-label': 'Participants' });
   readonly #status = h('p', { class: 'status', 'data-testid': 'call-status', role: 'status', 'aria-live': 'polite' });
-  readonly #banner = h('div', { class: 'banner', hidden: true });
+  readonly #banner = h('div', { class: 'banner', role: 'alert', hidden: true });
   readonly #stats = h('aside', { class: 'stats', 'aria-label': 'Call statistics', hidden: true, 'data-testid': 'stats' });
   readonly #controls = h('footer', { class: 'controls' });
   readonly #localVideo = h('video', { autoplay: true, playsinline: true, muted: true, class: 'self-view', 'aria-label': 'Your camera' });
@@ -189,7 +189,7 @@ export class CallView {
 
   #askVideo(requestId: string, who: string): void {
     this.#showBanner(`${who} wants to switch to video`, [
-      ['Switch to video', () => void this.room.respondVideo(requestId, true).catch((e) => toast(String(e)))],
+      ['Accept video', () => void this.room.respondVideo(requestId, true).catch((e) => toast(String(e)))],
       ['Not now', () => void this.room.respondVideo(requestId, false).catch(() => {})],
     ]);
   }
