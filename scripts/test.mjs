@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * `npm test`: type-check, build the web app, then run the unit/integration suite (vitest) and the
+ * browser suite (Playwright + Debian Chromium), both inside a loopback-only network namespace.
+ * Ends with one line "callwire tests: N passed, N failed" and a non-zero exit on any failure.
+ *   npm test -- --unit     only vitest      npm test -- --e2e   only Playwright
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+
+const args = process.argv.slice(2);
+const only = args.includes('--unit') ? 'unit' : args.includes('--e2e') ? 'e2e' : null;
+const totals = { passed: 0, failed: 0, skipped: 0 };
+let broken = false;
+
+function run(label, cmd, cmdArgs, env = {}) {
+  console.log(`\n── ${label} ──`);
+  const started = Date.now();
+  const r = spawnSync(cmd, cmdArgs, { stdio: 'inherit', env: { ...process.env, ...env } });
+  console.log(`── ${label}: ${r.status === 0 ? 'ok' : `exit ${r.status ?? r.signal}`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return r.status === 0;
+}
+
+function count(file, read) {
+  if (!existsSync(file)) {
+    broken = true;
+    console.error(`no report at ${file}: the runner did not finish`);
+    return;
+  }
+  const c = read(JSON.parse(readFileSync(file, 'utf8')));
+  totals.passed += c.passed;
+  totals.failed += c.failed;
+  totals.skipped += c.skipped;
+}
+
+if (!run('system packages', 'sh', ['scripts/system-deps.sh'])) process.exit(1);
+rmSync('test-results', { recursive: true, force: true });
+mkdirSync('test-results', { recursive: true });
+if (!run('type-check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'])) broken = true;
+if (only !== 'unit' && !run('build web', 'npm', ['run', 'build:web', '--silent'])) broken = true;
+
+if (only !== 'e2e') {
+  run('unit + integration (vitest)', 'sh', ['scripts/netns.sh', 'npx', 'vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/unit.json']);
+  count('test-results/unit.json', (j) => ({ passed: j.numPassedTests, failed: j.numFailedTests + (j.numRuntimeErrorTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests }));
+}
+if (only !== 'unit') {
+  // Playwright traps SIGTERM; a hard ceiling keeps CI bounded whatever happens.
+  run('end-to-end (Playwright + Chromium)', 'sh', ['scripts/netns.sh', 'timeout', '-s', 'KILL', '1500', 'npx', 'playwright', 'test']);
+  count('test-results/e2e.json', (j) => ({ passed: j.stats.expected + j.stats.flaky, failed: j.stats.unexpected, skipped: j.stats.skipped }));
+}
+
+const failed = totals.failed + (broken ? 1 : 0);
+console.log(`\ncallwire tests: ${totals.passed} passed, ${failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+process.exit(failed === 0 && totals.passed > 0 ? 0 : 1);
