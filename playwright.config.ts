@@ -6,6 +6,8 @@ import { defineConfig } from '@playwright/test';
  * loopback-only network namespace.
  */
 export const E2E_PORT = Number(process.env['E2E_PORT'] ?? 3180);
+/** test/e2e/embed.spec.ts serves a host page here; the server allows it to embed calls. */
+export const EMBED_HOST_ORIGIN = `http://127.0.0.1:${E2E_PORT + 1}`;
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -38,6 +40,6 @@ export default defineConfig({
     url: `http://127.0.0.1:${E2E_PORT}/healthz`,
     reuseExistingServer: false,
     timeout: 30_000,
-    env: { PORT: String(E2E_PORT), HOST: '127.0.0.1', RING_TIMEOUT_MS: '6000', RECONNECT_GRACE_MS: '5000', LOG_LEVEL: 'warn' },
+    env: { PORT: String(E2E_PORT), HOST: '127.0.0.1', RING_TIMEOUT_MS: '6000', RECONNECT_GRACE_MS: '5000', LOG_LEVEL: 'warn', EMBED_ALLOWED_ORIGINS: EMBED_HOST_ORIGIN },
   },
 });

@@ -16,6 +16,7 @@ import { UserDirectory } from './identity/UserDirectory.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { ClientToServerEvents, IceServerInfo, ServerToClientEvents, UserInfo } from './protocol/index.ts';
 import { RoomManager } from './rooms/RoomManager.ts';
+import { TurnServer, createTurnCredentials } from '../../turn/src/index.ts';
 import { SignalingServer, type SocketData } from './signaling/SignalingServer.ts';
 import { SocketNotifier } from './signaling/SocketNotifier.ts';
 
@@ -34,18 +35,21 @@ export class CallwireServer {
   readonly #io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
   readonly #signaling: SignalingServer;
   readonly #auth: Authenticator;
+  /** The bundled TURN relay, when it runs in-process. */
+  turn: TurnServer | null = null;
 
   constructor(readonly config: Config) {
     this.logger = createLogger(config.logLevel);
     this.#auth = new Authenticator(config.auth);
     this.missed = new MissedCallStore(config.missedCallsPerUser);
-    const iceServersFor = (user: UserInfo) => this.iceServersFor(user);
+    const iceServersFor = (user: UserInfo, host?: string) => this.iceServersFor(user, host);
 
     const app = createHttpApp({
       webDist: config.webDist ?? DEFAULT_WEB_DIST,
       auth: this.#auth,
       iceServersFor,
       trustProxy: config.trustProxy,
+      embedAllowedOrigins: config.embedAllowedOrigins,
       health: () => ({
         online: this.users.onlineCount,
         rooms: this.rooms.roomCount,
@@ -74,12 +78,38 @@ export class CallwireServer {
     });
   }
 
-  /** ICE servers for one user. Static for now; per-user TURN credentials plug in here. */
-  iceServersFor(_user: UserInfo): IceServerInfo[] {
-    return this.config.iceServers;
+  /**
+   * ICE servers for one user: configured STUN/TURN, plus the relay's STUN and TURN URLs with
+   * fresh ephemeral credentials. `requestHost` (the Host the client reached us by) names the
+   * relay unless TURN_PUBLIC_HOST is set.
+   */
+  iceServersFor(user: UserInfo, requestHost?: string): IceServerInfo[] {
+    const servers = [...this.config.iceServers];
+    const turn = this.config.turn;
+    if (!turn) return servers;
+    const host = turn.publicHost ?? hostOf(requestHost) ?? 'localhost';
+    let urls = turn.urls;
+    if (this.turn) {
+      const a = this.turn.addresses();
+      if (a.udp) servers.push({ urls: [`stun:${host}:${a.udp.port}`] });
+      urls ??= [
+        ...(a.udp ? [`turn:${host}:${a.udp.port}?transport=udp`] : []),
+        ...(a.tcp ? [`turn:${host}:${a.tcp.port}?transport=tcp`] : []),
+        ...(a.tls ? [`turns:${host}:${a.tls.port}?transport=tcp`] : []),
+      ];
+    }
+    if (urls && urls.length > 0) {
+      const { username, credential } = createTurnCredentials({ secret: turn.secret, userId: user.handle, ttlSeconds: turn.credentialTtlSeconds });
+      servers.push({ urls, username, credential });
+    }
+    return servers;
   }
 
   async start(): Promise<void> {
+    if (this.config.turn?.bundled) {
+      const log = this.logger.child('turn');
+      this.turn = await TurnServer.start(this.config.turn.bundled, { logger: (level, message) => log[level](message) });
+    }
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(this.config.port, this.config.host, () => {
@@ -107,5 +137,17 @@ export class CallwireServer {
     this.users.close();
     await new Promise<void>((resolve) => this.#io.close(() => resolve()));
     this.#http.closeAllConnections?.();
+    await this.turn?.close();
+    this.turn = null;
+  }
+}
+
+/** "example.com:3000" → "example.com"; "[::1]:3000" → "[::1]"; junk → null. */
+function hostOf(hostHeader: string | undefined): string | null {
+  if (!hostHeader) return null;
+  try {
+    return new URL(`http://${hostHeader}`).hostname || null;
+  } catch {
+    return null;
   }
 }

@@ -2,8 +2,12 @@
  * Server configuration, read from environment variables and validated once at start-up.
  * A bad value stops the server with a message naming the variable, never a late crash.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { z } from 'zod';
+import { parseEmbedOrigins, type EmbedOrigins } from './http/EmbedPolicy.ts';
+import { TURN_ENV, TurnConfigError, parseTurnConfig, turnConfigFromEnv, type TurnConfig } from '../../turn/src/index.ts';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -45,14 +49,45 @@ const EnvSchema = z.object({
     })
     .pipe(IceServerJson)
     .optional(),
+  /** Run the bundled TURN relay in-process (its own TURN_* settings: docs/turn.md). */
+  TURN_ENABLED: bool.default(true),
+  /** TURN/TURNS URLs to hand out instead of the bundled relay's (e.g. an external coturn). */
+  TURN_URLS: list.optional(),
+  /** Host name clients use to reach the relay; default: the host they reached this server by. */
+  TURN_PUBLIC_HOST: z.string().min(1).optional(),
+  /** Lifetime of the ephemeral TURN credentials; allocations are refreshed with them, so it must outlive a call. */
+  TURN_CREDENTIAL_TTL: int(60, 7 * 86_400).default(86_400),
   RATE_LIMIT_PER_SEC: int(1, 10_000).default(50),
   WEB_DIST: z.string().min(1).optional(),
   TRUST_PROXY: bool.default(false),
+  /** Host page origins that may embed calls (embed.js): comma-separated, or `*`. Unset: none. */
+  EMBED_ALLOWED_ORIGINS: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return parseEmbedOrigins(s);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 });
 
-/** Every environment variable the server reads. */
-export const ENV_VARS = Object.keys(EnvSchema.shape) as (keyof typeof EnvSchema.shape)[];
+/** Every environment variable the server reads (its own and the bundled relay's TURN_*). */
+export const ENV_VARS: string[] = [...Object.keys(EnvSchema.shape), ...Object.values(TURN_ENV)];
+
+export interface TurnSettings {
+  /** The in-process relay's configuration, or null when an external relay is used. */
+  bundled: TurnConfig | null;
+  /** TURN REST shared secret (coturn's static-auth-secret). */
+  secret: string;
+  /** Explicit URLs to hand out; null: derive them from the bundled relay's ports. */
+  urls: string[] | null;
+  publicHost: string | null;
+  credentialTtlSeconds: number;
+}
 
 export interface Config {
   port: number;
@@ -64,9 +99,13 @@ export interface Config {
   missedCallsPerUser: number;
   /** ICE servers handed to every client; never a public default. */
   iceServers: { urls: string | string[]; username?: string; credential?: string }[];
+  /** TURN relay (bundled or external) whose ephemeral credentials clients get; null: none. */
+  turn: TurnSettings | null;
   rateLimitPerSec: number;
   webDist: string | null;
   trustProxy: boolean;
+  /** Origins allowed to embed calls: a list, `*`, or [] (embedding refused). */
+  embedAllowedOrigins: EmbedOrigins;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
@@ -116,6 +155,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     }
   }
 
+  const turn = loadTurn(e, env, cleaned);
+
   return {
     port: e.PORT,
     host: e.HOST,
@@ -125,9 +166,60 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reconnectGraceMs: e.RECONNECT_GRACE_MS,
     missedCallsPerUser: e.MISSED_CALLS_PER_USER,
     iceServers,
+    turn,
     rateLimitPerSec: e.RATE_LIMIT_PER_SEC,
     webDist: e.WEB_DIST ?? null,
     trustProxy: e.TRUST_PROXY,
+    embedAllowedOrigins: e.EMBED_ALLOWED_ORIGINS ?? [],
     logLevel: e.LOG_LEVEL,
   };
+}
+
+type Env = z.infer<typeof EnvSchema>;
+
+function loadTurn(e: Env, rawEnv: Record<string, string | undefined>, env: Record<string, string | undefined>): TurnSettings | null {
+  const explicitSecret = env['TURN_SECRET'];
+  if (!e.TURN_ENABLED) {
+    if (!e.TURN_URLS) return null;
+    if (!explicitSecret) throw new ConfigError('invalid configuration:\n  TURN_SECRET is required with TURN_URLS when TURN_ENABLED=false');
+    checkTurnUrls(e.TURN_URLS);
+    return { bundled: null, secret: explicitSecret, urls: e.TURN_URLS, publicHost: e.TURN_PUBLIC_HOST ?? null, credentialTtlSeconds: e.TURN_CREDENTIAL_TTL };
+  }
+  // In-process relay: a secret nobody else needs to know unless the operator sets one.
+  const secret = explicitSecret ?? randomBytes(32).toString('hex');
+  const input: Record<string, unknown> = { ...turnConfigFromEnv(rawEnv), secret };
+  if (env['TURN_LISTEN_IP'] === undefined && env['TURN_RELAY_IP'] === undefined) {
+    const specific = e.HOST !== '0.0.0.0' && e.HOST !== '::';
+    input['listenIp'] = specific ? e.HOST : '0.0.0.0';
+    // Relay sockets need a concrete address to advertise: the first LAN address, else loopback.
+    if (!specific) input['relayIp'] = firstLanAddress() ?? '127.0.0.1';
+  }
+  if (env['TURN_TLS_CERT'] === undefined && e.TLS_CERT && e.TLS_KEY) {
+    input['tlsCert'] = e.TLS_CERT;
+    input['tlsKey'] = e.TLS_KEY;
+  }
+  let bundled: TurnConfig;
+  try {
+    bundled = parseTurnConfig(input as never);
+  } catch (err) {
+    if (err instanceof TurnConfigError) {
+      throw new ConfigError(`invalid configuration:\n${err.issues.map((i) => `  ${TURN_ENV[i.path as keyof typeof TURN_ENV] ?? i.path}: ${i.message}`).join('\n')}`);
+    }
+    throw err;
+  }
+  if (e.TURN_URLS) checkTurnUrls(e.TURN_URLS);
+  return { bundled, secret, urls: e.TURN_URLS ?? null, publicHost: e.TURN_PUBLIC_HOST ?? null, credentialTtlSeconds: e.TURN_CREDENTIAL_TTL };
+}
+
+function checkTurnUrls(urls: string[]): void {
+  for (const url of urls) {
+    if (!/^(turn|turns):/.test(url)) throw new ConfigError(`invalid configuration:\n  TURN_URLS: "${url}" must start with turn: or turns:`);
+  }
+}
+
+function firstLanAddress(): string | null {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return null;
 }

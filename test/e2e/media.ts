@@ -2,7 +2,7 @@
  * Helpers that act like a person (own browser context, fake camera and mic) and read real
  * media statistics from every RTCPeerConnection the page created.
  */
-import { expect, type Browser, type Page } from '@playwright/test';
+import { expect, type Browser, type Frame, type Page } from '@playwright/test';
 
 /** Records every RTCPeerConnection so tests can read getStats() without app hooks. */
 const TRACK_PEER_CONNECTIONS = () => {
@@ -39,7 +39,8 @@ export interface MediaSnapshot {
   protocol: string | null;
 }
 
-export function snapshot(page: Page): Promise<MediaSnapshot> {
+/** Works on a page or a frame (the embed widget's call runs in an iframe). */
+export function snapshot(page: Page | Frame): Promise<MediaSnapshot> {
   return page.evaluate(async () => {
     const pcs = ((window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []).filter((pc) => pc.connectionState !== 'closed');
     const s: MediaSnapshot = {
@@ -95,7 +96,7 @@ export function snapshot(page: Page): Promise<MediaSnapshot> {
 }
 
 /** Waits until media arrives, then checks that it keeps arriving (counters rise between samples). */
-export async function expectMediaFlowing(page: Page, opts: { video: boolean }): Promise<MediaSnapshot> {
+export async function expectMediaFlowing(page: Page | Frame, opts: { video: boolean }): Promise<MediaSnapshot> {
   await expect.poll(async () => (await snapshot(page)).inAudioPackets, { timeout: 20_000, message: 'audio packets arrive' }).toBeGreaterThan(0);
   if (opts.video) {
     await expect.poll(async () => (await snapshot(page)).framesDecoded, { timeout: 20_000, message: 'video frames decode' }).toBeGreaterThan(0);

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ENV_VARS } from '../../server/src/config.ts';
+import { TURN_ENV } from '../../turn/src/index.ts';
 
 describe('docker-compose.yml', () => {
   const run = (...args: string[]) => spawnSync('docker-compose', ['-f', 'docker-compose.yml', ...args], { encoding: 'utf8' });
@@ -19,5 +20,8 @@ describe('docker-compose.yml', () => {
     const env = Object.keys(resolved.services['callwire']!.environment ?? {});
     expect(env.length).toBeGreaterThan(0);
     for (const name of env) expect(ENV_VARS, `${name} is not a server setting`).toContain(name);
+    const turnEnv = Object.keys(resolved.services['turn']!.environment ?? {});
+    expect(turnEnv).toContain('TURN_SECRET');
+    for (const name of turnEnv) expect(Object.values(TURN_ENV), `${name} is not a TURN setting`).toContain(name);
   });
 });

@@ -6,13 +6,17 @@ import { join } from 'node:path';
 import express, { type Request, type Response } from 'express';
 import type { Authenticator } from '../identity/Authenticator.ts';
 import { RoomId, SignalingError, type IceServerInfo, type UserInfo } from '../protocol/index.ts';
+import { EmbedPolicy, type EmbedOrigins } from './EmbedPolicy.ts';
+import { createEmbedRouter } from './embedRoutes.ts';
 
 export interface HttpAppDeps {
   webDist: string;
   auth: Authenticator;
-  iceServersFor: (user: UserInfo) => IceServerInfo[];
+  iceServersFor: (user: UserInfo, requestHost?: string) => IceServerInfo[];
   health: () => Record<string, unknown>;
   trustProxy: boolean;
+  /** Host page origins that may embed calls; default none. */
+  embedAllowedOrigins?: EmbedOrigins;
 }
 
 const ANONYMOUS: UserInfo = { handle: 'anonymous', name: 'anonymous' };
@@ -26,6 +30,8 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     res.setHeader('Referrer-Policy', 'no-referrer');
     next();
   });
+  // Before the /api fallback and the app pages: embed.js, /api/embed/check, /embed/call/:room.
+  app.use(createEmbedRouter({ policy: new EmbedPolicy(deps.embedAllowedOrigins), webDist: deps.webDist }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true, ...deps.health() });
@@ -40,7 +46,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     try {
       const user = await authenticateHttp(req, deps.auth);
       res.setHeader('Cache-Control', 'no-store');
-      res.json({ iceServers: deps.iceServersFor(user) });
+      res.json({ iceServers: deps.iceServersFor(user, req.headers.host) });
     } catch (err) {
       const e = err instanceof SignalingError ? err : new SignalingError('internal', 'internal error');
       res.status(e.code === 'unauthorized' ? 401 : 500).json({ error: e.toJSON() });
@@ -67,6 +73,8 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       return;
     }
     res.setHeader('Cache-Control', 'no-cache');
+    // Only /embed/call/:room may be framed (by allowed origins); the app pages never.
+    res.setHeader('Content-Security-Policy', "frame-ancestors 'none'");
     res.sendFile(indexHtml);
   };
   app.get('/', sendApp);

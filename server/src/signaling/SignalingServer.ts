@@ -41,7 +41,7 @@ export interface SignalingDeps {
   missed: MissedCallStore;
   rooms: RoomManager;
   calls: CallManager;
-  iceServersFor: (user: UserInfo) => IceServerInfo[];
+  iceServersFor: (user: UserInfo, requestHost?: string) => IceServerInfo[];
   rateLimitPerSec: number;
   logger: Logger;
 }
@@ -66,7 +66,7 @@ export class SignalingServer {
       'call.cancel': (s, p) => (calls.cancel(s.data.user, s.id, p), {}),
       'missedCalls.ack': (s, { ids }) => ({ remaining: missed.ack(s.data.user.handle, ids) }),
       'room.create': (_s, { video }) => ({ roomId: rooms.createLinkRoom(video ? 'video' : 'audio').id }),
-      'room.join': (s, p) => ({ ...rooms.join(s.data.user, s.id, p), iceServers: deps.iceServersFor(s.data.user) }),
+      'room.join': (s, p) => ({ ...rooms.join(s.data.user, s.id, p), iceServers: deps.iceServersFor(s.data.user, s.handshake.headers.host) }),
       'room.leave': (s, { roomId }) => (rooms.leave(s.id, roomId), {}),
       'participant.update': (s, p) => rooms.update(s.id, p),
       'video.request': (s, { roomId }) => ({ requestId: rooms.requestVideo(s.id, roomId) }),
@@ -105,7 +105,7 @@ export class SignalingServer {
     users.connect(user, socket.id);
     logger.debug('connected', { handle: user.handle, socket: socket.id });
 
-    socket.emit('session', { user, iceServers: this.deps.iceServersFor(user), serverTime: Date.now() });
+    socket.emit('session', { user, iceServers: this.deps.iceServersFor(user, socket.handshake.headers.host), serverTime: Date.now() });
     const pending = missed.list(user.handle);
     if (pending.length > 0) socket.emit('missedCalls', { missedCalls: pending });
     calls.userConnected(user.handle, socket.id);

@@ -7,6 +7,7 @@ import { SignalingError, type IceServerInfo, type ParticipantInfo, type RoomInfo
 import { Emitter } from '../lib/Emitter.ts';
 import type { LocalMedia } from '../rtc/LocalMedia.ts';
 import { PeerLink } from '../rtc/PeerLink.ts';
+import { relayServersFor, type RelayTransport } from '../rtc/iceServers.ts';
 import type { SignalingClient } from '../signaling/SignalingClient.ts';
 import { RemoteParticipant } from './RemoteParticipant.ts';
 
@@ -27,7 +28,10 @@ export type RoomEvents = {
 
 export interface RoomOptions {
   name?: string;
+  /** 'relay' hides our IP address: media only through TURN. */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /** With relay only: use just this TURN transport (diagnosis, or networks that block UDP). */
+  relayTransport?: RelayTransport;
 }
 
 export class Room extends Emitter<RoomEvents> {
@@ -192,8 +196,8 @@ export class Room extends Emitter<RoomEvents> {
       initiator,
       // The newcomer (initiator) is impolite: its first offer wins a collision.
       polite: !initiator,
-      iceServers: this.#iceServers,
-      iceTransportPolicy: this.options.iceTransportPolicy,
+      iceServers: this.options.relayTransport ? relayServersFor(this.#iceServers, this.options.relayTransport) : this.#iceServers,
+      iceTransportPolicy: this.options.relayTransport ? 'relay' : this.options.iceTransportPolicy,
       send: (signal) => this.signaling.request('rtc.signal', { roomId: this.id, to: info.id, ...signal }).then(() => undefined),
     });
     rp.attach(link);

@@ -3,7 +3,8 @@
  * the Phone (calls by handle) and Room (media) models to the views.
  *
  * URLs: `/` home · `/call/:room` call link (`?name=` joins at once, `?video=0` voice only,
- * `?relay=1` relay-only ICE, `?res=320x240` camera size, `?token=` for servers that require JWT).
+ * `?relay=1` relay-only ICE (`relay=udp|tcp|tls`: through that TURN transport only), `?res=320x240`
+ * camera size, `?token=` for servers that require JWT).
  */
 import { SignalingError, type CallEndReason } from '@protocol';
 import { Phone, type IncomingCall } from '../model/Phone.ts';
@@ -41,6 +42,8 @@ export class App {
   #room: Room | null = null;
   #media: LocalMedia | null = null;
   #dialog: HTMLElement | null = null;
+  /** Chosen on the pre-join screen: media only through the relay, so the other side never learns our IP. */
+  #relayOnly = false;
 
   constructor(private readonly root: HTMLElement) {}
 
@@ -145,7 +148,9 @@ export class App {
     preview.muted = true;
     preview.srcObject = media.video ? media.stream : null;
     const name = h('input', { name: 'name', value: this.#signaling!.session!.user.name, 'aria-label': 'Your name', maxlength: 64 });
+    const relayOnly = h('input', { type: 'checkbox', name: 'relay' });
     const join = (withVideo: boolean) => {
+      this.#relayOnly = relayOnly.checked;
       void (async () => {
         if (!withVideo) await media.setVideoEnabled(false);
         await this.#joinLink(roomId, { name: name.value.trim() || undefined, video: withVideo, media });
@@ -159,6 +164,7 @@ export class App {
         preview,
         media.lastError ? h('p', { class: 'warn' }, media.lastError) : null,
         name,
+        h('label', { class: 'hint' }, relayOnly, ' Hide my IP address (relay only)'),
         h('div', { class: 'row' }, h('button', { onclick: () => join(media.video !== null) }, 'Join'), h('button', { class: 'secondary', onclick: () => join(false) }, 'Join without camera')),
       ),
     );
@@ -328,9 +334,11 @@ export class App {
 
   #newRoom(roomId: string, media: LocalMedia, name?: string): Room {
     this.#room?.close();
+    const relay = this.#params.get('relay');
     this.#room = new Room(this.#signaling!, roomId, media, {
       name,
-      iceTransportPolicy: this.#params.get('relay') === '1' ? 'relay' : 'all',
+      iceTransportPolicy: relay === '1' || this.#relayOnly ? 'relay' : 'all',
+      relayTransport: relay === 'udp' || relay === 'tcp' || relay === 'tls' ? relay : undefined,
     });
     (window as unknown as { callwire?: unknown }).callwire = { room: this.#room };
     return this.#room;

@@ -14,7 +14,11 @@ export interface CallViewOptions {
   /** A link to share (call-link rooms). */
   shareUrl?: string;
   onHangUp: () => void;
+  /** Which controls to show (the embed widget lets the host page choose). Default: all. */
+  controls?: ReadonlySet<CallControl>;
 }
+
+export type CallControl = 'microphone' | 'camera' | 'devices' | 'stats' | 'hangup';
 
 export class CallView {
   readonly el: HTMLElement;
@@ -127,19 +131,22 @@ export class CallView {
         },
         label,
       );
+    const shown = (c: CallControl) => this.options.controls?.has(c) ?? true;
     replaceChildren(
       this.#controls,
-      button(media.audioMuted ? 'Unmute' : 'Mute', () => room.setAudioMuted(!media.audioMuted), media.audioMuted ? 'off' : '', media.audioMuted),
-      voiceCall
-        ? button('Switch to video', async () => {
-            await room.requestVideo();
-            toast('Asked to switch to video…');
-          })
-        : button(camOn ? 'Camera off' : 'Camera on', () => room.setVideoEnabled(!camOn), camOn ? '' : 'off', !camOn),
-      button('Devices', () => this.#showDevices()),
-      button('Stats', () => this.#toggleStats(), '', !this.#stats.hidden),
-      button('Hang up', () => this.options.onHangUp(), 'danger'),
+      shown('microphone') && button(media.audioMuted ? 'Unmute' : 'Mute', () => room.setAudioMuted(!media.audioMuted), media.audioMuted ? 'off' : '', media.audioMuted),
+      shown('camera') &&
+        (voiceCall
+          ? button('Switch to video', async () => {
+              await room.requestVideo();
+              toast('Asked to switch to video…');
+            })
+          : button(camOn ? 'Camera off' : 'Camera on', () => room.setVideoEnabled(!camOn), camOn ? '' : 'off', !camOn)),
+      shown('devices') && button('Devices', () => this.#showDevices()),
+      shown('stats') && button('Stats', () => this.#toggleStats(), '', !this.#stats.hidden),
+      shown('hangup') && button('Hang up', () => this.options.onHangUp(), 'danger'),
     );
+    this.#controls.hidden = this.options.controls?.size === 0;
     this.el.dataset['media'] = room.info?.media ?? '';
   }
 

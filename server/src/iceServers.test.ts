@@ -1,0 +1,61 @@
+/** The iceServers a client gets (on join and from GET /api/ice-servers) really work on the relay. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { TurnClient, type TurnTransportKind } from '../../turn/src/index.ts';
+import type { CallwireServer } from './CallwireServer.ts';
+import type { IceServerInfo } from './protocol/index.ts';
+import { TestClient, startTestServer } from './testing/harness.ts';
+
+const turnEntry = (servers: IceServerInfo[]) => servers.find((s) => s.username)!;
+const urls = (s: IceServerInfo) => (Array.isArray(s.urls) ? s.urls : [s.urls]);
+
+describe('ICE servers from the bundled relay', () => {
+  let server: CallwireServer;
+  afterEach(async () => server?.close());
+
+  it('hands each client STUN plus TURN udp/tcp with fresh ephemeral credentials that allocate', async () => {
+    server = await startTestServer({ TURN_ENABLED: 'true', TURN_UDP_PORT: '0', TURN_TCP_PORT: '0', TURN_CREDENTIAL_TTL: '600' });
+    const c = await TestClient.guest(server.url, 'ada');
+    const { iceServers } = await c.ok('room.join', { roomId: 'ice-room', media: { audioMuted: false, videoEnabled: false } });
+    const a = server.turn!.addresses();
+    expect(iceServers).toEqual([
+      { urls: [`stun:127.0.0.1:${a.udp!.port}`] },
+      { urls: [`turn:127.0.0.1:${a.udp!.port}?transport=udp`, `turn:127.0.0.1:${a.tcp!.port}?transport=tcp`], username: expect.stringMatching(/^\d+:ada$/), credential: expect.any(String) },
+    ]);
+    const turn = turnEntry(iceServers);
+    const expiry = Number(turn.username!.split(':')[0]);
+    expect(expiry - Date.now() / 1000).toBeGreaterThan(590);
+
+    for (const transport of ['udp', 'tcp'] as TurnTransportKind[]) {
+      const port = Number(/:(\d+)\?/.exec(urls(turn).find((u) => u.endsWith(transport))!)![1]);
+      const client = await TurnClient.connect({ transport, host: '127.0.0.1', port, username: turn.username!, credential: turn.credential!, requestTimeoutMs: 3000 });
+      const { relayed } = await client.allocate();
+      expect(relayed.address).toBe('127.0.0.1');
+      client.close();
+    }
+    c.close();
+
+    // The REST endpoint returns the same shape (guest mode: no token needed).
+    const rest = (await (await fetch(`${server.url}/api/ice-servers`)).json()) as { iceServers: IceServerInfo[] };
+    expect(rest.iceServers.map(urls)).toEqual(iceServers.map(urls));
+  });
+
+  it('points clients at an external relay (coturn) by configuration alone', async () => {
+    server = await startTestServer({
+      TURN_ENABLED: 'false',
+      TURN_SECRET: 'shared-with-coturn-0123456789',
+      TURN_URLS: 'turn:turn.example.org:3478?transport=udp,turns:turn.example.org:443?transport=tcp',
+    });
+    expect(server.turn).toBeNull();
+    const { iceServers } = (await (await fetch(`${server.url}/api/ice-servers`)).json()) as { iceServers: IceServerInfo[] };
+    expect(iceServers).toHaveLength(1);
+    expect(iceServers[0]!.urls).toEqual(['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:443?transport=tcp']);
+    const { createHmac } = await import('node:crypto');
+    expect(iceServers[0]!.credential).toBe(createHmac('sha1', 'shared-with-coturn-0123456789').update(iceServers[0]!.username!).digest('base64'));
+  });
+
+  it('names the relay by the host the client used, unless TURN_PUBLIC_HOST says otherwise', async () => {
+    server = await startTestServer({ TURN_ENABLED: 'true', TURN_UDP_PORT: '0', TURN_TCP_PORT: 'off', TURN_PUBLIC_HOST: 'turn.example.net' });
+    const { iceServers } = (await (await fetch(`${server.url}/api/ice-servers`)).json()) as { iceServers: IceServerInfo[] };
+    expect(urls(turnEntry(iceServers))).toEqual([`turn:turn.example.net:${server.turn!.addresses().udp!.port}?transport=udp`]);
+  });
+});
