@@ -16,6 +16,8 @@ import { UserDirectory } from './identity/UserDirectory.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { ClientToServerEvents, IceServerInfo, ServerToClientEvents, UserInfo } from './protocol/index.ts';
 import { RoomManager } from './rooms/RoomManager.ts';
+import { Sfu } from './sfu/Sfu.ts';
+import { WorkerPool } from './sfu/WorkerPool.ts';
 import { TurnServer, createTurnCredentials } from '../../turn/src/index.ts';
 import { SignalingServer, type SocketData } from './signaling/SignalingServer.ts';
 import { SocketNotifier } from './signaling/SocketNotifier.ts';
@@ -37,6 +39,9 @@ export class CallwireServer {
   readonly #auth: Authenticator;
   /** The bundled TURN relay, when it runs in-process. */
   turn: TurnServer | null = null;
+  /** The mediasoup SFU for group calls, when it runs. */
+  sfu: Sfu | null = null;
+  readonly #notifier: SocketNotifier;
 
   constructor(readonly config: Config) {
     this.logger = createLogger(config.logLevel);
@@ -54,14 +59,16 @@ export class CallwireServer {
         online: this.users.onlineCount,
         rooms: this.rooms.roomCount,
         calls: this.calls.liveCount,
+        sfu: this.sfu ? { workers: this.sfu.pool.slots.length, rooms: this.sfu.sfuRooms.length } : null,
         pendingMissedCalls: this.missed.size,
       }),
     });
     this.#http = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, app) : createHttpServer(app);
     this.#io = new Server(this.#http, { maxHttpBufferSize: MAX_FRAME_BYTES, serveClient: false });
 
-    const notifier = new SocketNotifier(this.#io);
-    this.rooms = new RoomManager(notifier, { reconnectGraceMs: config.reconnectGraceMs, maxParticipants: 2 });
+    const notifier = (this.#notifier = new SocketNotifier(this.#io));
+    // Rooms stay 1:1 until the SFU is up (start()).
+    this.rooms = new RoomManager(notifier, { reconnectGraceMs: config.reconnectGraceMs, limits: null });
     this.calls = new CallManager(notifier, this.users, this.rooms, this.missed, {
       ringTimeoutMs: config.ringTimeoutMs,
       requireKnownCallee: config.auth.mode === 'guest',
@@ -72,6 +79,7 @@ export class CallwireServer {
       missed: this.missed,
       rooms: this.rooms,
       calls: this.calls,
+      sfu: () => this.sfu,
       iceServersFor,
       rateLimitPerSec: config.rateLimitPerSec,
       logger: this.logger.child('signaling'),
@@ -110,6 +118,7 @@ export class CallwireServer {
       const log = this.logger.child('turn');
       this.turn = await TurnServer.start(this.config.turn.bundled, { logger: (level, message) => log[level](message) });
     }
+    if (this.config.sfu) await this.#startSfu(this.config.sfu);
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
       this.#http.listen(this.config.port, this.config.host, () => {
@@ -118,6 +127,24 @@ export class CallwireServer {
       });
     });
     this.logger.info(`listening on ${this.url}`);
+  }
+
+  /** Without a working media server callwire still runs: 1:1 calls are peer to peer. */
+  async #startSfu(settings: NonNullable<Config['sfu']>): Promise<void> {
+    const log = this.logger.child('sfu');
+    try {
+      const pool = await WorkerPool.start({
+        size: settings.workers,
+        listenIp: settings.listenIp,
+        announcedAddress: settings.announcedAddress,
+        rtcPort: settings.rtcPort,
+        logger: log,
+      });
+      this.sfu = new Sfu(pool, this.rooms, this.#notifier, settings, log);
+      this.rooms.setLimits({ maxVoice: settings.maxVoice, maxVideo: settings.maxVideo });
+    } catch (err) {
+      log.error(`group calls disabled: the SFU did not start: ${(err as Error).message}`);
+    }
   }
 
   get port(): number {
@@ -131,6 +158,8 @@ export class CallwireServer {
 
   async close(): Promise<void> {
     this.#signaling.close();
+    this.sfu?.close();
+    this.sfu = null;
     this.calls.close();
     this.rooms.close();
     this.missed.close();

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { availableParallelism, networkInterfaces } from 'node:os';
 import { z } from 'zod';
 import { parseEmbedOrigins, type EmbedOrigins } from './http/EmbedPolicy.ts';
 import { TURN_ENV, TurnConfigError, parseTurnConfig, turnConfigFromEnv, type TurnConfig } from '../../turn/src/index.ts';
@@ -57,6 +57,20 @@ const EnvSchema = z.object({
   TURN_PUBLIC_HOST: z.string().min(1).optional(),
   /** Lifetime of the ephemeral TURN credentials; allocations are refreshed with them, so it must outlive a call. */
   TURN_CREDENTIAL_TTL: int(60, 7 * 86_400).default(86_400),
+  /** Group calls through the mediasoup SFU (3+ people); without it rooms stay 1:1. */
+  SFU_ENABLED: bool.default(true),
+  SFU_WORKERS: int(1, 64).optional(),
+  SFU_LISTEN_IP: z.string().min(1).optional(),
+  /** Address clients reach the SFU at, for servers behind NAT. */
+  SFU_ANNOUNCED_ADDRESS: z.string().min(1).optional(),
+  /** Worker i listens on this port + i, UDP and TCP (one WebRtcServer per worker). */
+  SFU_RTC_PORT: int(1, 65000).default(40000),
+  SFU_MAX_VOICE: int(3, 1000).default(32),
+  SFU_MAX_VIDEO: int(3, 100).default(8),
+  /** Above SFU_TOP_K_THRESHOLD people, only the SFU_TOP_K latest loudest speakers' audio is forwarded. */
+  SFU_TOP_K: int(1, 32).default(3),
+  SFU_TOP_K_THRESHOLD: int(2, 1000).default(8),
+  SFU_MAX_INCOMING_BITRATE: int(100_000, 100_000_000).default(1_500_000),
   RATE_LIMIT_PER_SEC: int(1, 10_000).default(50),
   WEB_DIST: z.string().min(1).optional(),
   TRUST_PROXY: bool.default(false),
@@ -89,6 +103,18 @@ export interface TurnSettings {
   credentialTtlSeconds: number;
 }
 
+export interface SfuSettings {
+  workers: number;
+  listenIp: string;
+  announcedAddress: string | undefined;
+  rtcPort: number;
+  maxVoice: number;
+  maxVideo: number;
+  topK: number;
+  topKThreshold: number;
+  maxIncomingBitrate: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -101,6 +127,8 @@ export interface Config {
   iceServers: { urls: string | string[]; username?: string; credential?: string }[];
   /** TURN relay (bundled or external) whose ephemeral credentials clients get; null: none. */
   turn: TurnSettings | null;
+  /** The mediasoup SFU for group calls; null: disabled (rooms stay 1:1). */
+  sfu: SfuSettings | null;
   rateLimitPerSec: number;
   webDist: string | null;
   trustProxy: boolean;
@@ -167,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     missedCallsPerUser: e.MISSED_CALLS_PER_USER,
     iceServers,
     turn,
+    sfu: e.SFU_ENABLED ? loadSfu(e) : null,
     rateLimitPerSec: e.RATE_LIMIT_PER_SEC,
     webDist: e.WEB_DIST ?? null,
     trustProxy: e.TRUST_PROXY,
@@ -222,4 +251,23 @@ function firstLanAddress(): string | null {
     for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
   }
   return null;
+}
+
+function loadSfu(e: Env): SfuSettings {
+  const specific = e.HOST !== '0.0.0.0' && e.HOST !== '::';
+  const listenIp = e.SFU_LISTEN_IP ?? (specific ? e.HOST : '0.0.0.0');
+  const wildcard = listenIp === '0.0.0.0' || listenIp === '::';
+  if (e.SFU_MAX_VIDEO > e.SFU_MAX_VOICE) throw new ConfigError('invalid configuration:\n  SFU_MAX_VIDEO must not exceed SFU_MAX_VOICE');
+  return {
+    workers: e.SFU_WORKERS ?? Math.max(1, availableParallelism()),
+    listenIp,
+    // A wildcard listener must announce a concrete address: the first LAN address, else loopback.
+    announcedAddress: e.SFU_ANNOUNCED_ADDRESS ?? (wildcard ? (firstLanAddress() ?? '127.0.0.1') : undefined),
+    rtcPort: e.SFU_RTC_PORT,
+    maxVoice: e.SFU_MAX_VOICE,
+    maxVideo: e.SFU_MAX_VIDEO,
+    topK: e.SFU_TOP_K,
+    topKThreshold: e.SFU_TOP_K_THRESHOLD,
+    maxIncomingBitrate: e.SFU_MAX_INCOMING_BITRATE,
+  };
 }

@@ -24,6 +24,12 @@ export const ERROR_CODES = [
   'unknown-room',
   'not-in-room',
   'unknown-participant',
+  /** SFU: the transport, producer or consumer id names nothing of yours. */
+  'unknown-transport',
+  'unknown-producer',
+  'unknown-consumer',
+  /** Group calls need the media server, which is not running. */
+  'sfu-unavailable',
   'room-full',
   /** The callee (or the caller) is already in a call. */
   'busy',

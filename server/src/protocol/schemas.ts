@@ -68,6 +68,26 @@ export const IceCandidate = z.strictObject({
   usernameFragment: z.string().max(256).nullable().optional(),
 });
 
+// mediasoup parameters are validated for shape and size here and in depth by mediasoup itself
+// (which throws TypeError, answered as invalid-message).
+const MsObject = z.looseObject({});
+const MsArray = (max: number) => z.array(MsObject).max(max);
+const CodecCapability = z.looseObject({
+  kind: z.enum(['audio', 'video']),
+  mimeType: z.string().regex(/^(audio|video)\/[\w.-]+$/).max(64),
+  clockRate: z.number().int().positive(),
+});
+export const RtpCapabilities = z.looseObject({ codecs: z.array(CodecCapability).min(1).max(64), headerExtensions: MsArray(64).optional() });
+export const RtpParameters = z.looseObject({
+  mid: z.string().max(32).optional(),
+  codecs: MsArray(16),
+  headerExtensions: MsArray(32).optional(),
+  encodings: MsArray(8).optional(),
+  rtcp: MsObject.optional(),
+});
+export const DtlsParameters = z.looseObject({ role: z.enum(['auto', 'client', 'server']).optional(), fingerprints: MsArray(8).min(1) });
+export const MediaSource = z.enum(['mic', 'camera']);
+
 export const requestSchemas = {
   /** Round-trip probe; also used by the connectivity test. */
   ping: z.strictObject({ t: z.number() }),
@@ -100,6 +120,26 @@ export const requestSchemas = {
     }),
   'video.request': z.strictObject({ roomId: RoomId }),
   'video.respond': z.strictObject({ roomId: RoomId, requestId: Id, accept: z.boolean() }),
+  /** SFU (group calls): the router's codecs, to load a mediasoup-client Device. */
+  'sfu.capabilities': z.strictObject({ roomId: RoomId }),
+  'sfu.createTransport': z.strictObject({ roomId: RoomId, direction: z.enum(['send', 'recv']) }),
+  'sfu.connectTransport': z.strictObject({ roomId: RoomId, transportId: z.uuid(), dtlsParameters: DtlsParameters }),
+  /** After the recv transport exists: the device's capabilities; the server then sends consumers. */
+  'sfu.ready': z.strictObject({ roomId: RoomId, rtpCapabilities: RtpCapabilities }),
+  'sfu.produce': z.strictObject({
+    roomId: RoomId,
+    transportId: z.uuid(),
+    kind: z.enum(['audio', 'video']),
+    rtpParameters: RtpParameters,
+    source: MediaSource,
+  }),
+  'sfu.closeProducer': z.strictObject({ roomId: RoomId, producerId: z.uuid() }),
+  'sfu.resumeConsumer': z.strictObject({ roomId: RoomId, consumerId: z.uuid() }),
+  /** The size a consumer's video is shown at picks its simulcast layer. */
+  'sfu.setPreferredLayers': z.strictObject({ roomId: RoomId, consumerId: z.uuid(), spatialLayer: z.number().int().min(0).max(2) }),
+  'sfu.restartIce': z.strictObject({ roomId: RoomId, transportId: z.uuid() }),
+  /** After a reconnection: every consumer this participant should have. */
+  'sfu.sync': z.strictObject({ roomId: RoomId }),
   'rtc.signal': z
     .strictObject({
       roomId: RoomId,
@@ -157,7 +197,26 @@ export interface RoomInfo {
   kind: 'link' | 'call';
   /** `audio` rooms are voice calls: cameras stay off until everyone agreed to upgrade. */
   media: 'audio' | 'video';
+  /** `p2p`: one peer connection between two people. `sfu`: everyone sends to and receives from the SFU. */
+  mode: 'p2p' | 'sfu';
+  /** How many people the room admits now (voice calls admit more than calls with cameras on). */
   maxParticipants: number;
+}
+export interface TransportInfo {
+  id: string;
+  iceParameters: unknown;
+  iceCandidates: unknown[];
+  dtlsParameters: unknown;
+}
+export interface ConsumerInfo {
+  consumerId: string;
+  producerId: string;
+  participantId: string;
+  kind: 'audio' | 'video';
+  source: 'mic' | 'camera';
+  rtpParameters: unknown;
+  /** Paused by the server (the sender paused, or their audio is not among the top speakers). */
+  paused: boolean;
 }
 export interface ParticipantInfo {
   id: string;
@@ -190,6 +249,17 @@ export interface ResponseMap {
   'video.request': { requestId: string };
   'video.respond': { room: RoomInfo };
   'rtc.signal': Record<string, never>;
+  /** `routerId` names this SFU session: a different one after a reconnection means set up again. */
+  'sfu.capabilities': { routerRtpCapabilities: unknown; routerId: string };
+  'sfu.createTransport': TransportInfo;
+  'sfu.connectTransport': Record<string, never>;
+  'sfu.ready': Record<string, never>;
+  'sfu.produce': { producerId: string };
+  'sfu.closeProducer': Record<string, never>;
+  'sfu.resumeConsumer': Record<string, never>;
+  'sfu.setPreferredLayers': Record<string, never>;
+  'sfu.restartIce': { iceParameters: unknown };
+  'sfu.sync': { consumers: ConsumerInfo[]; routerId: string };
 }
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
@@ -220,6 +290,15 @@ export interface ServerEventMap {
     description?: z.infer<typeof SessionDescription>;
     candidate?: z.infer<typeof IceCandidate> | null;
   };
+  /** SFU: a new stream to receive (created paused: resume it once the consumer is set up). */
+  'sfu.newConsumer': { roomId: string } & ConsumerInfo;
+  'sfu.consumerClosed': { roomId: string; consumerId: string };
+  'sfu.consumerPaused': { roomId: string; consumerId: string };
+  'sfu.consumerResumed': { roomId: string; consumerId: string };
+  /** The dominant speaker changed. */
+  'sfu.activeSpeaker': { roomId: string; participantId: string | null };
+  /** The media server behind this room restarted: set the SFU session up again. */
+  'sfu.reset': { roomId: string; reason: string };
   /** A message sent without an acknowledgement callback failed. */
   'signaling.error': { event: string; error: { code: ErrorCode; message: string } };
 }

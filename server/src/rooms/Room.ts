@@ -2,11 +2,17 @@ import { randomId } from '../identity/ids.ts';
 import { SignalingError, type RequestOf, type RoomInfo } from '../protocol/index.ts';
 import type { Participant } from './Participant.ts';
 
+/** Group-call limits; null when there is no SFU (rooms then hold two people, peer to peer). */
+export interface RoomLimits {
+  maxVoice: number;
+  maxVideo: number;
+}
+
 export interface RoomOptions {
   id: string;
   kind: RoomInfo['kind'];
   media: RoomInfo['media'];
-  maxParticipants: number;
+  limits: RoomLimits | null;
   /** Throws a SignalingError when this handle may not join (1:1 call rooms). */
   admit?: (handle: string) => void;
 }
@@ -20,8 +26,10 @@ const VIDEO_REQUEST_TTL_MS = 60_000;
 export class Room {
   readonly id: string;
   readonly kind: RoomInfo['kind'];
-  readonly maxParticipants: number;
+  readonly limits: RoomLimits | null;
   media: RoomInfo['media'];
+  /** Two people talk peer to peer; the third arrival moves everyone to the SFU for good. */
+  mode: RoomInfo['mode'] = 'p2p';
   readonly participants = new Map<string, Participant>();
   readonly #admit: ((handle: string) => void) | undefined;
   /** `${from}>${to}`: `from` sent an offer that `to` has not answered yet. */
@@ -34,18 +42,35 @@ export class Room {
     this.id = options.id;
     this.kind = options.kind;
     this.media = options.media;
-    this.maxParticipants = options.maxParticipants;
+    // 1:1 calls by handle only ever admit their two parties.
+    this.limits = options.kind === 'call' ? null : options.limits;
     this.#admit = options.admit;
   }
 
   info(): RoomInfo {
-    return { id: this.id, kind: this.kind, media: this.media, maxParticipants: this.maxParticipants };
+    return { id: this.id, kind: this.kind, media: this.media, mode: this.mode, maxParticipants: this.capacity };
   }
 
+  /** Voice calls hold more people than calls where someone has a camera on. */
+  get capacity(): number {
+    if (!this.limits) return 2;
+    const video = [...this.participants.values()].some((p) => p.videoEnabled);
+    return video ? this.limits.maxVideo : this.limits.maxVoice;
+  }
+
+  /** Throws room-full (or forbidden) when this handle may not join now. */
   admit(handle: string): void {
     this.#admit?.(handle);
-    if (this.participants.size >= this.maxParticipants) {
-      throw new SignalingError('room-full', `call is full (${this.maxParticipants} people)`);
+    if (this.participants.size >= this.capacity) {
+      const why = this.limits ? '' : this.kind === 'call' ? ' — this is a 1:1 call' : ' — group calls need the SFU, which is not running';
+      throw new SignalingError('room-full', `call is full (${this.capacity} people)${why}`);
+    }
+  }
+
+  /** A camera may be on only while the room is small enough for video. */
+  checkVideoAllowed(): void {
+    if (this.limits && this.participants.size > this.limits.maxVideo) {
+      throw new SignalingError('video-not-allowed', `video is limited to calls of ${this.limits.maxVideo} people or fewer`);
     }
   }
 

@@ -17,18 +17,20 @@ import {
 } from '../protocol/index.ts';
 import type { Notifier } from '../signaling/Notifier.ts';
 import { Participant } from './Participant.ts';
-import { Room, type RoomOptions } from './Room.ts';
+import { Room, type RoomLimits, type RoomOptions } from './Room.ts';
 
 export interface RoomManagerOptions {
   /** How long a participant whose connection dropped keeps its seat. */
   reconnectGraceMs: number;
-  /** Peer-to-peer rooms are full at this size (a mesh beyond two costs every sender N-1 uploads). */
-  maxParticipants: number;
+  /** Group-call limits when the SFU runs; null keeps rooms at two people (peer to peer). */
+  limits: RoomLimits | null;
 }
 
 export type RoomManagerEvents = {
   participantLeft: [room: Room, participant: Participant, reason: LeaveReason];
   roomClosed: [room: Room];
+  /** The room moved from peer to peer to the SFU (a third person is joining). */
+  escalated: [room: Room];
 };
 
 export interface JoinResult {
@@ -52,6 +54,11 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     super();
   }
 
+  /** Group-call limits apply to rooms opened from now on (set once the SFU is up). */
+  setLimits(limits: RoomLimits | null): void {
+    this.options.limits = limits;
+  }
+
   get roomCount(): number {
     return this.#rooms.size;
   }
@@ -63,7 +70,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   createLinkRoom(media: RoomInfo['media']): Room {
     let id = randomRoomName();
     while (this.#rooms.has(id)) id = randomRoomName();
-    const room = this.#open({ id, kind: 'link', media, maxParticipants: this.options.maxParticipants });
+    const room = this.#open({ id, kind: 'link', media, limits: this.options.limits });
     this.#unusedTimers.set(
       id,
       setTimeout(() => {
@@ -74,7 +81,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   }
 
   createCallRoom(id: string, media: RoomInfo['media'], admit: RoomOptions['admit']): Room {
-    return this.#open({ id, kind: 'call', media, maxParticipants: 2, admit });
+    return this.#open({ id, kind: 'call', media, limits: null, admit });
   }
 
   join(user: UserInfo, socketId: string, req: RequestOf<'room.join'>): JoinResult {
@@ -83,7 +90,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
       // Call links create their room on first join, like a meeting link; 1:1 call rooms only
       // exist while their call does.
       if (req.roomId.startsWith(CALL_ROOM_PREFIX)) throw new SignalingError('unknown-room', `no room ${req.roomId}`);
-      room = this.#open({ id: req.roomId, kind: 'link', media: 'video', maxParticipants: this.options.maxParticipants });
+      room = this.#open({ id: req.roomId, kind: 'link', media: 'video', limits: this.options.limits });
     }
     for (const p of room.participants.values()) {
       if (p.socketId === socketId) throw new SignalingError('invalid-state', 'already in this room');
@@ -103,7 +110,14 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     }
 
     room.admit(user.handle);
-    const media = { audioMuted: req.media.audioMuted, videoEnabled: req.media.videoEnabled && room.media === 'video' };
+    if (room.mode === 'p2p' && room.participants.size >= 2) {
+      // Make before break: the two already talking set up the SFU while their P2P link still runs.
+      room.mode = 'sfu';
+      this.#broadcast(room, null, 'room.updated', { room: room.info() });
+      this.emit('escalated', room);
+    }
+    const wantsVideo = req.media.videoEnabled && room.media === 'video' && (!room.limits || room.participants.size < room.limits.maxVideo);
+    const media = { audioMuted: req.media.audioMuted, videoEnabled: wantsVideo };
     const p = new Participant(user, req.name ?? user.name, socketId, media);
     room.add(p);
     this.#broadcast(room, p.id, 'room.participantJoined', { roomId: room.id, participant: p.info() });
@@ -111,14 +125,15 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   }
 
   leave(socketId: string, roomId: string): void {
-    const { room, participant } = this.#find(socketId, roomId);
+    const { room, participant } = this.find(socketId, roomId);
     this.#removeParticipant(room, participant, 'left');
   }
 
   update(socketId: string, req: RequestOf<'participant.update'>): ParticipantInfo {
-    const { room, participant } = this.#find(socketId, req.roomId);
-    if (req.videoEnabled === true && room.media !== 'video') {
-      throw new SignalingError('video-not-allowed', 'this is a voice call: ask the others to switch to video first');
+    const { room, participant } = this.find(socketId, req.roomId);
+    if (req.videoEnabled === true && !participant.videoEnabled) {
+      if (room.media !== 'video') throw new SignalingError('video-not-allowed', 'this is a voice call: ask the others to switch to video first');
+      room.checkVideoAllowed();
     }
     if (req.name !== undefined) participant.name = req.name;
     if (req.audioMuted !== undefined) participant.audioMuted = req.audioMuted;
@@ -129,7 +144,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   }
 
   signal(socketId: string, req: RequestOf<'rtc.signal'>): void {
-    const { room, participant } = this.#find(socketId, req.roomId);
+    const { room, participant } = this.find(socketId, req.roomId);
     room.acceptSignal(participant.id, req);
     const target = room.participants.get(req.to)!;
     this.notifier.toSocket(target.socketId!, 'rtc.signal', {
@@ -140,7 +155,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   }
 
   requestVideo(socketId: string, roomId: string): string {
-    const { room, participant } = this.#find(socketId, roomId);
+    const { room, participant } = this.find(socketId, roomId);
     if (room.participants.size < 2) throw new SignalingError('invalid-state', 'nobody else is in the call yet');
     const requestId = room.requestVideo(participant.id);
     this.#broadcast(room, participant.id, 'video.requested', { roomId, requestId, from: participant.id });
@@ -148,7 +163,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   }
 
   respondVideo(socketId: string, req: RequestOf<'video.respond'>): RoomInfo {
-    const { room, participant } = this.#find(socketId, req.roomId);
+    const { room, participant } = this.find(socketId, req.roomId);
     const requester = room.respondVideo(participant.id, req.requestId, req.accept);
     // Room first: by the time the requester hears "accepted", the room already allows video.
     if (req.accept) this.#broadcast(room, null, 'room.updated', { room: room.info() });
@@ -209,7 +224,8 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     return room;
   }
 
-  #find(socketId: string, roomId: string): { room: Room; participant: Participant } {
+  /** The room and this socket's participant in it, or a typed error. */
+  find(socketId: string, roomId: string): { room: Room; participant: Participant } {
     const room = this.#rooms.get(roomId);
     if (!room) throw new SignalingError('unknown-room', `no room ${roomId}`);
     for (const participant of room.participants.values()) {

@@ -25,6 +25,7 @@ import {
 import type { RoomManager } from '../rooms/RoomManager.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { userChannel } from './SocketNotifier.ts';
+import type { Sfu, SfuRequest } from '../sfu/Sfu.ts';
 
 export interface SocketData {
   user: UserInfo;
@@ -41,6 +42,8 @@ export interface SignalingDeps {
   missed: MissedCallStore;
   rooms: RoomManager;
   calls: CallManager;
+  /** The media server for group calls; null when it is not running. */
+  sfu: () => Sfu | null;
   iceServersFor: (user: UserInfo, requestHost?: string) => IceServerInfo[];
   rateLimitPerSec: number;
   logger: Logger;
@@ -72,6 +75,16 @@ export class SignalingServer {
       'video.request': (s, { roomId }) => ({ requestId: rooms.requestVideo(s.id, roomId) }),
       'video.respond': (s, p) => ({ room: rooms.respondVideo(s.id, p) }),
       'rtc.signal': (s, p) => (rooms.signal(s.id, p), {}),
+      'sfu.capabilities': (s, p) => this.#sfu(s, 'sfu.capabilities', p),
+      'sfu.createTransport': (s, p) => this.#sfu(s, 'sfu.createTransport', p),
+      'sfu.connectTransport': (s, p) => this.#sfu(s, 'sfu.connectTransport', p),
+      'sfu.ready': (s, p) => this.#sfu(s, 'sfu.ready', p),
+      'sfu.produce': (s, p) => this.#sfu(s, 'sfu.produce', p),
+      'sfu.closeProducer': (s, p) => this.#sfu(s, 'sfu.closeProducer', p),
+      'sfu.resumeConsumer': (s, p) => this.#sfu(s, 'sfu.resumeConsumer', p),
+      'sfu.setPreferredLayers': (s, p) => this.#sfu(s, 'sfu.setPreferredLayers', p),
+      'sfu.restartIce': (s, p) => this.#sfu(s, 'sfu.restartIce', p),
+      'sfu.sync': (s, p) => this.#sfu(s, 'sfu.sync', p),
     };
 
     this.#onPresence = (info) => io.to(presenceChannel(info.handle)).emit('presence', info);
@@ -150,6 +163,12 @@ export class SignalingServer {
     else if (!body.ok) socket.emit('signaling.error', { event, error: body.error });
   }
 
+  #sfu<E extends SfuRequest>(socket: CallwireSocket, event: E, payload: RequestOf<E>): Promise<ResponseMap[E]> {
+    const sfu = this.deps.sfu();
+    if (!sfu) return Promise.reject(new SignalingError('sfu-unavailable', 'group calls are not available on this server (SFU disabled or not running)'));
+    return sfu.handle(socket.id, event, payload);
+  }
+
   #watch(socket: CallwireSocket, handles: string[]): ResponseMap['presence.watch'] {
     for (const h of socket.data.watching) void socket.leave(presenceChannel(h));
     const unique = [...new Set(handles)];
@@ -171,6 +190,8 @@ function parsePayload<E extends RequestName>(event: E, raw: unknown): RequestOf<
   if (result.success) return result.data as RequestOf<E>;
   const issue = result.error.issues[0]!;
   const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  const code = issue.code === 'too_big' ? 'payload-too-large' : 'invalid-message';
+  // Too long a string or list is a size problem; too big a number is just invalid.
+  const origin = (issue as { origin?: string }).origin;
+  const code = issue.code === 'too_big' && (origin === 'string' || origin === 'array') ? 'payload-too-large' : 'invalid-message';
   throw new SignalingError(code, `${event}: ${where}${issue.message}`);
 }

@@ -9,7 +9,7 @@ import { loadConfig } from '../config.ts';
 import type { Ack, ClientToServerEvents, RequestName, RequestOf, ResponseMap, ServerEventMap, ServerToClientEvents } from '../protocol/index.ts';
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<CallwireServer> {
-  const server = new CallwireServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', ...env }));
+  const server = new CallwireServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', SFU_ENABLED: 'false', ...env }));
   await server.start();
   return server;
 }

@@ -1,0 +1,179 @@
+/**
+ * The SFU at protocol level, against real mediasoup workers: escalation, transports, producers,
+ * consumers, limits, bad input, leak checks on router dumps, and a worker that dies.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CallwireServer } from '../CallwireServer.ts';
+import { TestClient, sleep, startTestServer } from '../testing/harness.ts';
+
+const AUDIO = { audioMuted: false, videoEnabled: false };
+const VIDEO = { audioMuted: false, videoEnabled: true };
+const DTLS = { role: 'client' as const, fingerprints: [{ algorithm: 'sha-256', value: 'AF:'.repeat(31) + 'AF' }] };
+const opus = (ssrc: number) => ({
+  mid: '0',
+  codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 }, rtcpFeedback: [] }],
+  headerExtensions: [],
+  encodings: [{ ssrc }],
+  rtcp: { cname: `c${ssrc}`, reducedSize: true },
+});
+const h264 = (ssrc: number) => ({
+  mid: '1',
+  codecs: [
+    {
+      mimeType: 'video/H264',
+      payloadType: 102,
+      clockRate: 90000,
+      parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
+      rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+    },
+  ],
+  headerExtensions: [],
+  encodings: [{ ssrc }],
+  rtcp: { cname: `c${ssrc}`, reducedSize: true },
+});
+
+let port = 42_000 + Math.floor(Math.random() * 2_000) * 2;
+
+describe('SFU', () => {
+  let server: CallwireServer;
+  const clients: TestClient[] = [];
+  const start = async (env: Record<string, string> = {}) => {
+    port += 4;
+    server = await startTestServer({ SFU_ENABLED: 'true', SFU_WORKERS: '1', SFU_RTC_PORT: String(port), ...env });
+    expect(server.sfu, 'the SFU started').not.toBeNull();
+  };
+  const join = async (handle: string, roomId: string, media = AUDIO) => {
+    const c = await TestClient.guest(server.url, handle);
+    clients.push(c);
+    const j = await c.ok('room.join', { roomId, media });
+    return { c, j, id: j.self.id };
+  };
+  /** A participant with send+recv transports that is ready to receive. */
+  const sfuPeer = async (c: TestClient, roomId: string) => {
+    const { routerRtpCapabilities } = await c.ok('sfu.capabilities', { roomId });
+    const send = await c.ok('sfu.createTransport', { roomId, direction: 'send' });
+    const recv = await c.ok('sfu.createTransport', { roomId, direction: 'recv' });
+    await c.ok('sfu.connectTransport', { roomId, transportId: send.id, dtlsParameters: DTLS });
+    await c.ok('sfu.ready', { roomId, rtpCapabilities: routerRtpCapabilities as never });
+    return { send, recv, caps: routerRtpCapabilities };
+  };
+  const dump = async () => server.sfu!.sfuRooms[0]!.router.dump();
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await server?.close();
+  });
+
+  it('the third person moves a P2P room to the SFU; the first two hear it before the newcomer arrives', async () => {
+    await start();
+    const a = await join('alice', 'grp');
+    const b = await join('bob', 'grp');
+    expect(a.j.room.mode).toBe('p2p');
+    expect(await a.c.request('sfu.capabilities', { roomId: 'grp' })).toMatchObject({ ok: false, error: { code: 'invalid-state' } });
+    const c = await join('carol', 'grp');
+    expect(c.j.room).toMatchObject({ mode: 'sfu', maxParticipants: 32 });
+    for (const x of [a, b]) {
+      expect((await x.c.next('room.updated')).room.mode).toBe('sfu');
+      expect(x.c.received.findIndex((r) => r.event === 'room.participantJoined')).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('relays producers to every ready participant, and cleans up on close and leave', async () => {
+    await start();
+    const a = await join('alice', 'grp');
+    const b = await join('bob', 'grp');
+    const c = await join('carol', 'grp');
+    const pa = await sfuPeer(a.c, 'grp');
+    const { producerId } = await a.c.ok('sfu.produce', { roomId: 'grp', transportId: pa.send.id, kind: 'audio', rtpParameters: opus(1111), source: 'mic' });
+    await sfuPeer(b.c, 'grp');
+    const nb = await b.c.next('sfu.newConsumer');
+    expect(nb).toMatchObject({ roomId: 'grp', producerId, participantId: a.id, kind: 'audio', source: 'mic', paused: false });
+    await b.c.ok('sfu.resumeConsumer', { roomId: 'grp', consumerId: nb.consumerId });
+    // Carol becomes ready later and still gets it.
+    await sfuPeer(c.c, 'grp');
+    expect((await c.c.next('sfu.newConsumer')).producerId).toBe(producerId);
+    // After a reconnection a client asks for its consumers.
+    const synced = await b.c.ok('sfu.sync', { roomId: 'grp' });
+    expect(synced.consumers.map((x) => x.consumerId)).toEqual([nb.consumerId]);
+    expect(synced.routerId).toBe(server.sfu!.sfuRooms[0]!.router.id);
+
+    expect((await dump()).transportIds).toHaveLength(6);
+    await a.c.ok('sfu.closeProducer', { roomId: 'grp', producerId });
+    expect(await b.c.next('sfu.consumerClosed')).toEqual({ roomId: 'grp', consumerId: nb.consumerId });
+    expect(await c.c.next('sfu.consumerClosed')).toMatchObject({ roomId: 'grp' });
+    await a.c.ok('room.leave', { roomId: 'grp' });
+    expect((await dump()).transportIds).toHaveLength(4);
+    await b.c.ok('room.leave', { roomId: 'grp' });
+    await c.c.ok('room.leave', { roomId: 'grp' });
+    expect(server.sfu!.sfuRooms).toHaveLength(0);
+  });
+
+  it('bad input gets typed errors and leaks nothing', async () => {
+    await start();
+    const a = await join('alice', 'grp');
+    await join('bob', 'grp');
+    await join('carol', 'grp');
+    const pa = await sfuPeer(a.c, 'grp');
+    const fail = async (event: string, payload: unknown, code: string) =>
+      expect(await a.c.raw(event, payload), `${event} ${JSON.stringify(payload).slice(0, 60)}`).toMatchObject({ ok: false, error: { code } });
+    const before = await dump();
+    await fail('sfu.createTransport', { roomId: 'grp', direction: 'send' }, 'invalid-state'); // one each
+    await fail('sfu.produce', { roomId: 'grp', transportId: pa.send.id, kind: 'audio', rtpParameters: { codecs: [{ mimeType: 'audio/opus' }] }, source: 'mic' }, 'invalid-message');
+    await fail('sfu.produce', { roomId: 'grp', transportId: pa.send.id, kind: 'audio', rtpParameters: opus(1), source: 'camera' }, 'invalid-message');
+    await fail('sfu.produce', { roomId: 'grp', transportId: pa.recv.id, kind: 'audio', rtpParameters: opus(1), source: 'mic' }, 'invalid-state');
+    await fail('sfu.produce', { roomId: 'grp', transportId: crypto.randomUUID(), kind: 'audio', rtpParameters: opus(1), source: 'mic' }, 'unknown-transport');
+    await fail('sfu.produce', { roomId: 'grp', transportId: 'not-a-uuid', kind: 'audio', rtpParameters: opus(1), source: 'mic' }, 'invalid-message');
+    await fail('sfu.ready', { roomId: 'grp', rtpCapabilities: { codecs: [{ kind: 'smell' }] } }, 'invalid-message');
+    await fail('sfu.ready', { roomId: 'grp', rtpCapabilities: 'everything' }, 'invalid-message');
+    await fail('sfu.resumeConsumer', { roomId: 'grp', consumerId: crypto.randomUUID() }, 'unknown-consumer');
+    await fail('sfu.closeProducer', { roomId: 'grp', producerId: crypto.randomUUID() }, 'unknown-producer');
+    await fail('sfu.connectTransport', { roomId: 'grp', transportId: pa.recv.id, dtlsParameters: { fingerprints: [] } }, 'invalid-message');
+    await fail('sfu.setPreferredLayers', { roomId: 'grp', consumerId: crypto.randomUUID(), spatialLayer: 9 }, 'invalid-message');
+    await fail('sfu.capabilities', { roomId: 'nowhere' }, 'unknown-room');
+    const after = await dump();
+    expect(after.transportIds).toEqual(before.transportIds);
+    expect(after.mapProducerIdConsumerIds).toEqual(before.mapProducerIdConsumerIds);
+    // A second mic is refused; the first works.
+    await a.c.ok('sfu.produce', { roomId: 'grp', transportId: pa.send.id, kind: 'audio', rtpParameters: opus(5), source: 'mic' });
+    await fail('sfu.produce', { roomId: 'grp', transportId: pa.send.id, kind: 'audio', rtpParameters: opus(6), source: 'mic' }, 'invalid-state');
+    expect((await dump()).mapProducerIdConsumerIds).toHaveLength(1);
+  });
+
+  it('limits: 32 in a voice call, the 33rd is refused; cameras only while 8 or fewer are present', async () => {
+    await start();
+    const people = [];
+    for (let i = 0; i < 32; i++) people.push(await join(`p${i}`, 'big'));
+    const late = await TestClient.guest(server.url, 'late');
+    clients.push(late);
+    expect(await late.request('room.join', { roomId: 'big', media: AUDIO })).toMatchObject({ ok: false, error: { code: 'room-full', message: expect.stringContaining('32') } });
+    // With 32 present nobody may turn a camera on, at the signaling or the media level.
+    const p0 = people[0]!;
+    expect(await p0.c.request('participant.update', { roomId: 'big', videoEnabled: true })).toMatchObject({ ok: false, error: { code: 'video-not-allowed' } });
+    const t = await p0.c.ok('sfu.createTransport', { roomId: 'big', direction: 'send' });
+    expect(await p0.c.request('sfu.produce', { roomId: 'big', transportId: t.id, kind: 'video', rtpParameters: h264(7), source: 'camera' })).toMatchObject({
+      ok: false,
+      error: { code: 'video-not-allowed' },
+    });
+    // Down to 8: cameras are allowed again, and with one on the call holds 8.
+    for (const p of people.slice(8)) await p.c.ok('room.leave', { roomId: 'big' });
+    await p0.c.ok('participant.update', { roomId: 'big', videoEnabled: true });
+    await p0.c.ok('sfu.produce', { roomId: 'big', transportId: t.id, kind: 'video', rtpParameters: h264(7), source: 'camera' });
+    expect(await late.request('room.join', { roomId: 'big', media: VIDEO })).toMatchObject({ ok: false, error: { code: 'room-full', message: expect.stringContaining('8') } });
+  }, 60_000);
+
+  it('when a worker dies, a new one takes over and the room is told to set up again', async () => {
+    await start();
+    const a = await join('alice', 'grp');
+    await join('bob', 'grp');
+    await join('carol', 'grp');
+    const first = await a.c.ok('sfu.capabilities', { roomId: 'grp' });
+    const pid = server.sfu!.pool.slots[0]!.pid;
+    process.kill(pid, 'SIGKILL');
+    expect(await a.c.next('sfu.reset', undefined, 5_000)).toMatchObject({ roomId: 'grp' });
+    for (let i = 0; i < 50 && server.sfu!.pool.slots.length === 0; i++) await sleep(100);
+    expect(server.sfu!.pool.slots[0]!.pid).not.toBe(pid);
+    const again = await a.c.ok('sfu.capabilities', { roomId: 'grp' });
+    expect(again.routerId).not.toBe(first.routerId);
+    await sfuPeer(a.c, 'grp');
+  });
+});
