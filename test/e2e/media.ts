@@ -37,6 +37,10 @@ export interface MediaSnapshot {
   framesDecoded: number;
   candidateType: string | null;
   protocol: string | null;
+  /** Distinct inbound streams that delivered: audio with packets, video with decoded frames. */
+  inAudioStreams: number;
+  inVideoStreams: number;
+  inVideoCodecs: string[];
 }
 
 /** Works on a page or a frame (the embed widget's call runs in an iframe). */
@@ -57,6 +61,9 @@ export function snapshot(page: Page | Frame): Promise<MediaSnapshot> {
       framesDecoded: 0,
       candidateType: null,
       protocol: null,
+      inAudioStreams: 0,
+      inVideoStreams: 0,
+      inVideoCodecs: [],
     };
     for (const pc of pcs) {
       const report = await pc.getStats();
@@ -76,10 +83,15 @@ export function snapshot(page: Page | Frame): Promise<MediaSnapshot> {
           }
         }
         if (r['type'] === 'inbound-rtp' && r['kind'] === 'audio') {
+          if (Number(r['packetsReceived'] ?? 0) > 0) s.inAudioStreams++;
           s.inAudioPackets += Number(r['packetsReceived'] ?? 0);
           s.inAudioCodec = (codec?.['mimeType'] as string) ?? s.inAudioCodec;
         }
         if (r['type'] === 'inbound-rtp' && r['kind'] === 'video') {
+          if (Number(r['framesDecoded'] ?? 0) > 0) {
+            s.inVideoStreams++;
+            if (codec) s.inVideoCodecs.push(codec['mimeType'] as string);
+          }
           s.framesDecoded += Number(r['framesDecoded'] ?? 0);
           s.inVideoCodec = (codec?.['mimeType'] as string) ?? s.inVideoCodec;
         }

@@ -80,6 +80,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   async createRouter(): Promise<{ router: types.Router; slot: WorkerSlot }> {
+    // Right after a crash the replacement may still be starting: wait for it a little.
+    for (let i = 0; i < 100 && this.slots.length === 0 && !this.#closed; i++) await new Promise((r) => setTimeout(r, 100));
     const slots = this.slots;
     if (slots.length === 0) throw new Error('no mediasoup worker is running');
     const count = (r: types.Router) => this.#consumerCounts.get(r) ?? 0;

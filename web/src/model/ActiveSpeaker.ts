@@ -32,9 +32,9 @@ export interface ActiveSpeakerOptions {
   levelOf?: LevelSource;
 }
 
-/** Level of the most recent audio packet from a P2P link. */
+/** Level of the most recent audio packet we received from them (P2P link or SFU consumer). */
 export const receiverLevel: LevelSource = (p) => {
-  const receiver = p.link?.pc.getReceivers().find((r) => r.track.kind === 'audio');
+  const receiver = p.audioReceiver;
   const sources = receiver?.getSynchronizationSources() ?? [];
   const level = sources[0]?.audioLevel;
   return typeof level === 'number' ? level : null;

@@ -84,10 +84,10 @@ export class NetworkQuality extends Emitter<{ changed: [QualityReport] }> {
   }
 
   readonly #linkSample: QualitySource = async (p) => {
-    if (!p.link) return null;
+    if (!p.statsSource) return null;
     let sampler = this.#samplers.get(p.id);
     if (!sampler) this.#samplers.set(p.id, (sampler = new StatsSampler()));
-    const s = await sampler.sample(p.link.pc);
+    const s = await sampler.sample(p.statsSource);
     return { loss: Math.max(s.audio.in.loss, s.video.in.loss), rttMs: s.rttMs };
   };
 }

@@ -8,6 +8,7 @@ import { Emitter } from '../lib/Emitter.ts';
 import type { LocalMedia } from '../rtc/LocalMedia.ts';
 import { PeerLink } from '../rtc/PeerLink.ts';
 import { relayServersFor, type RelayTransport } from '../rtc/iceServers.ts';
+import { SfuSession } from '../rtc/SfuSession.ts';
 import type { SignalingClient } from '../signaling/SignalingClient.ts';
 import { RemoteParticipant } from './RemoteParticipant.ts';
 
@@ -24,7 +25,12 @@ export type RoomEvents = {
   localUpdated: [ParticipantInfo];
   videoRequested: [{ requestId: string; from: RemoteParticipant | null }];
   videoResponded: [{ accept: boolean; from: RemoteParticipant | null }];
+  /** Group calls: the dominant speaker as the SFU hears it. */
+  activeSpeaker: [participantId: string | null];
 };
+
+/** While escalating, how long an SFU stream may take to deliver before we switch anyway. */
+const SWITCH_TIMEOUT_MS = 5_000;
 
 export interface RoomOptions {
   name?: string;
@@ -42,6 +48,8 @@ export class Room extends Emitter<RoomEvents> {
   #iceServers: IceServerInfo[] = [];
   #resume: { participantId: string; secret: string } | null = null;
   #unsubscribe: (() => void)[] = [];
+  /** The SFU side of a group call (null while the call is peer to peer). */
+  session: SfuSession | null = null;
 
   constructor(
     private readonly signaling: SignalingClient,
@@ -76,6 +84,8 @@ export class Room extends Emitter<RoomEvents> {
     for (const off of this.#unsubscribe.splice(0)) off();
     for (const p of this.participants.values()) p.close();
     this.participants.clear();
+    this.session?.close();
+    this.session = null;
     this.media.off('changed', this.#onLocalMedia);
     this.#setState('left');
   }
@@ -88,8 +98,19 @@ export class Room extends Emitter<RoomEvents> {
   /** Turns the camera on or off. In a voice call, use requestVideo() first. */
   async setVideoEnabled(on: boolean): Promise<void> {
     if (on && this.info?.media !== 'video') throw new SignalingError('video-not-allowed', 'this is a voice call: ask to switch to video first');
-    await this.media.setVideoEnabled(on);
-    await this.#update({ videoEnabled: on });
+    if (!on) {
+      await this.media.setVideoEnabled(false);
+      await this.#update({ videoEnabled: false });
+      return;
+    }
+    // Ask first (a large call refuses cameras), then open the camera.
+    await this.#update({ videoEnabled: true });
+    try {
+      await this.media.setVideoEnabled(true);
+    } catch (err) {
+      await this.#update({ videoEnabled: false }).catch(() => {});
+      throw err;
+    }
   }
 
   async setName(name: string): Promise<void> {
@@ -126,6 +147,8 @@ export class Room extends Emitter<RoomEvents> {
     this.self = res.self;
     this.#setInfo(res.room);
     if (!res.self.videoEnabled && this.media.video) await this.media.setVideoEnabled(false);
+    const previousSession = this.session;
+    if (res.room.mode === 'sfu') this.#startSession();
 
     if (resumed) {
       // Same seat: links survive a signaling blip; drop those who left meanwhile, nudge the rest.
@@ -138,7 +161,10 @@ export class Room extends Emitter<RoomEvents> {
           if (known.connection !== 'connected') known.link?.restartIce();
         } else this.#addParticipant(info, true);
       }
+      void this.session?.resync().catch((err) => console.warn('SFU resync failed', err));
     } else {
+      // A new seat: an SFU session set up for the old one is void.
+      if (previousSession) void previousSession.restart().catch((err) => console.warn('SFU restart failed', err));
       for (const p of [...this.participants.keys()]) this.#removeParticipant(p);
       // We are the newcomer: we make the offers (the others already have their media ready).
       for (const info of res.participants) this.#addParticipant(info, true);
@@ -165,7 +191,10 @@ export class Room extends Emitter<RoomEvents> {
         }),
       ),
       s.onEvent('room.updated', (p) => {
-        if (p.room.id === this.id) this.#setInfo(p.room);
+        if (p.room.id !== this.id) return;
+        this.#setInfo(p.room);
+        // A third person is coming: move to the SFU while the P2P links keep playing.
+        if (p.room.mode === 'sfu' && this.state !== 'left') this.#startSession();
       }),
       s.onEvent('video.requested', mine((p) => this.emit('videoRequested', { requestId: p.requestId, from: this.participants.get(p.from) ?? null }))),
       s.onEvent('video.responded', mine((p) => this.emit('videoResponded', { accept: p.accept, from: this.participants.get(p.from) ?? null }))),
@@ -191,6 +220,13 @@ export class Room extends Emitter<RoomEvents> {
   #addParticipant(info: ParticipantInfo, initiator: boolean): void {
     if (this.participants.has(info.id) || info.id === this.self?.id) return;
     const rp = new RemoteParticipant(info);
+    if (this.info?.mode === 'sfu') {
+      rp.statsSource = { getStats: () => this.#sfuStats(rp.id) };
+      rp.setSfuConnection(this.session?.state ?? 'new');
+      this.participants.set(info.id, rp);
+      this.emit('participantJoined', rp);
+      return;
+    }
     const link = new PeerLink({
       remoteId: info.id,
       initiator,
@@ -216,7 +252,57 @@ export class Room extends Emitter<RoomEvents> {
 
   readonly #onLocalMedia = () => {
     for (const p of this.participants.values()) p.link?.setLocalTracks(this.media.audio, this.media.video, this.media.stream);
+    void this.session?.syncProducers();
   };
+
+  /** Group calls: the size a participant's video is shown at chooses the simulcast layer we receive. */
+  setPreferredVideoSize(participantId: string, height: number): void {
+    this.session?.setPreferredHeight(participantId, height);
+  }
+
+  #startSession(): void {
+    if (this.session) return;
+    const iceServers = this.options.relayTransport ? relayServersFor(this.#iceServers, this.options.relayTransport) : this.#iceServers;
+    const session = new SfuSession(this.signaling, this.id, this.media, {
+      iceServers,
+      iceTransportPolicy: this.options.relayTransport ? 'relay' : this.options.iceTransportPolicy,
+    });
+    this.session = session;
+    session.on('track', (pid, track, receiver) => void this.#onSfuTrack(pid, track, receiver));
+    session.on('trackEnded', (pid, track) => this.participants.get(pid)?.removeTrack(track));
+    session.on('activeSpeaker', (pid) => this.emit('activeSpeaker', pid));
+    session.on('state', (state) => {
+      for (const p of this.participants.values()) p.setSfuConnection(state);
+    });
+    session.start().catch((err) => console.warn('SFU set-up failed', err));
+  }
+
+  /**
+   * Make before break: a participant still on a P2P link keeps it until their SFU stream really
+   * delivers (packets for audio, decoded frames for video); then the track is swapped in place
+   * and the link closes once every kind they send has switched.
+   */
+  async #onSfuTrack(pid: string, track: MediaStreamTrack, receiver: RTCRtpReceiver | null): Promise<void> {
+    const rp = this.participants.get(pid);
+    if (!rp) return;
+    if (rp.link && receiver) await waitForMedia(receiver, track.kind, SWITCH_TIMEOUT_MS);
+    if (this.participants.get(pid) !== rp || track.readyState === 'ended') return;
+    rp.setTrack(track, receiver);
+    rp.statsSource = { getStats: () => this.#sfuStats(pid) };
+    if (!rp.link) return;
+    const kinds = new Set(rp.stream.getTracks().map((t) => t.kind));
+    const sfuTracks = new Set(this.session?.consumersOf(pid).map((c) => c.track) ?? []);
+    const allSwitched = rp.stream.getTracks().every((t) => sfuTracks.has(t)) && (kinds.has('video') || !rp.info.videoEnabled);
+    // The other side may still be switching to our SFU stream: give it a moment.
+    if (allSwitched) setTimeout(() => rp.detachLink(), 1_500);
+  }
+
+  /** One report with the stats of all of a participant's SFU consumers (and their transport). */
+  async #sfuStats(pid: string): Promise<RTCStatsReport> {
+    const merged = new Map<string, unknown>();
+    for (const c of this.session?.consumersOf(pid) ?? []) (await c.getStats()).forEach((v: { id: string }) => merged.set(v.id, v));
+    return merged as unknown as RTCStatsReport;
+  }
 
   async #update(u: { audioMuted?: boolean; videoEnabled?: boolean; name?: string }): Promise<void> {
     if (this.state !== 'joined') return;
@@ -233,5 +319,19 @@ export class Room extends Emitter<RoomEvents> {
     if (this.state === state) return;
     this.state = state;
     this.emit('state', state);
+  }
+}
+
+/** Resolves once the receiver got media (audio packets / decoded video frames), or after `timeoutMs`. */
+async function waitForMedia(receiver: RTCRtpReceiver, kind: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    let flowing = false;
+    (await receiver.getStats()).forEach((s: Record<string, unknown>) => {
+      if (s['type'] !== 'inbound-rtp') return;
+      if (kind === 'audio' ? Number(s['packetsReceived'] ?? 0) > 0 : Number(s['framesDecoded'] ?? 0) > 0) flowing = true;
+    });
+    if (flowing) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -26,8 +26,9 @@ interface Raw {
 export class StatsSampler {
   #prev: Raw | null = null;
 
-  async sample(pc: RTCPeerConnection): Promise<LinkStats> {
-    const report = await pc.getStats();
+  /** `source`: a peer connection, or anything else with getStats() (an SFU participant's consumers). */
+  async sample(source: { getStats(): Promise<RTCStatsReport> }): Promise<LinkStats> {
+    const report = await source.getStats();
     const byId = new Map<string, Record<string, unknown>>();
     report.forEach((s: Record<string, unknown>) => byId.set(s['id'] as string, s));
     const now = performance.now();

@@ -30,6 +30,7 @@ export class CallView {
   readonly #localVideo = h('video', { autoplay: true, playsinline: true, muted: true, class: 'self-view', 'aria-label': 'Your camera' });
   readonly #tiles = new Map<string, { el: HTMLElement; update: () => void }>();
   readonly #samplers = new Map<string, StatsSampler>();
+  readonly #resizers = new Map<string, ResizeObserver>();
   #statusOverride: string | null = null;
   #statsTimer: ReturnType<typeof setInterval> | null = null;
   #off: (() => void)[] = [];
@@ -66,6 +67,10 @@ export class CallView {
       r.on('roomUpdated', () => this.#renderControls()),
       r.on('localUpdated', () => this.#renderControls()),
       r.on('state', () => this.#renderStatus()),
+      r.on('activeSpeaker', (id) => {
+        for (const [pid, tile] of this.#tiles) tile.el.classList.toggle('speaking', pid === id);
+        this.#localVideo.parentElement?.classList.toggle('speaking', id !== null && id === this.room.self?.id);
+      }),
       r.on('videoRequested', ({ requestId, from }) => this.#askVideo(requestId, from?.info.name ?? 'Someone')),
       r.on('videoResponded', ({ accept, from }) => {
         const who = from?.info.name ?? 'The other side';
@@ -94,6 +99,7 @@ export class CallView {
 
   close(): void {
     for (const off of this.#off.splice(0)) off();
+    for (const r of this.#resizers.values()) r.disconnect();
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     this.el.remove();
   }
@@ -183,13 +189,21 @@ export class CallView {
     });
     p.on('connection', update);
     update();
+    // Group calls: receive the simulcast layer that fits the tile, not more.
+    const resize = new ResizeObserver(() => this.room.setPreferredVideoSize(p.id, video.clientHeight * devicePixelRatio));
+    resize.observe(video);
+    this.#resizers.set(p.id, resize);
     this.#tiles.set(p.id, { el, update });
+    this.#stage.classList.toggle('many', this.#tiles.size > 4);
     this.#stage.append(el);
   }
 
   #removeTile(id: string): void {
     this.#tiles.get(id)?.el.remove();
     this.#tiles.delete(id);
+    this.#resizers.get(id)?.disconnect();
+    this.#resizers.delete(id);
+    this.#stage.classList.toggle('many', this.#tiles.size > 4);
     this.#samplers.delete(id);
     this.#renderStatus();
   }
@@ -261,10 +275,10 @@ export class CallView {
   async #renderStats(): Promise<void> {
     const rows: HTMLElement[] = [];
     for (const p of this.room.participants.values()) {
-      if (!p.link) continue;
+      if (!p.statsSource) continue;
       let sampler = this.#samplers.get(p.id);
       if (!sampler) this.#samplers.set(p.id, (sampler = new StatsSampler()));
-      const s = await sampler.sample(p.link.pc);
+      const s = await sampler.sample(p.statsSource);
       rows.push(statsTable(p.info.name, s));
     }
     replaceChildren(this.#stats, h('h2', {}, 'Stats'), ...(rows.length ? rows : [h('p', {}, 'No one connected yet.')]));

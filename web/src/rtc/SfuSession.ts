@@ -1,0 +1,326 @@
+/**
+ * This browser's side of a group call on the SFU (mediasoup-client): one send and one recv
+ * transport, our microphone and camera as producers (camera simulcast, H.264 preferred), and a
+ * consumer for every stream the server offers. It recovers by itself: ICE restart when a
+ * transport fails, a full set-up again when the server's media worker restarted (`sfu.reset`)
+ * or when a reconnection finds a different SFU session.
+ */
+import { Device, type types } from 'mediasoup-client';
+import type { ConsumerInfo, IceServerInfo } from '@protocol';
+import { Emitter } from '../lib/Emitter.ts';
+import type { SignalingClient } from '../signaling/SignalingClient.ts';
+import type { LocalMedia } from './LocalMedia.ts';
+
+export type Source = 'mic' | 'camera';
+
+export type SfuSessionEvents = {
+  track: [participantId: string, track: MediaStreamTrack, receiver: RTCRtpReceiver | null];
+  trackEnded: [participantId: string, track: MediaStreamTrack];
+  activeSpeaker: [participantId: string | null];
+  /** The worse of the two transports' states. */
+  state: [RTCPeerConnectionState];
+};
+
+export interface SfuSessionOptions {
+  iceServers: IceServerInfo[];
+  iceTransportPolicy?: RTCIceTransportPolicy;
+}
+
+interface ConsumerEntry {
+  consumer: types.Consumer;
+  participantId: string;
+  layer: number | null;
+}
+
+const DISCONNECTED_RESTART_MS = 2_500;
+/** Set-up attempts before giving up (about 30 s with the backoff). */
+const START_ATTEMPTS = 12;
+
+export class SfuSession extends Emitter<SfuSessionEvents> {
+  #device: Device | null = null;
+  #send: types.Transport | null = null;
+  #recv: types.Transport | null = null;
+  #routerId: string | null = null;
+  readonly #producers = new Map<Source, types.Producer>();
+  readonly #consumers = new Map<string, ConsumerEntry>();
+  /** newConsumer events that arrived before the recv transport existed. */
+  #pending: ConsumerInfo[] = [];
+  #states = new Map<string, RTCPeerConnectionState>();
+  #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  #off: (() => void)[] = [];
+  #setup: Promise<void> | null = null;
+  #syncing: Promise<void> = Promise.resolve();
+  #closed = false;
+  /** Receive-side height each participant's video is shown at, to pick simulcast layers. */
+  readonly #wantedHeight = new Map<string, number>();
+
+  constructor(
+    private readonly signaling: SignalingClient,
+    readonly roomId: string,
+    private readonly media: LocalMedia,
+    private readonly options: SfuSessionOptions,
+  ) {
+    super();
+    const mine = <T extends { roomId: string }>(fn: (p: T) => void) => (p: T) => {
+      if (p.roomId === roomId && !this.#closed) fn(p);
+    };
+    this.#off.push(
+      signaling.onEvent('sfu.newConsumer', mine((info) => void this.#consume(info))),
+      signaling.onEvent('sfu.consumerClosed', mine(({ consumerId }) => this.#closeConsumer(consumerId))),
+      signaling.onEvent('sfu.activeSpeaker', mine(({ participantId }) => this.emit('activeSpeaker', participantId))),
+      signaling.onEvent('sfu.reset', mine(() => void this.restart())),
+    );
+  }
+
+  get state(): RTCPeerConnectionState {
+    const order: RTCPeerConnectionState[] = ['failed', 'disconnected', 'new', 'connecting', 'connected', 'closed'];
+    const states = [...this.#states.values()];
+    return order.find((s) => states.includes(s)) ?? 'new';
+  }
+
+  /** Consumers by participant, for stats and tests. */
+  consumersOf(participantId: string): types.Consumer[] {
+    return [...this.#consumers.values()].filter((c) => c.participantId === participantId).map((c) => c.consumer);
+  }
+
+  start(): Promise<void> {
+    this.#setup ??= this.#startWithRetry().catch((err: unknown) => {
+      this.#setup = null;
+      throw err;
+    });
+    return this.#setup;
+  }
+
+  /** The media server may be restarting (sfu-unavailable): retry a bounded number of times. */
+  async #startWithRetry(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#start();
+      } catch (err) {
+        if (this.#closed || attempt >= START_ATTEMPTS) throw err;
+        console.warn(`SFU set-up failed (attempt ${attempt}), retrying`, err);
+        this.#teardown();
+        await new Promise((r) => setTimeout(r, Math.min(4_000, 300 * attempt)));
+      }
+    }
+  }
+
+  /** Tears everything down and sets it up again (the server's media worker restarted). */
+  async restart(): Promise<void> {
+    if (this.#closed) return;
+    await this.#setup?.catch(() => {});
+    this.#teardown();
+    this.#setup = null;
+    await this.start();
+  }
+
+  /** After a signaling reconnection: same SFU session → fetch missed consumers; else start over. */
+  async resync(): Promise<void> {
+    if (this.#closed) return;
+    await this.#setup?.catch(() => {});
+    const { consumers, routerId } = await this.signaling.request('sfu.sync', { roomId: this.roomId });
+    if (routerId !== this.#routerId || !this.#recv) return this.restart();
+    const wanted = new Set(consumers.map((c) => c.consumerId));
+    for (const id of [...this.#consumers.keys()]) if (!wanted.has(id)) this.#closeConsumer(id);
+    for (const c of consumers) if (!this.#consumers.has(c.consumerId)) await this.#consume({ roomId: this.roomId, ...c });
+    for (const t of [this.#send, this.#recv]) if (t && t.connectionState !== 'connected') void this.#restartIce(t);
+  }
+
+  /** Brings our producers in line with LocalMedia: new tracks, camera on/off. Serialized. */
+  syncProducers(): Promise<void> {
+    this.#syncing = this.#syncing.then(() => this.#syncProducers()).catch((err) => console.warn('SFU producer sync failed', err));
+    return this.#syncing;
+  }
+
+  /** The video of `participantId` is shown `height` pixels tall: ask for the matching layer. */
+  setPreferredHeight(participantId: string, height: number): void {
+    this.#wantedHeight.set(participantId, height);
+    for (const [id, entry] of this.#consumers) {
+      if (entry.participantId === participantId && entry.consumer.kind === 'video') void this.#applyLayer(id, entry);
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const off of this.#off.splice(0)) off();
+    this.#teardown();
+    this.removeAllListeners();
+  }
+
+  async #start(): Promise<void> {
+    const req = this.signaling.request.bind(this.signaling);
+    const roomId = this.roomId;
+    const { routerRtpCapabilities, routerId } = await req('sfu.capabilities', { roomId });
+    const device = new Device();
+    await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
+    if (this.#closed) return;
+    this.#device = device;
+    this.#routerId = routerId;
+    const common = { iceServers: this.options.iceServers as RTCIceServer[], iceTransportPolicy: this.options.iceTransportPolicy };
+
+    const sendInfo = await req('sfu.createTransport', { roomId, direction: 'send' });
+    const send = device.createSendTransport({ ...(sendInfo as unknown as types.TransportOptions), ...common });
+    send.on('connect', ({ dtlsParameters }, ok, fail) => {
+      req('sfu.connectTransport', { roomId, transportId: send.id, dtlsParameters: dtlsParameters as never }).then(() => ok(), fail);
+    });
+    send.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
+      req('sfu.produce', { roomId, transportId: send.id, kind, rtpParameters: rtpParameters as never, source: appData['source'] as Source }).then(
+        ({ producerId }) => ok({ id: producerId }),
+        fail,
+      );
+    });
+    this.#watch(send);
+    this.#send = send;
+
+    const recvInfo = await req('sfu.createTransport', { roomId, direction: 'recv' });
+    const recv = device.createRecvTransport({ ...(recvInfo as unknown as types.TransportOptions), ...common });
+    recv.on('connect', ({ dtlsParameters }, ok, fail) => {
+      req('sfu.connectTransport', { roomId, transportId: recv.id, dtlsParameters: dtlsParameters as never }).then(() => ok(), fail);
+    });
+    this.#watch(recv);
+    this.#recv = recv;
+
+    await req('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities as never });
+    for (const info of this.#pending.splice(0)) void this.#consume({ ...info, roomId });
+    await this.syncProducers();
+  }
+
+  async #syncProducers(): Promise<void> {
+    const send = this.#send;
+    if (!send || this.#closed) return;
+    await this.#syncSource(send, 'mic', this.media.audio);
+    await this.#syncSource(send, 'camera', this.media.video);
+  }
+
+  async #syncSource(send: types.Transport, source: Source, track: MediaStreamTrack | null): Promise<void> {
+    const producer = this.#producers.get(source);
+    if (producer && !producer.closed) {
+      if (!track) {
+        producer.close();
+        this.#producers.delete(source);
+        await this.signaling.request('sfu.closeProducer', { roomId: this.roomId, producerId: producer.id }).catch(() => {});
+      } else if (producer.track !== track) {
+        await producer.replaceTrack({ track });
+      }
+      return;
+    }
+    if (!track) return;
+    const produced =
+      source === 'mic'
+        ? await send.produce({ track, codecOptions: { opusDtx: true, opusFec: true }, appData: { source }, stopTracks: false })
+        : await send.produce({ track, encodings: simulcastEncodings(track), codec: this.#h264(), appData: { source }, stopTracks: false });
+    this.#producers.set(source, produced);
+  }
+
+  /** H.264 Constrained Baseline, packetization-mode 1, when this browser and the router have it. */
+  #h264(): types.RtpCodecCapability | undefined {
+    return this.#device?.rtpCapabilities.codecs?.find(
+      (c) =>
+        c.mimeType.toLowerCase() === 'video/h264' &&
+        String(c.parameters?.['profile-level-id']).toLowerCase() === '42e01f' &&
+        Number(c.parameters?.['packetization-mode']) === 1,
+    );
+  }
+
+  async #consume(info: ConsumerInfo & { roomId: string }): Promise<void> {
+    const recv = this.#recv;
+    if (!recv) {
+      this.#pending.push(info);
+      return;
+    }
+    if (this.#consumers.has(info.consumerId)) return;
+    const consumer = await recv.consume({
+      id: info.consumerId,
+      producerId: info.producerId,
+      kind: info.kind,
+      rtpParameters: info.rtpParameters as types.RtpParameters,
+    });
+    if (this.#closed || recv !== this.#recv) return consumer.close();
+    const entry: ConsumerEntry = { consumer, participantId: info.participantId, layer: null };
+    this.#consumers.set(consumer.id, entry);
+    this.emit('track', info.participantId, consumer.track, consumer.rtpReceiver ?? null);
+    await this.signaling.request('sfu.resumeConsumer', { roomId: this.roomId, consumerId: consumer.id }).catch((err) => console.warn('resume failed', err));
+    if (consumer.kind === 'video') await this.#applyLayer(consumer.id, entry);
+  }
+
+  #closeConsumer(consumerId: string): void {
+    const entry = this.#consumers.get(consumerId);
+    if (!entry) {
+      this.#pending = this.#pending.filter((p) => p.consumerId !== consumerId);
+      return;
+    }
+    this.#consumers.delete(consumerId);
+    entry.consumer.close();
+    this.emit('trackEnded', entry.participantId, entry.consumer.track);
+  }
+
+  async #applyLayer(consumerId: string, entry: ConsumerEntry): Promise<void> {
+    const height = this.#wantedHeight.get(entry.participantId);
+    if (height === undefined) return;
+    // Layers are 1/4, 1/2 and full resolution of the sender's camera.
+    const layer = height <= 160 ? 0 : height <= 320 ? 1 : 2;
+    if (entry.layer === layer) return;
+    entry.layer = layer;
+    await this.signaling.request('sfu.setPreferredLayers', { roomId: this.roomId, consumerId, spatialLayer: layer }).catch(() => {});
+  }
+
+  #watch(transport: types.Transport): void {
+    this.#states.set(transport.id, 'new');
+    transport.on('connectionstatechange', (state) => {
+      this.#states.set(transport.id, state as RTCPeerConnectionState);
+      this.emit('state', this.state);
+      clearTimeout(this.#timers.get(transport.id));
+      if (state === 'failed') void this.#restartIce(transport);
+      else if (state === 'disconnected') {
+        this.#timers.set(
+          transport.id,
+          setTimeout(() => {
+            if (transport.connectionState === 'disconnected') void this.#restartIce(transport);
+          }, DISCONNECTED_RESTART_MS),
+        );
+      }
+    });
+  }
+
+  async #restartIce(transport: types.Transport): Promise<void> {
+    if (this.#closed || transport.closed) return;
+    try {
+      const { iceParameters } = await this.signaling.request('sfu.restartIce', { roomId: this.roomId, transportId: transport.id });
+      await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+    } catch (err) {
+      console.warn('SFU ICE restart failed', err);
+    }
+  }
+
+  #teardown(): void {
+    for (const id of [...this.#consumers.keys()]) this.#closeConsumer(id);
+    for (const p of this.#producers.values()) p.close();
+    this.#producers.clear();
+    this.#pending = [];
+    this.#send?.close();
+    this.#recv?.close();
+    this.#send = null;
+    this.#recv = null;
+    for (const t of this.#timers.values()) clearTimeout(t);
+    this.#timers.clear();
+    this.#states.clear();
+    this.#device = null;
+    this.#routerId = null;
+  }
+}
+
+/**
+ * Simulcast layers for the camera's size. Chromium caps the layer count by resolution (one below
+ * ~480x270, two below 960x540, three from there), and sends only the lowest layers when asked for
+ * more, so ask for exactly what it will send: each layer half the size of the next.
+ */
+export function simulcastEncodings(track: MediaStreamTrack): RTCRtpEncodingParameters[] {
+  const height = track.getSettings().height ?? 480;
+  const layers = height >= 540 ? 3 : height >= 360 ? 2 : 1;
+  const bitrates = [1_200_000, 500_000, 150_000]; // top layer first
+  return Array.from({ length: layers }, (_, i) => {
+    const fromTop = layers - 1 - i;
+    return { scaleResolutionDownBy: 2 ** fromTop, maxBitrate: bitrates[fromTop]! };
+  });
+}
