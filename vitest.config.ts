@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // browser end-to-end tests live in test/ and run under Playwright instead.
 export default defineConfig({
   test: {
-    include: ['server/**/*.test.ts', 'web/src/**/*.test.ts', 'turn/**/*.test.ts', 'scripts/**/*.test.ts', 'test/unit/**/*.test.ts'],
+    include: ['server/**/*.test.ts', 'web/src/**/*.test.ts', 'turn/**/*.test.ts', 'scripts/**/*.test.ts', 'test/unit/**/*.test.ts', 'bench/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     pool: 'forks',

@@ -1,0 +1,323 @@
+/**
+ * A headless call participant. It joins a room through the public signaling protocol as the web
+ * app does, and once the room is on the SFU (3+ people) publishes a live-encoded Opus voice (and
+ * optionally a VP8 camera) with mediasoup-client on wrtc, consumes everyone, and measures:
+ * join time (connect → joined), time to first media (first inbound RTP packet, and first decoded
+ * audio that is not silence), and per received stream packets, loss, jitter and bytes.
+ *
+ * P2P (two people) is not implemented: a bot waits until a third person moves the room to the
+ * SFU. `close()` leaves the room and releases the socket, transports and sources.
+ */
+import { EventEmitter } from 'node:events';
+import type { ConsumerInfo, ParticipantInfo, RoomInfo } from '../../server/src/protocol/index.ts';
+import { AudioGenerator, rms } from './AudioGenerator.ts';
+import { BotSignaling } from './BotSignaling.ts';
+import type { MediaClock } from './MediaClock.ts';
+import { SfuSession, type ConsumedStream, type InboundStats, type OutboundStats } from './SfuSession.ts';
+import { VideoGenerator, type VideoOptions } from './VideoGenerator.ts';
+import { installWrtcGlobals, nonstandard, type WrtcAudioSink } from './wrtc.ts';
+
+export interface BotOptions {
+  /** callwire server, e.g. http://127.0.0.1:3000 */
+  url: string;
+  roomId: string;
+  /** Display name; also the base of the guest handle. */
+  name: string;
+  /** Picks the bot's voice (pitch, rhythm) and camera colour. */
+  seed: number;
+  /** Shared by all bots of the process: drives the live sources. */
+  clock: MediaClock;
+  /** Also send a camera (the room must allow video: 8 people or fewer). */
+  video?: VideoOptions | false;
+  /**
+   * Decode received audio (default true), as a real client does: per-stream statistics (packets,
+   * loss, jitter, codec) and the time to the first decoded audio. Off, the packets are received
+   * and counted only by the transport (see wrtc.ts): what lets 32 people fit on two cores.
+   */
+  decodeAudio?: boolean;
+}
+
+export type BotEvents = {
+  joined: [info: { ms: number; self: ParticipantInfo; room: RoomInfo }];
+  /** Transports are up and the bot is producing. */
+  publishing: [];
+  consumer: [info: ConsumerInfo];
+  /** First inbound RTP packet of the call (ms since `start()`). */
+  firstRtp: [ms: number];
+  /** First decoded, non-silent audio frame (ms since `start()`). */
+  firstAudio: [ms: number];
+  /** The media server restarted: the bot set its SFU session up again. */
+  reset: [reason: string];
+  /** Something failed after `start()` resolved (a transport, the connection); recorded in stats. */
+  failure: [error: Error];
+  closed: [];
+};
+
+export interface BotStats {
+  name: string;
+  roomId: string;
+  participantId: string | null;
+  /** connect → room.join answered, ms. */
+  joinMs: number | null;
+  /** start → first inbound RTP packet, ms. */
+  firstRtpMs: number | null;
+  /** start → first decoded non-silent audio, ms (null when not measured or never heard). */
+  firstAudioMs: number | null;
+  /**
+   * Whether this bot decodes received audio. If not, packets and bytes are the recv transport's
+   * (all streams, RTP and RTCP) and loss, jitter and streams with media are unknown (null).
+   */
+  decoding: boolean;
+  /** Streams being received, and how many of them carried packets. */
+  streams: number;
+  streamsWithMedia: number | null;
+  packetsReceived: number;
+  packetsLost: number | null;
+  /** Mean and max interarrival jitter over received streams that carried packets, ms. */
+  jitterMs: number | null;
+  maxJitterMs: number | null;
+  bytesReceived: number;
+  packetsSent: number;
+  bytesSent: number;
+  sendsVideo: boolean;
+  resets: number;
+  errors: string[];
+  inbound: InboundStats[];
+  outbound: OutboundStats[];
+}
+
+/** How often to look for the first packet while waiting for it (a stats call on the recv transport). */
+const FIRST_RTP_POLL_MS = 25;
+/** −50 dBFS: quieter than any syllable of AudioGenerator, louder than comfort noise. */
+const SILENCE_RMS = 0.003;
+const MAX_RESETS = 5;
+
+let handleCounter = 0;
+
+export class Bot extends EventEmitter<BotEvents> {
+  readonly signaling: BotSignaling;
+  readonly audio: AudioGenerator;
+  readonly video: VideoGenerator | null;
+  #session: SfuSession | null = null;
+  #sessionStarting: Promise<void> | null = null;
+  #stopSources: (() => void)[] = [];
+  #sinks: WrtcAudioSink[] = [];
+  #t0 = 0;
+  #joinMs: number | null = null;
+  #firstRtpMs: number | null = null;
+  #firstAudioMs: number | null = null;
+  #participantId: string | null = null;
+  #resets = 0;
+  #errors: string[] = [];
+  #pollTimer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(readonly options: BotOptions) {
+    super();
+    installWrtcGlobals();
+    const handle = `bot-${process.pid % 10_000}-${++handleCounter}-${Math.random().toString(36).slice(2, 6)}`;
+    this.signaling = new BotSignaling(options.url, handle.slice(0, 32), options.name);
+    this.audio = new AudioGenerator(options.seed);
+    this.video = options.video ? new VideoGenerator(options.seed, options.video) : null;
+  }
+
+  get participantId(): string | null {
+    return this.#participantId;
+  }
+
+  /** start → first decoded non-silent audio, ms; null until then. */
+  get firstAudioMs(): number | null {
+    return this.#firstAudioMs;
+  }
+
+  /** Connects and joins; resolves once the bot publishes on the SFU. */
+  async start(sfuTimeoutMs = 60_000): Promise<void> {
+    this.#t0 = performance.now();
+    const { signaling, options } = this;
+    // Listen before joining: the join answer and the room.updated that a third person's join
+    // causes can arrive in one read, before the code after `await room.join` runs.
+    let sfuMode = false;
+    let onSfu: (() => void) | null = null;
+    signaling.on('room.updated', ({ room }) => {
+      if (room.id !== options.roomId || room.mode !== 'sfu' || sfuMode) return;
+      sfuMode = true;
+      onSfu?.();
+    });
+    this.#listen();
+    await signaling.connected();
+    const joined = await signaling.request('room.join', {
+      roomId: options.roomId,
+      name: options.name,
+      media: { audioMuted: false, videoEnabled: this.video !== null },
+    });
+    this.#joinMs = performance.now() - this.#t0;
+    this.#participantId = joined.self.id;
+    this.emit('joined', { ms: this.#joinMs, self: joined.self, room: joined.room });
+    if (this.video && !joined.self.videoEnabled) this.#error('the room refused video (too many people for cameras); sending voice only');
+    if (joined.room.mode === 'sfu') sfuMode = true;
+
+    if (!sfuMode) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`room ${options.roomId} did not move to the SFU within ${sfuTimeoutMs} ms (bots need 3+ people)`)), sfuTimeoutMs);
+        onSfu = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    await this.#startSession();
+  }
+
+  async stats(): Promise<BotStats> {
+    const s = this.#session;
+    const inbound = s ? await s.inbound() : [];
+    const outbound = s ? await s.outbound() : [];
+    const transport = s ? await s.transportReceived() : { packets: 0, bytes: 0 };
+    const live = inbound.filter((i) => i.packetsReceived > 0);
+    const decoding = this.options.decodeAudio ?? true;
+    return {
+      name: this.options.name,
+      roomId: this.options.roomId,
+      participantId: this.#participantId,
+      joinMs: this.#joinMs,
+      firstRtpMs: this.#firstRtpMs,
+      firstAudioMs: this.#firstAudioMs,
+      decoding,
+      streams: inbound.length,
+      streamsWithMedia: decoding ? live.length : null,
+      packetsReceived: decoding ? sum(inbound.map((i) => i.packetsReceived)) : transport.packets,
+      packetsLost: decoding ? sum(inbound.map((i) => Math.max(0, i.packetsLost))) : null,
+      jitterMs: decoding ? (live.length ? sum(live.map((i) => i.jitterMs)) / live.length : 0) : null,
+      maxJitterMs: decoding ? Math.max(0, ...live.map((i) => i.jitterMs)) : null,
+      bytesReceived: decoding ? sum(inbound.map((i) => i.bytesReceived)) : transport.bytes,
+      packetsSent: sum(outbound.map((o) => o.packetsSent)),
+      bytesSent: sum(outbound.map((o) => o.bytesSent)),
+      sendsVideo: outbound.some((o) => o.kind === 'video'),
+      resets: this.#resets,
+      errors: [...this.#errors],
+      inbound,
+      outbound,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopPolling();
+    this.#stopSinks();
+    if (this.signaling.socket.connected && this.#participantId) {
+      await this.signaling.request('room.leave', { roomId: this.options.roomId }).catch(() => {});
+    }
+    this.#session?.close();
+    this.#session = null;
+    for (const stop of this.#stopSources) stop();
+    this.audio.close();
+    this.video?.close();
+    this.signaling.close();
+    this.emit('closed');
+    this.removeAllListeners();
+  }
+
+  #listen(): void {
+    const { signaling, options } = this;
+    const mine = (p: { roomId: string }) => p.roomId === options.roomId;
+    signaling.on('sfu.newConsumer', (c) => {
+      if (!mine(c)) return;
+      const session = this.#session;
+      // Consumers only come after sfu.ready, which the session sends once its recv transport exists.
+      session?.consume(c).catch((err: Error) => this.#error(`consume ${c.kind} of ${c.participantId}: ${err.message}`));
+    });
+    signaling.on('sfu.consumerClosed', (c) => mine(c) && this.#session?.closeConsumer(c.consumerId));
+    signaling.on('sfu.consumerPaused', (c) => mine(c) && this.#session?.setServerPaused(c.consumerId, true));
+    signaling.on('sfu.consumerResumed', (c) => mine(c) && this.#session?.setServerPaused(c.consumerId, false));
+    signaling.on('sfu.reset', ({ roomId, reason }) => {
+      if (roomId !== options.roomId || this.#closed) return;
+      this.#resets++;
+      this.emit('reset', reason);
+      if (this.#resets > MAX_RESETS) return this.#error(`more than ${MAX_RESETS} SFU resets; giving up`);
+      this.#session?.close();
+      this.#session = null;
+      this.#startSession().catch((err: Error) => this.#error(`SFU set-up after reset: ${err.message}`));
+    });
+    signaling.onDisconnect((reason) => {
+      if (!this.#closed) this.#error(`signaling disconnected: ${reason}`);
+    });
+  }
+
+  async #startSession(): Promise<void> {
+    if (this.#sessionStarting) return this.#sessionStarting;
+    const session = new SfuSession(this.signaling, this.options.roomId, this.options.decodeAudio ?? true, {
+      onConsumer: (stream) => this.#onConsumer(stream),
+      onFailure: (err) => this.#error(err.message),
+    });
+    this.#session = session;
+    this.#sessionStarting = (async () => {
+      try {
+        await session.start({ audio: this.audio.track, video: this.video?.track ?? null });
+      } catch (err) {
+        session.close();
+        if (this.#session === session) this.#session = null;
+        throw err;
+      } finally {
+        this.#sessionStarting = null;
+      }
+      if (this.#stopSources.length === 0) {
+        this.#stopSources.push(this.options.clock.add(this.audio, 10));
+        if (this.video) this.#stopSources.push(this.options.clock.add(this.video, 1000 / this.video.options.fps));
+      }
+      this.emit('publishing');
+      this.#pollFirstRtp();
+    })();
+    return this.#sessionStarting;
+  }
+
+  #onConsumer({ info, consumer }: ConsumedStream): void {
+    this.emit('consumer', info);
+    if (info.kind !== 'audio' || this.#firstAudioMs !== null || this.options.decodeAudio === false || this.#closed) return;
+    const sink = new nonstandard.RTCAudioSink(consumer.track);
+    this.#sinks.push(sink);
+    sink.ondata = ({ samples }) => {
+      if (this.#firstAudioMs !== null || rms(samples) < SILENCE_RMS) return;
+      this.#firstAudioMs = performance.now() - this.#t0;
+      this.emit('firstAudio', this.#firstAudioMs);
+      // Stop decoding into JS: the measurement is done.
+      setImmediate(() => this.#stopSinks());
+    };
+  }
+
+  #pollFirstRtp(): void {
+    if (this.#firstRtpMs !== null || this.#pollTimer) return;
+    const poll = async () => {
+      this.#pollTimer = null;
+      const session = this.#session;
+      if (this.#closed || !session) return;
+      const n = await session.packetsReceived().catch(() => 0);
+      if (n > 0 && this.#firstRtpMs === null) {
+        this.#firstRtpMs = performance.now() - this.#t0;
+        this.emit('firstRtp', this.#firstRtpMs);
+        return;
+      }
+      // Bounded by close(): a bot alone in its room keeps polling cheaply until it is closed.
+      if (!this.#closed) this.#pollTimer = setTimeout(() => void poll(), FIRST_RTP_POLL_MS);
+    };
+    this.#pollTimer = setTimeout(() => void poll(), FIRST_RTP_POLL_MS);
+  }
+
+  #stopPolling(): void {
+    if (this.#pollTimer) clearTimeout(this.#pollTimer);
+    this.#pollTimer = null;
+  }
+
+  #stopSinks(): void {
+    for (const s of this.#sinks.splice(0)) s.stop();
+  }
+
+  #error(message: string): void {
+    this.#errors.push(message);
+    if (this.listenerCount('failure') > 0) this.emit('failure', new Error(message));
+  }
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
+}
