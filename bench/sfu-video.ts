@@ -87,6 +87,9 @@ async function main(): Promise<void> {
     }, 20_000, 'first remote frame');
     joinMs.push(first);
     console.error(`join ${i + 1}/${RUNS}: ${first.toFixed(0)} ms`);
+    // Hang up like a person: a closed tab would keep its seat for the reconnect grace period.
+    await page.getByRole('button', { name: 'Hang up' }).click();
+    await page.getByTestId('call-ended').waitFor();
     await page.context().close();
   }
   for (const p of present) await p.context().close();
@@ -111,7 +114,10 @@ async function main(): Promise<void> {
       gaps.push(gap);
     }
     console.error(`escalation ${i + 1}/${ESCALATIONS}: longest freeze ${gaps.slice(-2).map((g) => g.toFixed(0)).join(' / ')} ms`);
-    for (const p of [a, b, c]) await p.context().close();
+    for (const p of [a, b, c]) {
+      await p.getByRole('button', { name: 'Hang up' }).click();
+      await p.context().close();
+    }
   }
   out.push(`| escalation P2P → SFU: longest video freeze of the original pair | ${gaps.length} | ${median(gaps).toFixed(0)} ms | ${p95(gaps).toFixed(0)} ms |`);
 
