@@ -24,6 +24,9 @@ import { SocketNotifier } from './signaling/SocketNotifier.ts';
 
 const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
+const USER_RETENTION_MS = 30 * 24 * 3_600_000;
+const MAX_KNOWN_USERS = 100_000;
+
 /** Largest socket.io frame; bigger ones close the connection (our own per-message limit is lower). */
 const MAX_FRAME_BYTES = 1_000_000;
 
@@ -37,6 +40,7 @@ export class CallwireServer {
   readonly #io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
   readonly #signaling: SignalingServer;
   readonly #auth: Authenticator;
+  #sweeper: NodeJS.Timeout | null = null;
   /** The bundled TURN relay, when it runs in-process. */
   turn: TurnServer | null = null;
   /** The mediasoup SFU for group calls, when it runs. */
@@ -114,6 +118,10 @@ export class CallwireServer {
   }
 
   async start(): Promise<void> {
+    // Forget people offline for a month (and the oldest beyond 100k): presence and guest handles
+    // must not grow without bound on a long-running server.
+    this.#sweeper = setInterval(() => this.#auth.forget(this.users.sweep(USER_RETENTION_MS, MAX_KNOWN_USERS)), 10 * 60_000);
+    this.#sweeper.unref();
     if (this.config.turn?.bundled) {
       const log = this.logger.child('turn');
       this.turn = await TurnServer.start(this.config.turn.bundled, { logger: (level, message) => log[level](message) });
@@ -157,6 +165,7 @@ export class CallwireServer {
   }
 
   async close(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
     this.#signaling.close();
     this.sfu?.close();
     this.sfu = null;

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Request, type Response } from 'express';
 import type { Authenticator } from '../identity/Authenticator.ts';
+import { randomId } from '../identity/ids.ts';
 import { RoomId, SignalingError, type IceServerInfo, type UserInfo } from '../protocol/index.ts';
 import { EmbedPolicy, type EmbedOrigins } from './EmbedPolicy.ts';
 import { createEmbedRouter } from './embedRoutes.ts';
@@ -19,7 +20,6 @@ export interface HttpAppDeps {
   embedAllowedOrigins?: EmbedOrigins;
 }
 
-const ANONYMOUS: UserInfo = { handle: 'anonymous', name: 'anonymous' };
 
 export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
@@ -78,6 +78,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     res.sendFile(indexHtml);
   };
   app.get('/', sendApp);
+  app.get('/connectivity', sendApp);
   app.get('/call/:room', (req, res) => {
     if (!RoomId.safeParse(req.params['room']).success) {
       res.status(400).type('text/plain').send('Invalid room name: use 3–64 letters, digits, "-" or "_".');
@@ -95,5 +96,6 @@ async function authenticateHttp(req: Request, auth: Authenticator): Promise<User
   const header = req.headers.authorization;
   if (header?.startsWith('Bearer ')) return auth.verifyToken(header.slice('Bearer '.length).trim());
   if (auth.mode === 'jwt') throw new SignalingError('unauthorized', 'Authorization: Bearer <token> required');
-  return ANONYMOUS;
+  // Guest mode: each anonymous caller is its own TURN user, so one cannot use up another's quota.
+  return { handle: `anon-${randomId(10)}`, name: 'anonymous' };
 }

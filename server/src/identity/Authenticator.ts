@@ -62,6 +62,11 @@ export class Authenticator {
     }
   }
 
+  /** Releases guest handles (their users were forgotten): another device may take them now. */
+  forget(handles: readonly string[]): void {
+    for (const h of handles) this.#guestKeys.delete(h);
+  }
+
   /** Known handles (guests who have connected at least once). */
   isKnownGuest(handle: string): boolean {
     return this.#guestKeys.has(handle);

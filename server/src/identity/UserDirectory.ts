@@ -51,6 +51,28 @@ export class UserDirectory extends EventEmitter<UserDirectoryEvents> {
     return [...(this.#users.get(handle)?.sockets ?? [])];
   }
 
+  /**
+   * Forgets users offline for longer than `maxOfflineMs`, and the longest-offline ones beyond
+   * `maxUsers`, so the directory of everyone ever seen cannot grow without bound. Returns the
+   * handles forgotten.
+   */
+  sweep(maxOfflineMs: number, maxUsers: number, now = Date.now()): string[] {
+    const offline = [...this.#users.values()].filter((r) => r.sockets.size === 0).sort((a, b) => (a.lastSeen ?? 0) - (b.lastSeen ?? 0));
+    const excess = Math.max(0, this.#users.size - maxUsers);
+    const gone: string[] = [];
+    for (const [i, r] of offline.entries()) {
+      if (i < excess || now - (r.lastSeen ?? 0) > maxOfflineMs) {
+        this.#users.delete(r.info.handle);
+        gone.push(r.info.handle);
+      }
+    }
+    return gone;
+  }
+
+  get size(): number {
+    return this.#users.size;
+  }
+
   info(handle: string): UserInfo | null {
     return this.#users.get(handle)?.info ?? null;
   }

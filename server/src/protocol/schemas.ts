@@ -32,6 +32,11 @@ export const DisplayName = z
 export const RoomId = z.string().regex(/^[A-Za-z0-9_-]{3,64}$/, 'room id: 3–64 of A-Z a-z 0-9 _ -');
 export const Id = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'id: 6–64 of A-Z a-z 0-9 _ -');
 export const CALL_ROOM_PREFIX = 'call-';
+/**
+ * Ids starting with `echo-` are echo rooms, for the connectivity test: one participant, on the
+ * SFU from the start, who receives their own streams back (docs/protocol.md, Echo rooms).
+ */
+export const ECHO_ROOM_PREFIX = 'echo-';
 
 // ---------------------------------------------------------------------------------------------
 // Handshake (socket.io `auth` payload)
@@ -193,8 +198,8 @@ export type CallEndReason =
   | 'hangup';
 export interface RoomInfo {
   id: string;
-  /** `link`: anyone with the link may join. `call`: a 1:1 call placed by handle. */
-  kind: 'link' | 'call';
+  /** `link`: anyone with the link may join. `call`: a 1:1 call placed by handle. `echo`: a connectivity-test room of one person. */
+  kind: 'link' | 'call' | 'echo';
   /** `audio` rooms are voice calls: cameras stay off until everyone agreed to upgrade. */
   media: 'audio' | 'video';
   /** `p2p`: one peer connection between two people. `sfu`: everyone sends to and receives from the SFU. */

@@ -45,6 +45,8 @@ export class Room {
     // 1:1 calls by handle only ever admit their two parties.
     this.limits = options.kind === 'call' ? null : options.limits;
     this.#admit = options.admit;
+    // An echo room exists to test the media path through the SFU, so it starts there.
+    if (options.kind === 'echo') this.mode = 'sfu';
   }
 
   info(): RoomInfo {
@@ -53,6 +55,7 @@ export class Room {
 
   /** Voice calls hold more people than calls where someone has a camera on. */
   get capacity(): number {
+    if (this.kind === 'echo') return 1;
     if (!this.limits) return 2;
     const video = [...this.participants.values()].some((p) => p.videoEnabled);
     return video ? this.limits.maxVideo : this.limits.maxVoice;

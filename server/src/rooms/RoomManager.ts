@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { randomRoomName } from '../identity/ids.ts';
 import {
   CALL_ROOM_PREFIX,
+  ECHO_ROOM_PREFIX,
   SignalingError,
   type LeaveReason,
   type ParticipantInfo,
@@ -90,7 +91,10 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
       // Call links create their room on first join, like a meeting link; 1:1 call rooms only
       // exist while their call does.
       if (req.roomId.startsWith(CALL_ROOM_PREFIX)) throw new SignalingError('unknown-room', `no room ${req.roomId}`);
-      room = this.#open({ id: req.roomId, kind: 'link', media: 'video', limits: this.options.limits });
+      const echo = req.roomId.startsWith(ECHO_ROOM_PREFIX);
+      // Echo rooms are SFU rooms; without the SFU (limits unset) they cannot work, so say so now.
+      if (echo && !this.options.limits) throw new SignalingError('sfu-unavailable', 'echo rooms need the media server (SFU), which is not running');
+      room = this.#open({ id: req.roomId, kind: echo ? 'echo' : 'link', media: 'video', limits: this.options.limits });
     }
     for (const p of room.participants.values()) {
       if (p.socketId === socketId) throw new SignalingError('invalid-state', 'already in this room');

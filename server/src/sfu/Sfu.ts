@@ -113,7 +113,7 @@ export class Sfu {
       },
       checkVideoAllowed: () => room.checkVideoAllowed(),
     };
-    const created = SfuRoom.create(room.id, this.pool, hooks, this.options).then(
+    const created = SfuRoom.create(room.id, this.pool, hooks, { ...this.options, echo: room.kind === 'echo' }).then(
       (sfuRoom) => {
         // The room may have closed while the router was being created.
         if (this.#rooms.get(room.id) !== created) {

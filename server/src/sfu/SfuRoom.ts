@@ -14,6 +14,8 @@ export interface SfuRoomOptions {
   maxIncomingBitrate: number;
   topK: number;
   topKThreshold: number;
+  /** Echo room (connectivity test): each participant also receives their own producers back. */
+  echo?: boolean;
 }
 
 export interface SfuRoomHooks {
@@ -71,7 +73,11 @@ export class SfuRoom {
 
   peer(participantId: string): SfuPeer {
     let p = this.peers.get(participantId);
-    if (!p) this.peers.set(participantId, (p = new SfuPeer(participantId)));
+    if (!p) {
+      this.peers.set(participantId, (p = new SfuPeer(participantId)));
+      // Growing past the threshold switches top-K on: consumers resumed before must follow it.
+      if (this.peers.size === this.options.topKThreshold + 1) void this.#applyAllForwarding();
+    }
     return p;
   }
 
@@ -113,7 +119,7 @@ export class SfuRoom {
     peer.rtpCapabilities = caps;
     if (!first) return;
     for (const other of this.peers.values()) {
-      if (other === peer) continue;
+      if (other === peer && !this.options.echo) continue;
       for (const [source, producer] of other.producers) await this.#consume(peer, other, producer, source);
     }
   }
@@ -142,7 +148,7 @@ export class SfuRoom {
       await this.levels.addProducer({ producerId: producer.id }).catch(() => {});
     }
     for (const other of this.peers.values()) {
-      if (other !== peer && other.ready) await this.#consume(other, peer, producer, source);
+      if ((other !== peer || this.options.echo) && other.ready) await this.#consume(other, peer, producer, source);
     }
     return producer.id;
   }

@@ -165,6 +165,7 @@ export class App {
         media.lastError ? h('p', { class: 'warn' }, media.lastError) : null,
         name,
         h('label', { class: 'hint' }, relayOnly, ' Hide my IP address (relay only)'),
+        h('p', { class: 'hint' }, 'Trouble joining? ', h('a', { href: '/connectivity', target: '_blank' }, 'Test your connection')),
         h('div', { class: 'row' }, h('button', { onclick: () => join(media.video !== null) }, 'Join'), h('button', { class: 'secondary', onclick: () => join(false) }, 'Join without camera')),
       ),
     );

@@ -1,0 +1,86 @@
+/**
+ * Top-K audio in Chromium: above the threshold only the K most recent loudest speakers' audio is
+ * forwarded. With K=1 and three people, the listener receives only the person talking; when
+ * someone else starts talking they are heard after a short, measured delay.
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { CallwireServer } from '../../server/src/CallwireServer.ts';
+import { loadConfig } from '../../server/src/config.ts';
+import { person } from './media.ts';
+
+let server: CallwireServer;
+test.beforeAll(async () => {
+  server = new CallwireServer(
+    loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', TURN_ENABLED: 'false', SFU_WORKERS: '1', SFU_RTC_PORT: '40700', SFU_TOP_K: '1', SFU_TOP_K_THRESHOLD: '2' }),
+  );
+  await server.start();
+});
+test.afterAll(async () => server?.close());
+
+/** Audio packets `page` has received from each remote person, by name. */
+const audioPackets = (page: Page) =>
+  page.evaluate(async () => {
+    const room = (window as unknown as { callwire: { room: { participants: Map<string, { info: { name: string }; statsSource: { getStats(): Promise<RTCStatsReport> } | null }> } } }).callwire.room;
+    const out: Record<string, number> = {};
+    for (const p of room.participants.values()) {
+      let n = 0;
+      (await p.statsSource?.getStats())?.forEach((s: Record<string, unknown>) => {
+        if (s['type'] === 'inbound-rtp' && s['kind'] === 'audio') n += Number(s['packetsReceived'] ?? 0);
+      });
+      out[p.info.name] = n;
+    }
+    return out;
+  });
+
+/** Packets per second from each person over `ms`. */
+async function rates(page: Page, ms = 1_500): Promise<Record<string, number>> {
+  const a = await audioPackets(page);
+  await page.waitForTimeout(ms);
+  const b = await audioPackets(page);
+  return Object.fromEntries(Object.keys(b).map((k) => [k, ((b[k]! - (a[k] ?? 0)) * 1000) / ms]));
+}
+
+test('only the current speaker is forwarded; a new speaker is heard within a few hundred ms', async ({ browser }) => {
+  const room = `topk-${Date.now()}`;
+  const pages: Record<string, Page> = {};
+  // Ann and Ben join muted; Cat talks (Chromium's fake microphone beeps continuously).
+  for (const [name, muted] of [['Ann', true], ['Ben', true], ['Cat', false]] as const) {
+    const page = await person(browser);
+    await page.goto(`${server.url}/call/${room}?name=${name}&video=0`);
+    await expect(page.getByTestId('call-status')).toHaveText(/Connected|Waiting/, { timeout: 30_000 });
+    if (muted) await page.getByRole('button', { name: 'Mute', exact: true }).click();
+    pages[name] = page;
+  }
+  const ben = pages['Ben']!;
+  await expect.poll(async () => (await rates(ben))['Cat'] ?? 0, { timeout: 20_000, message: 'Ben hears Cat' }).toBeGreaterThan(20);
+  const before = await rates(ben);
+  expect(before['Ann'], 'muted Ann is not forwarded').toBeLessThan(5);
+
+  // Cat stops, Ann starts. How long until Ben receives Ann's voice?
+  const delays: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const [talker, other] = round % 2 === 0 ? ['Ann', 'Cat'] : ['Cat', 'Ann'];
+    await pages[other]!.getByRole('button', { name: 'Mute', exact: true }).click();
+    await ben.waitForTimeout(1_500);
+    const start = await audioPackets(ben);
+    const t0 = Date.now();
+    await pages[talker]!.getByRole('button', { name: 'Unmute' }).click();
+    let heardAt = 0;
+    while (Date.now() - t0 < 10_000) {
+      const now = await audioPackets(ben);
+      if ((now[talker] ?? 0) - (start[talker] ?? 0) >= 5) {
+        heardAt = Date.now() - t0;
+        break;
+      }
+      await ben.waitForTimeout(20);
+    }
+    expect(heardAt, `${talker} is heard`).toBeGreaterThan(0);
+    delays.push(heardAt);
+  }
+  console.log(`top-K: new speaker heard after ${delays.join(', ')} ms (unmute click → 5 packets at the listener)`);
+  // With K=1 the one who stopped is no longer forwarded.
+  const after = await rates(ben);
+  const quiet = Object.entries(after).filter(([, r]) => r > 20).map(([n]) => n);
+  expect(quiet).toHaveLength(1);
+  for (const p of Object.values(pages)) await p.context().close();
+});
