@@ -42,8 +42,13 @@ async function main(): Promise<number> {
   const end = Date.now() + MINUTES * 60_000;
   let cycles = 0;
   let nextSample = Date.now() + 60_000;
+  let failed = 0;
   while (Date.now() < end) {
-    await churnCycle(server, 3 + (cycles % 4), cycles % POPULATION);
+    // A cycle can time out when the machine is starved; count it and go on (the end state is what matters).
+    await churnCycle(server, 3 + (cycles % 4), cycles % POPULATION).catch((err: unknown) => {
+      failed++;
+      if (failed <= 5) console.error(`cycle ${cycles} failed: ${(err as Error).message}`);
+    });
     cycles++;
     if (Date.now() >= nextSample) {
       nextSample += 60_000;
@@ -59,8 +64,11 @@ async function main(): Promise<number> {
   // Memory may settle a little higher (heap growth, allocator caches), but not keep growing.
   const grown = after.node > base.node * 1.25 + 10 || after.worker > base.worker * 1.5 + 10;
   if (leaked.length > 0) console.error(`LEAK: ${JSON.stringify(leaked)}`);
+  const tooManyFailures = failed > cycles * 0.05;
+  console.log(`${failed} of ${cycles} cycles failed`);
+  if (tooManyFailures) console.error('more than 5 % of the cycles failed');
   if (grown) console.error('memory did not return near the baseline');
-  return leaked.length > 0 || grown ? 1 : 0;
+  return leaked.length > 0 || grown || tooManyFailures ? 1 : 0;
 }
 
 main().then(

@@ -5,7 +5,8 @@
  * with the protocol's `ping`. Only type imports from the protocol, so Node loads it as is.
  */
 import { io, type Socket } from 'socket.io-client';
-import type { Ack, ClientToServerEvents, HandshakeAuth, RequestName, RequestOf, ResponseMap, ServerEventMap, ServerToClientEvents } from '@protocol';
+import { emitRequest, onServerEvent } from '../signaling/socketCalls.ts';
+import type { ClientToServerEvents, HandshakeAuth, RequestName, RequestOf, ResponseMap, ServerEventMap, ServerToClientEvents } from '@protocol';
 
 export type SignalingTransport = 'websocket' | 'polling';
 
@@ -79,23 +80,14 @@ export class ProbeSignaling {
 
   async request<E extends RequestName>(event: E, payload: RequestOf<E>, timeoutMs = 10_000): Promise<ResponseMap[E]> {
     if (this.#closed) throw new ProbeSignalingError(`${event}: connection closed`);
-    let res: Ack<ResponseMap[E]>;
-    try {
-      // socket.io's typings cannot follow a generic event name through emitWithAck.
-      const emitter = this.socket.timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<ResponseMap[E]>> };
-      res = await emitter.emitWithAck(event, payload);
-    } catch {
-      throw new ProbeSignalingError(`${event}: no answer from the server within ${timeoutMs} ms`);
-    }
+    const res = await emitRequest(this.socket as unknown as Socket, event, payload, timeoutMs);
+    if (!res) throw new ProbeSignalingError(`${event}: no answer from the server within ${timeoutMs} ms`);
     if (!res.ok) throw new ProbeSignalingError(`${event}: ${res.error.message}`, res.error.code);
     return res.data;
   }
 
   onEvent<E extends keyof ServerEventMap>(event: E, fn: (payload: ServerEventMap[E]) => void): () => void {
-    const s = this.socket as unknown as { on(e: string, f: (p: unknown) => void): void; off(e: string, f: (p: unknown) => void): void };
-    const handler = (p: unknown) => fn(p as ServerEventMap[E]);
-    s.on(event, handler);
-    return () => s.off(event, handler);
+    return onServerEvent(this.socket as unknown as Socket, event, fn);
   }
 
   /** `count` sequential `ping`s (the protocol's round-trip probe), a short pause between them. */

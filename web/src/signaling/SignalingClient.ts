@@ -5,7 +5,6 @@
 import { io, type Socket } from 'socket.io-client';
 import {
   SignalingError,
-  type Ack,
   type ClientToServerEvents,
   type HandshakeAuth,
   type RequestName,
@@ -15,6 +14,7 @@ import {
   type ServerToClientEvents,
 } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
+import { emitRequest, onServerEvent } from './socketCalls.ts';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed';
 
@@ -77,24 +77,15 @@ export class SignalingClient extends Emitter<{
   }
 
   async request<E extends RequestName>(event: E, payload: RequestOf<E>, timeoutMs = 10_000): Promise<ResponseMap[E]> {
-    let res: Ack<ResponseMap[E]>;
-    try {
-      // socket.io's typings cannot follow a generic event name through emitWithAck.
-      const emitter = this.socket.timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<ResponseMap[E]>> };
-      res = await emitter.emitWithAck(event, payload);
-    } catch {
-      throw new SignalingError('internal', `${event}: no answer from the server`);
-    }
+    const res = await emitRequest(this.socket as unknown as Socket, event, payload, timeoutMs);
+    if (!res) throw new SignalingError('internal', `${event}: no answer from the server`);
     if (!res.ok) throw SignalingError.fromBody(res.error);
     return res.data;
   }
 
   /** Subscribes to a server event; returns the unsubscribe function. */
   onEvent<E extends keyof ServerEventMap>(event: E, fn: (payload: ServerEventMap[E]) => void): () => void {
-    const s = this.socket as unknown as { on(e: string, f: (p: unknown) => void): void; off(e: string, f: (p: unknown) => void): void };
-    const handler = (p: unknown) => fn(p as ServerEventMap[E]);
-    s.on(event, handler);
-    return () => s.off(event, handler);
+    return onServerEvent(this.socket as unknown as Socket, event, fn);
   }
 
   close(): void {
