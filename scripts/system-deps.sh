@@ -9,6 +9,7 @@ command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v unshare >/dev/null 2>&1 || missing="$missing util-linux"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 command -v turnserver >/dev/null 2>&1 || missing="$missing coturn"
+command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 for extra in ${CALLWIRE_EXTRA_APT:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || missing="$missing $extra"
 done
