@@ -14,10 +14,12 @@
  * join 100 ms apart. Measured over the window (after everyone is consuming and 2 s of settling):
  * the worker's CPU (getResourceUsage), this process's CPU (the server's Node side; the bench's
  * own work in the window is a timer), and from mediasoup's statistics the packets every consumer
- * sent and every producer received. Server-side loss is what the server lost itself: drops on
- * its UDP socket (kernel counter: packets that arrived but that the worker did not read in time)
- * plus packets a consumer failed to forward that its siblings (other consumers of the same
- * producer) did forward. Not loss: the ~1 % padding-only RTP packets mediasoup never forwards.
+ * sent and every producer received. Server-side loss is what the server lost itself: RTP
+ * sequence gaps the producers saw (on loopback a sender's packets can only be lost in the
+ * server's receive buffer: the kernel's drop counter on the worker's UDP socket is shown beside
+ * it, RTCP included) plus packets a consumer failed to forward that its siblings (other consumers
+ * of the same producer) did forward. Not loss: the ~1 % padding-only RTP packets libwebrtc sends
+ * and mediasoup never forwards. Each pair of runs is repeated (--rounds) in alternating order.
  * Loopback only (run it inside scripts/netns.sh); at most 64 bots; each run ≤ 60 s.
  */
 import { randomInt } from 'node:crypto';
@@ -53,6 +55,8 @@ interface Options {
   video: number;
   durationS: number;
   rampMs: number;
+  /** Rounds of the callwire/bare pairs, alternating which goes first; 0: no comparison. */
+  rounds: number;
   /** Voice-room sizes of the capacity search (rooms × bots), in order; empty: skip it. */
   capacity: Step[];
   capacityServer: Target;
@@ -65,11 +69,13 @@ const USAGE = `Usage: sh scripts/netns.sh npx tsx bench/sfu-overhead.ts [options
   --video N            people in the video call (all with a VP8 ${VIDEO.width}x${VIDEO.height}@${VIDEO.fps} camera), 3–${LIMITS.videoBots} (default 8)
   --duration S         seconds measured per run, ${LIMITS.durationS[0]}–${LIMITS.durationS[1]} (default 20)
   --ramp MS            delay between two joins, 0–${LIMITS.rampMs} (default 100)
+  --rounds N           callwire/bare pairs per call, 0–3, alternating which goes first (default 2;
+                       0 skips the comparison and runs only the capacity search)
   --capacity LIST      voice configurations of the capacity search, smallest first, as N or RxN
-                       (R rooms of N; R×N ≤ ${LIMITS.bots}), or "none" (default 8,16,24,32,2x32);
+                       (R rooms of N; R×N ≤ ${LIMITS.bots}), or "none" (default 8,16,24,32,2x24,2x32);
                        it stops after the first one at or above ${MAX_LOSS * 100} % server-side loss
   --capacity-server S  callwire (top-K off) or bare (default callwire)
-  --json               print one JSON document instead of tables
+  --json               print one JSON document (the tables go to stderr)
 `;
 
 class UsageError extends Error {}
@@ -80,7 +86,8 @@ function parseArgs(argv: string[]): Options {
     video: 8,
     durationS: 20,
     rampMs: 100,
-    capacity: [8, 16, 24, 32].map((bots) => ({ rooms: 1, bots })).concat([{ rooms: 2, bots: 32 }]),
+    rounds: 2,
+    capacity: [8, 16, 24, 32].map((bots) => ({ rooms: 1, bots })).concat([{ rooms: 2, bots: 24 }, { rooms: 2, bots: 32 }]),
     capacityServer: 'callwire',
     json: false,
   };
@@ -99,6 +106,7 @@ function parseArgs(argv: string[]): Options {
       case '--video': o.video = int(flag, value(), 3, LIMITS.videoBots); break;
       case '--duration': o.durationS = int(flag, value(), LIMITS.durationS[0], LIMITS.durationS[1]); break;
       case '--ramp': o.rampMs = int(flag, value(), 0, LIMITS.rampMs); break;
+      case '--rounds': o.rounds = int(flag, value(), 0, 3); break;
       case '--capacity': o.capacity = parseSteps(value()); break;
       case '--capacity-server': {
         const v = value();
@@ -137,6 +145,8 @@ interface RunPlan {
 }
 
 interface RunResult {
+  /** Order of the run in the bench. */
+  index: number;
   plan: RunPlan;
   rtcPort: number;
   start: FleetStartResult;
@@ -155,20 +165,22 @@ interface Derived {
   /** Consumers (audio + video) found in both snapshots. */
   consumers: number;
   forwardedPerS: number;
+  /** Forwarded kilobytes per second (RTP, as mediasoup counts them). */
+  forwardedKBps: number;
   workerPct: number;
   nodePct: number;
   workerUsPerPacket: number;
   nodeUsPerPacket: number;
   totalUsPerPacket: number;
-  /** Share of arriving packets the kernel dropped on the server's socket. */
-  socketDropPct: number;
+  /** Packets per second the kernel dropped on the server's UDP socket (RTP and RTCP). */
+  socketDropsPerS: number;
   /** Share of the forwarded packets by which consumers fell behind their siblings (MediasoupCensus). */
   forwardShortfallPct: number;
   /** Share of the producers' packets mediasoup did not forward by design (padding-only RTP). */
   notForwardedPct: number;
-  /** Sequence gaps the producers saw (lost anywhere before mediasoup: bots' sockets included). */
+  /** RTP sequence gaps the producers saw: lost before mediasoup read them (loopback: in the server's socket). */
   inboundGapPct: number;
-  /** Server-side loss: socket drops, then forwarding shortfall. */
+  /** Server-side loss: inbound gaps, then forwarding shortfall. */
   serverLossPct: number;
 }
 
@@ -177,21 +189,22 @@ function derive(d: CensusDelta): Derived {
   const sent = d.audio.forwarded + d.video.forwarded;
   const expected = d.audio.expected + d.video.expected;
   const shortfall = sent > 0 ? (d.audio.shortfall + d.video.shortfall) / (sent + d.audio.shortfall + d.video.shortfall) : 0;
-  const drop = d.received + d.udpDrops > 0 ? d.udpDrops / (d.received + d.udpDrops) : 0;
+  const gaps = d.received + d.lost > 0 ? Math.max(0, d.lost) / (d.received + d.lost) : 0;
   const per = (us: number) => (forwarded > 0 ? us / forwarded : NaN);
   return {
     consumers: d.audio.consumers + d.video.consumers,
     forwardedPerS: forwarded / d.cpuSeconds,
+    forwardedKBps: ((d.audio.bytes + d.video.bytes) * d.packetScale) / 1000 / d.cpuSeconds,
     workerPct: (100 * d.workerCpuUs) / 1e6 / d.cpuSeconds,
     nodePct: (100 * d.nodeCpuUs) / 1e6 / d.cpuSeconds,
     workerUsPerPacket: per(d.workerCpuUs),
     nodeUsPerPacket: per(d.nodeCpuUs),
     totalUsPerPacket: per(d.workerCpuUs + d.nodeCpuUs),
-    socketDropPct: 100 * drop,
+    socketDropsPerS: d.udpDrops / d.cpuSeconds,
     forwardShortfallPct: 100 * shortfall,
     notForwardedPct: expected > 0 ? 100 * Math.max(0, 1 - sent / expected) : 0,
-    inboundGapPct: d.received + d.lost > 0 ? (100 * Math.max(0, d.lost)) / (d.received + d.lost) : 0,
-    serverLossPct: 100 * (1 - (1 - drop) * (1 - shortfall)),
+    inboundGapPct: 100 * gaps,
+    serverLossPct: 100 * (1 - (1 - gaps) * (1 - shortfall)),
   };
 }
 
@@ -235,6 +248,7 @@ async function run(plan: RunPlan, options: Options, census: MediasoupCensus, log
     const stats = await bots.stop();
     const delta = MediasoupCensus.delta(a, z);
     const result: RunResult = {
+      index: n,
       plan,
       rtcPort,
       start,
@@ -284,10 +298,41 @@ async function startServer(target: Target, rtcPort: number): Promise<{ url: stri
   return server;
 }
 
+/** Several runs of one server taken together: CPU and packets summed before dividing. */
+interface Pooled {
+  forwardedPerS: number;
+  workerPct: number;
+  nodePct: number;
+  workerUsPerPacket: number;
+  nodeUsPerPacket: number;
+  totalUsPerPacket: number;
+}
+
+function pool(runs: RunResult[]): Pooled {
+  let seconds = 0;
+  let worker = 0;
+  let node = 0;
+  let packets = 0;
+  for (const { delta: d } of runs) {
+    seconds += d.cpuSeconds;
+    worker += d.workerCpuUs;
+    node += d.nodeCpuUs;
+    packets += (d.audio.forwarded + d.video.forwarded) * d.packetScale;
+  }
+  return {
+    forwardedPerS: packets / seconds,
+    workerPct: (100 * worker) / 1e6 / seconds,
+    nodePct: (100 * node) / 1e6 / seconds,
+    workerUsPerPacket: worker / packets,
+    nodeUsPerPacket: node / packets,
+    totalUsPerPacket: (worker + node) / packets,
+  };
+}
+
 interface Report {
   options: Options;
   machine: { cpus: number };
-  overhead: { call: string; callwire: RunResult; bare: RunResult; ratio: { worker: number; node: number; total: number } }[];
+  overhead: { call: string; callwire: RunResult[]; bare: RunResult[]; pooled: Record<Target, Pooled>; ratio: { worker: number; node: number; total: number } }[];
   capacity: { server: Target; runs: RunResult[]; best: { label: string; consumers: number; workerPct: number; consumersPerCore: number; serverLossPct: number } | null };
 }
 
@@ -307,17 +352,20 @@ async function main(): Promise<void> {
       { call: `${options.voice}-person voice call`, bots: options.voice, video: 0 },
       { call: `${options.video}-person video call`, bots: options.video, video: options.video },
     ];
-    for (const c of calls) {
-      const results: Partial<Record<Target, RunResult>> = {};
-      for (const target of ['callwire', 'bare'] as const) {
-        results[target] = await run({ label: c.call, target, rooms: 1, bots: c.bots, video: c.video }, options, census, log);
+    for (const c of options.rounds > 0 ? calls : []) {
+      const results: Record<Target, RunResult[]> = { callwire: [], bare: [] };
+      for (let round = 0; round < options.rounds; round++) {
+        // ABBA: a machine that gets busier or quieter during the bench favours neither server.
+        const order: Target[] = round % 2 === 0 ? ['callwire', 'bare'] : ['bare', 'callwire'];
+        for (const target of order) results[target].push(await run({ label: c.call, target, rooms: 1, bots: c.bots, video: c.video }, options, census, log));
       }
-      const cw = results.callwire!.derived;
-      const bare = results.bare!.derived;
+      const pooled = { callwire: pool(results.callwire), bare: pool(results.bare) };
+      const cw = pooled.callwire;
+      const bare = pooled.bare;
       report.overhead.push({
         call: c.call,
-        callwire: results.callwire!,
-        bare: results.bare!,
+        ...results,
+        pooled,
         ratio: { worker: cw.workerUsPerPacket / bare.workerUsPerPacket, node: cw.nodeUsPerPacket / bare.nodeUsPerPacket, total: cw.totalUsPerPacket / bare.totalUsPerPacket },
       });
     }
@@ -329,7 +377,12 @@ async function main(): Promise<void> {
       if (d.serverLossPct >= MAX_LOSS * 100) break;
       report.capacity.best = { label, consumers: d.consumers, workerPct: d.workerPct, consumersPerCore: d.consumers / (d.workerPct / 100), serverLossPct: d.serverLossPct };
     }
-    console.log(options.json ? JSON.stringify(report, null, 2) : render(report));
+    if (options.json) {
+      console.error(render(report));
+      console.log(JSON.stringify(report, null, 2));
+    } else {
+      console.log(render(report));
+    }
   } finally {
     census.close();
     clearTimeout(watchdog);
@@ -349,6 +402,7 @@ function render(r: Report): string {
       server,
       `${d.consumers}/${x.consumersExpected}`,
       String(Math.round(d.forwardedPerS)),
+      String(Math.round(d.forwardedKBps)),
       f(d.workerPct),
       f(d.nodePct),
       f(d.workerUsPerPacket, 2),
@@ -359,19 +413,22 @@ function render(r: Report): string {
     ];
   };
   const rows: string[][] = [];
+  const pooledRow = (call: string, server: string, p: Pooled) => [call, server, '', String(Math.round(p.forwardedPerS)), '', f(p.workerPct), f(p.nodePct), f(p.workerUsPerPacket, 2), f(p.nodeUsPerPacket, 2), f(p.totalUsPerPacket, 2), '', ''];
   for (const o of r.overhead) {
-    rows.push(row(o.call, 'callwire', o.callwire), row(o.call, 'bare relay', o.bare));
-    rows.push([o.call, 'callwire / bare', '', '', f(o.callwire.derived.workerPct / o.bare.derived.workerPct, 2) + '×', f(o.callwire.derived.nodePct / o.bare.derived.nodePct, 2) + '×', f(o.ratio.worker, 2) + '×', f(o.ratio.node, 2) + '×', f(o.ratio.total, 2) + '×', '', '']);
+    const runs = [...o.callwire.map((x) => ['callwire', x] as const), ...o.bare.map((x) => ['bare relay', x] as const)].sort((a, b) => a[1].index - b[1].index);
+    for (const [name, x] of runs) rows.push(row(o.call, name, x));
+    rows.push(pooledRow(o.call, 'callwire, all rounds', o.pooled.callwire), pooledRow(o.call, 'bare, all rounds', o.pooled.bare));
+    rows.push([o.call, 'callwire / bare', '', '', '', f(o.pooled.callwire.workerPct / o.pooled.bare.workerPct, 2) + '×', f(o.pooled.callwire.nodePct / o.pooled.bare.nodePct, 2) + '×', f(o.ratio.worker, 2) + '×', f(o.ratio.node, 2) + '×', f(o.ratio.total, 2) + '×', '', '']);
   }
-  lines.push(
-    ...table(['call', 'server', 'consumers', 'fwd pkt/s', 'worker CPU %', 'Node CPU %', 'worker µs/pkt', 'Node µs/pkt', 'total µs/pkt', 'server loss %', 'bots CPU %'], rows),
+  if (rows.length > 0) lines.push(
+    ...table(['call', 'server', 'consumers', 'fwd pkt/s', 'fwd kB/s', 'worker CPU %', 'Node CPU %', 'worker µs/pkt', 'Node µs/pkt', 'total µs/pkt', 'server loss %', 'bots CPU %'], rows),
     '',
   );
   if (r.capacity.runs.length > 0) {
     lines.push(`Audio consumers per core (${r.capacity.server}${r.capacity.server === 'callwire' ? ', top-K off' : ''}; loss bound ${MAX_LOSS * 100} %):`, '');
     lines.push(
       ...table(
-        ['voice', 'consumers', 'fwd pkt/s', 'worker CPU % avg/max', 'Node CPU %', 'socket drops %', 'fwd shortfall %', 'server loss %', 'inbound gaps %', 'padding not fwd %', 'consumers/core', 'bots CPU %', 'bot errors'],
+        ['voice', 'consumers', 'fwd pkt/s', 'worker CPU % avg/max', 'Node CPU %', 'inbound gaps %', 'fwd shortfall %', 'server loss %', 'socket drops/s', 'padding not fwd %', 'consumers/core', 'bots CPU %', 'bot errors'],
         r.capacity.runs.map((x) => {
           const d = x.derived;
           return [
@@ -380,10 +437,10 @@ function render(r: Report): string {
             String(Math.round(d.forwardedPerS)),
             `${f(d.workerPct)} / ${f(x.workerMaxPct, 0)}`,
             f(d.nodePct),
-            f(d.socketDropPct, 3),
+            f(d.inboundGapPct, 3),
             f(d.forwardShortfallPct, 3),
             f(d.serverLossPct, 3),
-            f(d.inboundGapPct, 3),
+            f(d.socketDropsPerS, 0),
             f(d.notForwardedPct, 2),
             String(Math.round(d.consumers / (d.workerPct / 100))),
             x.botCpuPct.map((p) => p.toFixed(0)).join('+'),
@@ -400,7 +457,7 @@ function render(r: Report): string {
         : `no configuration stayed under ${MAX_LOSS * 100} % server-side loss`,
     );
   }
-  const errors = [...r.overhead.flatMap((o) => [...o.callwire.botErrors, ...o.bare.botErrors]), ...r.capacity.runs.flatMap((x) => x.botErrors)];
+  const errors = [...r.overhead.flatMap((o) => [...o.callwire, ...o.bare].flatMap((x) => x.botErrors)), ...r.capacity.runs.flatMap((x) => x.botErrors)];
   if (errors.length) lines.push('', `bot errors (${errors.length}): ${errors.slice(0, 5).join('; ')}`);
   return lines.join('\n');
 }

@@ -21,6 +21,8 @@ export class BarePeer {
   rtpCapabilities: types.RtpCapabilities | null = null;
   readonly producers = new Map<string, { producer: types.Producer; source: Source }>();
   readonly consumers = new Map<string, types.Consumer<BareConsumerMeta>>();
+  /** Producer ids a consumer is being created for (BareRoom: one consumer per producer). */
+  readonly pending = new Set<string>();
 
   constructor(
     readonly info: ParticipantInfo,
@@ -56,5 +58,6 @@ export class BarePeer {
     this.recv = null;
     this.producers.clear();
     this.consumers.clear();
+    this.pending.clear();
   }
 }

@@ -43,6 +43,13 @@ export interface BareRelayOptions {
   port?: number;
   /** The WebRtcServer's UDP and TCP port. */
   rtcPort: number;
+  /**
+   * Cap on what each send transport asks its sender for (bits/s), as callwire's SFU sets
+   * (SFU_MAX_INCOMING_BITRATE, 1.5 Mbit/s by default); null: none. Without it libwebrtc keeps
+   * probing for bandwidth with padding the server must receive and drop, which costs the worker
+   * more than callwire pays for the same streams (bench/sfu-overhead.ts compares like with like).
+   */
+  maxIncomingBitrate?: number | null;
 }
 
 type RelaySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { user: UserInfo }>;
@@ -61,6 +68,9 @@ type Handled =
   | 'sfu.restartIce'
   | 'sfu.sync';
 
+/** callwire's SFU_MAX_INCOMING_BITRATE default. */
+const DEFAULT_MAX_INCOMING_BITRATE = 1_500_000;
+
 /** Rooms admit anyone: the bench bounds the load itself. Reported to clients only. */
 const MAX_PARTICIPANTS = 1_000;
 
@@ -75,6 +85,7 @@ export class BareRelay {
     readonly worker: types.Worker,
     readonly webRtcServer: types.WebRtcServer,
     readonly rtcPort: number,
+    readonly maxIncomingBitrate: number | null,
     private readonly http: HttpServer,
     private readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { user: UserInfo }>,
   ) {
@@ -87,7 +98,7 @@ export class BareRelay {
       },
       'sfu.createTransport': async (s, { roomId, direction }) => {
         const { room, peer } = await this.#find(s, roomId);
-        return room.createTransport(peer, direction);
+        return room.createTransport(peer, direction, this.maxIncomingBitrate);
       },
       'sfu.connectTransport': async (s, { roomId, transportId, dtlsParameters }) => {
         const { peer } = await this.#find(s, roomId);
@@ -156,7 +167,7 @@ export class BareRelay {
       });
       http = createServer((_req, res) => res.writeHead(404).end());
       const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { user: UserInfo }>(http, { serveClient: false });
-      const relay = new BareRelay(worker, webRtcServer, options.rtcPort, http, io);
+      const relay = new BareRelay(worker, webRtcServer, options.rtcPort, options.maxIncomingBitrate === undefined ? DEFAULT_MAX_INCOMING_BITRATE : options.maxIncomingBitrate, http, io);
       await new Promise<void>((resolve, reject) => {
         http!.once('error', reject);
         http!.listen(options.port ?? 0, host, () => {

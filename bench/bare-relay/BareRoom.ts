@@ -2,8 +2,10 @@
  * One room of the bare relay: a router on the relay's worker and its participants. Every
  * producer is consumed by every other participant, created paused and resumed when the receiver
  * asks (`sfu.resumeConsumer`), as mediasoup's documentation recommends. No active-speaker or
- * audio-level observer, no top-K, no incoming bitrate cap, no admission limits: this is the
- * floor that callwire's SFU is compared against.
+ * audio-level observer, no top-K, no admission limits, no reconnection: this is the floor that
+ * callwire's SFU is compared against. Transports are set up as callwire sets them up (same
+ * WebRtcServer use, same first bandwidth estimate, same incoming bitrate cap unless turned off),
+ * so the two differ in what they do around mediasoup, not in what they ask mediasoup to do.
  */
 import type { types } from 'mediasoup';
 import { SignalingError, type ConsumerInfo, type ServerEventMap, type TransportInfo } from '../../server/src/protocol/index.ts';
@@ -38,7 +40,7 @@ export class BareRoom {
     peer.close();
   }
 
-  async createTransport(peer: BarePeer, direction: 'send' | 'recv'): Promise<TransportInfo> {
+  async createTransport(peer: BarePeer, direction: 'send' | 'recv', maxIncomingBitrate: number | null): Promise<TransportInfo> {
     if (peer[direction]) throw new SignalingError('invalid-state', `you already have a ${direction} transport (one each)`);
     // The same transport settings as callwire's SfuRoom (one WebRtcServer port, UDP preferred, the
     // same first bandwidth estimate), so the two servers differ only in what they do around it.
@@ -54,6 +56,7 @@ export class BareRoom {
       throw new SignalingError('invalid-state', 'the call changed while the transport was created');
     }
     peer[direction] = transport;
+    if (direction === 'send' && maxIncomingBitrate !== null) await transport.setMaxIncomingBitrate(maxIncomingBitrate);
     return { id: transport.id, iceParameters: transport.iceParameters, iceCandidates: transport.iceCandidates, dtlsParameters: transport.dtlsParameters };
   }
 
@@ -103,7 +106,25 @@ export class BareRoom {
 
   async #consume(to: BarePeer, from: BarePeer, producer: types.Producer, source: Source): Promise<void> {
     if (!to.recv || !to.rtpCapabilities || producer.closed) return;
-    if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: to.rtpCapabilities })) return;
+    // `ready` (consume everything) and a concurrent `produce` (consume it everywhere) can both
+    // reach the same pair across their awaits: one consumer per producer and receiver.
+    if (this.#consuming(to, producer.id)) return;
+    to.pending.add(producer.id);
+    try {
+      await this.#createConsumer(to, from, producer, source);
+    } finally {
+      to.pending.delete(producer.id);
+    }
+  }
+
+  #consuming(to: BarePeer, producerId: string): boolean {
+    if (to.pending.has(producerId)) return true;
+    for (const c of to.consumers.values()) if (c.producerId === producerId) return true;
+    return false;
+  }
+
+  async #createConsumer(to: BarePeer, from: BarePeer, producer: types.Producer, source: Source): Promise<void> {
+    if (!to.recv || !to.rtpCapabilities || !this.router.canConsume({ producerId: producer.id, rtpCapabilities: to.rtpCapabilities })) return;
     const consumer = await to.recv.consume<BareConsumerMeta>({
       producerId: producer.id,
       rtpCapabilities: to.rtpCapabilities,

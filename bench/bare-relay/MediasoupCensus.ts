@@ -33,6 +33,7 @@ export interface ConsumerCount {
   kind: 'audio' | 'video';
   producerId: string;
   sent: number;
+  bytes: number;
   paused: boolean;
 }
 
@@ -48,8 +49,9 @@ export interface CensusSnapshot {
 
 export interface KindCounts {
   consumers: number;
-  /** Packets the consumers sent (forwarded). */
+  /** Packets the consumers sent (forwarded), and their bytes. */
   forwarded: number;
+  bytes: number;
   /** Σ over consumers of their producer's received packets. */
   expected: number;
   /**
@@ -115,8 +117,10 @@ export class MediasoupCensus {
     });
     const consumers = [...this.consumers].map(async (c) => {
       const stats = await c.getStats().catch(() => []);
-      const sent = stats.filter((s) => s.type === 'outbound-rtp').reduce((a, s) => a + s.packetCount, 0);
-      return [c.id, { kind: c.kind, producerId: c.producerId, sent, paused: c.paused || c.producerPaused }] as const;
+      const out = stats.filter((s) => s.type === 'outbound-rtp');
+      const sent = out.reduce((a, s) => a + s.packetCount, 0);
+      const bytes = out.reduce((a, s) => a + s.byteCount, 0);
+      return [c.id, { kind: c.kind, producerId: c.producerId, sent, bytes, paused: c.paused || c.producerPaused }] as const;
     });
     const [p, c] = await Promise.all([Promise.all(producers), Promise.all(consumers)]);
     const after = await this.cpu();
@@ -136,8 +140,8 @@ export class MediasoupCensus {
       lost += pb.lost - pa.lost;
     }
     const kinds: Record<'audio' | 'video', KindCounts> = {
-      audio: { consumers: 0, forwarded: 0, expected: 0, shortfall: 0 },
-      video: { consumers: 0, forwarded: 0, expected: 0, shortfall: 0 },
+      audio: { consumers: 0, forwarded: 0, bytes: 0, expected: 0, shortfall: 0 },
+      video: { consumers: 0, forwarded: 0, bytes: 0, expected: 0, shortfall: 0 },
     };
     const siblings = new Map<string, { kind: 'audio' | 'video'; sent: number[] }>();
     for (const [id, cb] of b.consumers) {
@@ -148,6 +152,7 @@ export class MediasoupCensus {
       const sent = cb.sent - ca.sent;
       k.consumers++;
       k.forwarded += sent;
+      k.bytes += cb.bytes - ca.bytes;
       // A paused consumer is not expected to forward anything.
       if (cb.paused || ca.paused) continue;
       k.expected += fromProducer;

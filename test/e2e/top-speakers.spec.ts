@@ -52,6 +52,10 @@ test('only the current speaker is forwarded; a new speaker is heard within a few
     pages[name] = page;
   }
   const ben = pages['Ben']!;
+  // Ann and Ben started peer to peer; wait until the move to the SFU has closed that link.
+  const p2pLinks = (page: Page) =>
+    page.evaluate(() => [...(window as unknown as { callwire: { room: { participants: Map<string, { link: unknown }> } } }).callwire.room.participants.values()].filter((p) => p.link).length);
+  for (const page of Object.values(pages)) await expect.poll(() => p2pLinks(page), { timeout: 20_000, message: 'escalated to the SFU' }).toBe(0);
   await expect.poll(async () => (await rates(ben))['Cat'] ?? 0, { timeout: 20_000, message: 'Ben hears Cat' }).toBeGreaterThan(20);
   const before = await rates(ben);
   expect(before['Ann'], 'muted Ann is not forwarded').toBeLessThan(5);

@@ -108,6 +108,34 @@ describe('SFU', () => {
     expect(server.sfu!.sfuRooms).toHaveLength(0);
   });
 
+  it('one consumer per stream even when receivers become ready while the sender produces', async () => {
+    await start();
+    for (let round = 0; round < 8; round++) {
+      const roomId = `race-${round}`;
+      const sender = await join(`s${round}`, roomId);
+      const receivers = [];
+      for (let i = 0; i < 5; i++) receivers.push(await join(`r${round}-${i}`, roomId));
+      const ps = await sfuPeer(sender.c, roomId);
+      const caps: unknown[] = [];
+      for (const r of receivers) {
+        caps.push((await r.c.ok('sfu.capabilities', { roomId })).routerRtpCapabilities);
+        await r.c.ok('sfu.createTransport', { roomId, direction: 'recv' });
+      }
+      // All at once: each ready consumes the producers that exist, each produce consumes for the ready.
+      await Promise.all([
+        sender.c.ok('sfu.produce', { roomId, transportId: ps.send.id, kind: 'audio', rtpParameters: opus(1000 + round), source: 'mic' }),
+        sender.c.ok('sfu.produce', { roomId, transportId: ps.send.id, kind: 'video', rtpParameters: h264(2000 + round), source: 'camera' }),
+        // Spread over the window in which a new producer is registered but not yet fanned out.
+        ...receivers.map((r, i) => sleep(i * 2).then(() => r.c.ok('sfu.ready', { roomId, rtpCapabilities: caps[i] as never }))),
+      ]);
+      for (const r of receivers) {
+        const { consumers } = await r.c.ok('sfu.sync', { roomId });
+        expect(consumers.map((c) => c.producerId).sort(), `round ${round}`).toHaveLength(2);
+        expect(new Set(consumers.map((c) => c.producerId)).size).toBe(2);
+      }
+    }
+  }, 60_000);
+
   it('bad input gets typed errors and leaks nothing', async () => {
     await start();
     const a = await join('alice', 'grp');

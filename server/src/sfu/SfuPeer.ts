@@ -18,6 +18,8 @@ export class SfuPeer {
   rtpCapabilities: types.RtpCapabilities | null = null;
   readonly producers = new Map<MediaSource, types.Producer>();
   readonly consumers = new Map<string, types.Consumer<ConsumerMeta>>();
+  /** Producers this peer receives or is about to (consume() is async: ready and produce can race). */
+  readonly receiving = new Set<string>();
 
   constructor(readonly participantId: string) {}
 
@@ -50,5 +52,6 @@ export class SfuPeer {
     this.recv = null;
     this.producers.clear();
     this.consumers.clear();
+    this.receiving.clear();
   }
 }

@@ -192,19 +192,32 @@ export class SfuRoom {
 
   async #consume(to: SfuPeer, from: SfuPeer, producer: types.Producer, source: MediaSource): Promise<void> {
     if (!to.recv || !to.rtpCapabilities || producer.closed) return;
+    // One consumer per producer and receiver, even when sfu.ready and sfu.produce interleave.
+    if (to.receiving.has(producer.id)) return;
     if (!this.router.canConsume({ producerId: producer.id, rtpCapabilities: to.rtpCapabilities })) {
       this.hooks.logger.warn(`participant ${to.participantId} cannot receive ${producer.kind} ${producer.id}`);
       return;
     }
-    const consumer = await to.recv.consume<ConsumerMeta>({
-      producerId: producer.id,
-      rtpCapabilities: to.rtpCapabilities,
-      paused: true,
-      appData: { participantId: from.participantId, source, clientReady: false },
-    });
-    if (to.recv === null || consumer.closed) return consumer.close();
+    to.receiving.add(producer.id);
+    let consumer: types.Consumer<ConsumerMeta>;
+    try {
+      consumer = await to.recv.consume<ConsumerMeta>({
+        producerId: producer.id,
+        rtpCapabilities: to.rtpCapabilities,
+        paused: true,
+        appData: { participantId: from.participantId, source, clientReady: false },
+      });
+    } catch (err) {
+      to.receiving.delete(producer.id);
+      throw err;
+    }
+    if (to.recv === null || consumer.closed) {
+      to.receiving.delete(producer.id);
+      return consumer.close();
+    }
     to.consumers.set(consumer.id, consumer);
     const gone = () => {
+      to.receiving.delete(consumer.producerId);
       if (!to.consumers.delete(consumer.id)) return;
       this.#recount();
       this.hooks.send(to.participantId, 'sfu.consumerClosed', { roomId: this.roomId, consumerId: consumer.id });
