@@ -1,6 +1,8 @@
 /** A person starts a call link, a second person opens it, and they see and hear each other. */
 import { expect, test } from '@playwright/test';
-import { expectMediaFlowing, person, snapshot } from './media.ts';
+import { expectMediaFlowing, person, snapshot, closePeople } from './media.ts';
+
+test.afterEach(closePeople);
 
 test('a call link connects two browsers with Opus audio and H.264 (42e01f, mode 1) video', async ({ browser }) => {
   const alice = await person(browser);

@@ -9,7 +9,9 @@ import { createServer, type Server } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { expect, test, type Frame, type Page } from '@playwright/test';
 import { E2E_PORT, EMBED_HOST_ORIGIN } from '../../playwright.config.ts';
-import { expectMediaFlowing, person, snapshot } from './media.ts';
+import { expectMediaFlowing, person, snapshot, closePeople } from './media.ts';
+
+test.afterEach(closePeople);
 
 const CALLWIRE = `http://127.0.0.1:${E2E_PORT}`;
 /** Not in the server's EMBED_ALLOWED_ORIGINS. */

@@ -7,7 +7,9 @@ import { expect, test, type Page } from '@playwright/test';
 import { CallwireServer } from '../../server/src/CallwireServer.ts';
 import { loadConfig } from '../../server/src/config.ts';
 import { TurnServer } from '../../turn/src/index.ts';
-import { expectMediaFlowing, person, snapshot } from './media.ts';
+import { expectMediaFlowing, person, snapshot, closePeople } from './media.ts';
+
+test.afterEach(closePeople);
 
 const env = (port: number, extra: Record<string, string> = {}) =>
   loadConfig({ PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', SFU_ENABLED: 'false', TURN_SECRET: 'fault-test-secret-0123456789', ...extra });

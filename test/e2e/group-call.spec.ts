@@ -4,7 +4,9 @@
  * third person joins, with the original pair's media continuing.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { expectMediaFlowing, person, snapshot } from './media.ts';
+import { expectMediaFlowing, person, snapshot, closePeople } from './media.ts';
+
+test.afterEach(closePeople);
 
 const status = (page: Page) => page.getByTestId('call-status');
 const mode = (page: Page) => page.evaluate(() => (window as unknown as { callwire: { room: { info: { mode: string } } } }).callwire.room.info.mode);

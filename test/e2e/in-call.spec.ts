@@ -1,6 +1,8 @@
 /** In a call: mute, camera off/on, voice → video with consent, ICE restart. */
 import { expect, test, type Page } from '@playwright/test';
-import { dial, expectMediaFlowing, person, signUp, snapshot } from './media.ts';
+import { dial, expectMediaFlowing, person, signUp, snapshot, closePeople } from './media.ts';
+
+test.afterEach(closePeople);
 
 const status = (page: Page) => page.getByTestId('call-status');
 

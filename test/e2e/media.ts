@@ -2,7 +2,7 @@
  * Helpers that act like a person (own browser context, fake camera and mic) and read real
  * media statistics from every RTCPeerConnection the page created.
  */
-import { expect, type Browser, type Frame, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContext, type Frame, type Page } from '@playwright/test';
 
 /** Records every RTCPeerConnection so tests can read getStats() without app hooks. */
 const TRACK_PEER_CONNECTIONS = () => {
@@ -17,8 +17,21 @@ const TRACK_PEER_CONNECTIONS = () => {
   } as typeof RTCPeerConnection;
 };
 
+/** Contexts made by person(): Playwright does not close manually made ones, so tests must. */
+const openContexts = new Set<BrowserContext>();
+
+/**
+ * Closes every person's browser context. Each spec runs it after each test (`test.afterEach(
+ * closePeople)`), so a finished test's calls and fake cameras stop loading the machine.
+ */
+export async function closePeople(): Promise<void> {
+  await Promise.all([...openContexts].map((c) => c.close().catch(() => {})));
+  openContexts.clear();
+}
+
 export async function person(browser: Browser): Promise<Page> {
   const context = await browser.newContext();
+  openContexts.add(context);
   await context.addInitScript(TRACK_PEER_CONNECTIONS);
   return context.newPage();
 }

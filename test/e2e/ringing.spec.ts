@@ -1,6 +1,8 @@
 /** Calling people by handle: accept, decline, busy, no answer → missed call, cancel. */
 import { expect, test, type Page } from '@playwright/test';
-import { dial, expectMediaFlowing, person, signUp, snapshot } from './media.ts';
+import { dial, expectMediaFlowing, person, signUp, snapshot, closePeople } from './media.ts';
+
+test.afterEach(closePeople);
 
 const incoming = (page: Page) => page.getByRole('dialog', { name: 'Incoming call' });
 const status = (page: Page) => page.getByTestId('call-status');

@@ -6,7 +6,9 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 import { CallwireServer } from '../../server/src/CallwireServer.ts';
 import { loadConfig } from '../../server/src/config.ts';
 import { TestClient } from '../../server/src/testing/harness.ts';
-import { expectMediaFlowing, person, snapshot } from './media.ts';
+import { expectMediaFlowing, person, snapshot, closePeople } from './media.ts';
+
+test.afterEach(closePeople);
 
 let server: CallwireServer;
 test.beforeAll(async () => {

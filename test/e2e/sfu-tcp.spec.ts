@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { expect, test } from '@playwright/test';
 import { CallwireServer } from '../../server/src/CallwireServer.ts';
 import { loadConfig } from '../../server/src/config.ts';
-import { expectMediaFlowing, person, snapshot } from './media.ts';
+import { expectMediaFlowing, person, snapshot, closePeople } from './media.ts';
+
+test.afterEach(closePeople);
 
 const SFU_PORT = 40650;
 const nft = (...args: string[]) => execFileSync('nft', args, { stdio: 'pipe' });

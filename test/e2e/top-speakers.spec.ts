@@ -6,7 +6,9 @@
 import { expect, test, type Page } from '@playwright/test';
 import { CallwireServer } from '../../server/src/CallwireServer.ts';
 import { loadConfig } from '../../server/src/config.ts';
-import { person } from './media.ts';
+import { person, closePeople } from './media.ts';
+
+test.afterEach(closePeople);
 
 let server: CallwireServer;
 test.beforeAll(async () => {

@@ -7,7 +7,9 @@ import { expect, test, type Browser, type Page } from '@playwright/test';
 import { CallwireServer } from '../../server/src/CallwireServer.ts';
 import { loadConfig } from '../../server/src/config.ts';
 import { CoturnProcess } from '../../turn/test/CoturnProcess.ts';
-import { expectMediaFlowing, person, snapshot } from './media.ts';
+import { expectMediaFlowing, person, snapshot, closePeople } from './media.ts';
+
+test.afterEach(closePeople);
 
 const SECRET = 'e2e-shared-turn-secret-0123456789';
 
