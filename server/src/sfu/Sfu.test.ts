@@ -5,32 +5,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallwireServer } from '../CallwireServer.ts';
 import { TestClient, sleep, startTestServer } from '../testing/harness.ts';
+import { FAKE_DTLS, h264Params, opusParams } from '../testing/mediasoupParams.ts';
 
 const AUDIO = { audioMuted: false, videoEnabled: false };
 const VIDEO = { audioMuted: false, videoEnabled: true };
-const DTLS = { role: 'client' as const, fingerprints: [{ algorithm: 'sha-256', value: 'AF:'.repeat(31) + 'AF' }] };
-const opus = (ssrc: number) => ({
-  mid: '0',
-  codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 }, rtcpFeedback: [] }],
-  headerExtensions: [],
-  encodings: [{ ssrc }],
-  rtcp: { cname: `c${ssrc}`, reducedSize: true },
-});
-const h264 = (ssrc: number) => ({
-  mid: '1',
-  codecs: [
-    {
-      mimeType: 'video/H264',
-      payloadType: 102,
-      clockRate: 90000,
-      parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
-      rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
-    },
-  ],
-  headerExtensions: [],
-  encodings: [{ ssrc }],
-  rtcp: { cname: `c${ssrc}`, reducedSize: true },
-});
+const DTLS = FAKE_DTLS;
+const opus = opusParams;
+const h264 = h264Params;
 
 let port = 42_000 + Math.floor(Math.random() * 2_000) * 2;
 

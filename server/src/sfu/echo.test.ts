@@ -5,16 +5,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallwireServer } from '../CallwireServer.ts';
 import { TestClient, startTestServer } from '../testing/harness.ts';
+import { FAKE_DTLS, opusParams } from '../testing/mediasoupParams.ts';
 
 const AUDIO = { audioMuted: false, videoEnabled: false };
-const DTLS = { role: 'client' as const, fingerprints: [{ algorithm: 'sha-256', value: 'AF:'.repeat(31) + 'AF' }] };
-const opus = (ssrc: number) => ({
-  mid: '0',
-  codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 }, rtcpFeedback: [] }],
-  headerExtensions: [],
-  encodings: [{ ssrc }],
-  rtcp: { cname: `c${ssrc}`, reducedSize: true },
-});
+const DTLS = FAKE_DTLS;
+const opus = opusParams;
 
 let port = 46_000 + Math.floor(Math.random() * 1_000) * 2;
 

@@ -5,15 +5,10 @@
  */
 import type { CallwireServer } from '../CallwireServer.ts';
 import { TestClient } from './harness.ts';
+import { FAKE_DTLS, opusParams } from './mediasoupParams.ts';
 
-const DTLS = { role: 'client' as const, fingerprints: [{ algorithm: 'sha-256', value: 'AB:'.repeat(31) + 'AB' }] };
-const opus = (ssrc: number) => ({
-  mid: '0',
-  codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [] }],
-  headerExtensions: [],
-  encodings: [{ ssrc }],
-  rtcp: { cname: `c${ssrc}`, reducedSize: true },
-});
+const DTLS = FAKE_DTLS;
+const opus = opusParams;
 
 export interface ChurnCounts {
   rooms: number;
