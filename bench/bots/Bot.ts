@@ -5,7 +5,7 @@
  * join time (connect → joined), time to first media (first inbound RTP packet, and first decoded
  * audio that is not silence), and per received stream packets, loss, jitter and bytes.
  *
- * P2P (two people) is not implemented: a bot waits until a third person moves the room to the
+ * Bots take part in SFU calls only (a P2P mode is the open part of issue 7): a bot waits until a third person moves the room to the
  * SFU. `close()` leaves the room and releases the socket, transports and sources.
  */
 import { EventEmitter } from 'node:events';
