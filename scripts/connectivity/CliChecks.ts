@@ -16,6 +16,7 @@ import {
   ADVICE,
   judgeMedia,
   parseStunUrl,
+  iceUrlsOf,
   stunUrlsOf,
   testGuest,
   turnServersFor,
@@ -173,7 +174,7 @@ export class CliChecks {
     } catch (err) {
       return { status: 'fail', details: `Could not get the ICE server list: ${(err as Error).message}.`, advice: this.o.token ? ADVICE.serverDown : 'Pass --token if the server uses AUTH_MODE=jwt.' };
     }
-    const urls = this.#iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+    const urls = iceUrlsOf(this.#iceServers);
     if (urls.length === 0) return { status: 'fail', details: 'The server hands out no STUN or TURN servers.', advice: ADVICE.noIceServers };
     const turns = urls.filter((u) => /^turns?:/.test(u)).length;
     return {

@@ -6,7 +6,7 @@
  */
 import { Device } from 'mediasoup-client';
 import type { IceServerInfo } from '@protocol';
-import { ADVICE, judgeMedia, stunUrlsOf, testGuest, turnServersFor, type Outcome, type RelayTransport } from './checks.ts';
+import { ADVICE, iceUrlsOf, judgeMedia, stunUrlsOf, testGuest, turnServersFor, type Outcome, type RelayTransport } from './checks.ts';
 import { CameraProbe, BLACK_LUMA } from './CameraProbe.ts';
 import type { CheckContext, CheckDefinition } from './ConnectivityRunner.ts';
 import { EchoProbe } from './EchoProbe.ts';
@@ -192,7 +192,7 @@ export class BrowserChecks {
     } catch (err) {
       return { status: 'fail', details: `Could not get the ICE server list: ${(err as Error).message}.`, advice: ADVICE.serverDown };
     }
-    const urls = this.#iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+    const urls = iceUrlsOf(this.#iceServers);
     if (urls.length === 0) return { status: 'fail', details: 'The server hands out no STUN or TURN servers.', advice: ADVICE.noIceServers };
     return { status: 'pass', details: `${urls.length} ICE server URL${urls.length > 1 ? 's' : ''}: ${urls.join(', ')}.`, metrics: { urls: urls.length } };
   }

@@ -197,8 +197,13 @@ export function turnServersFor(servers: readonly IceServerLike[], transport: Rel
   );
 }
 
+/** Every URL of an iceServers list, flattened. */
+export function iceUrlsOf(servers: readonly IceServerLike[]): string[] {
+  return servers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls]));
+}
+
 export function stunUrlsOf(servers: readonly IceServerLike[]): string[] {
-  return servers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls])).filter((u) => /^stun:/i.test(u));
+  return iceUrlsOf(servers).filter((u) => /^stun:/i.test(u));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -232,8 +232,7 @@ export class Room extends Emitter<RoomEvents> {
       initiator,
       // The newcomer (initiator) is impolite: its first offer wins a collision.
       polite: !initiator,
-      iceServers: this.options.relayTransport ? relayServersFor(this.#iceServers, this.options.relayTransport) : this.#iceServers,
-      iceTransportPolicy: this.options.relayTransport ? 'relay' : this.options.iceTransportPolicy,
+      ...this.#iceConfig(),
       send: (signal) => this.signaling.request('rtc.signal', { roomId: this.id, to: info.id, ...signal }).then(() => undefined),
     });
     rp.attach(link);
@@ -260,13 +259,17 @@ export class Room extends Emitter<RoomEvents> {
     this.session?.setPreferredHeight(participantId, height);
   }
 
+  /** ICE settings for every media path of this room (P2P links and the SFU session alike). */
+  #iceConfig(): { iceServers: IceServerInfo[]; iceTransportPolicy: RTCIceTransportPolicy | undefined } {
+    const relay = this.options.relayTransport;
+    return relay
+      ? { iceServers: relayServersFor(this.#iceServers, relay), iceTransportPolicy: 'relay' }
+      : { iceServers: this.#iceServers, iceTransportPolicy: this.options.iceTransportPolicy };
+  }
+
   #startSession(): void {
     if (this.session) return;
-    const iceServers = this.options.relayTransport ? relayServersFor(this.#iceServers, this.options.relayTransport) : this.#iceServers;
-    const session = new SfuSession(this.signaling, this.id, this.media, {
-      iceServers,
-      iceTransportPolicy: this.options.relayTransport ? 'relay' : this.options.iceTransportPolicy,
-    });
+    const session = new SfuSession(this.signaling, this.id, this.media, this.#iceConfig());
     this.session = session;
     session.on('track', (pid, track, receiver) => void this.#onSfuTrack(pid, track, receiver));
     session.on('trackEnded', (pid, track) => this.participants.get(pid)?.removeTrack(track));
