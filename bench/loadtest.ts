@@ -1,29 +1,29 @@
 /**
  * Load test (issue 7): N headless participants (bench/bots) per room join a callwire server and
- * hold a real group call on its SFU — live-encoded Opus voice, optionally VP8 cameras — while the
- * server's CPU and memory are sampled. Reports per participant: join time, time to first media,
- * packets received / lost, jitter; and the server processes' CPU and memory.
+ * hold real calls — live-encoded Opus voice, optionally VP8 cameras — while the server's CPU and
+ * memory are sampled. `--mode sfu` (default): group calls of 3+ on the SFU. `--mode p2p`: calls of
+ * two, media directly between the two bots (the web app's PeerLink), signaling through the
+ * server. Reports per participant: join time, time to first media, packets received / lost,
+ * jitter; and the server processes' CPU and memory.
  *
  *   sh scripts/netns.sh npm run loadtest -- --bots 32 --duration 30
  *   sh scripts/netns.sh npm run loadtest -- --bots 6 --video 2 --duration 20 --json
+ *   sh scripts/netns.sh npm run loadtest -- --mode p2p --rooms 16 --duration 30
  *
  * Without --url it starts its own server in this process on loopback (TURN off, one SFU port
  * from SFU_RTC_PORT or a random one; other SFU_* variables, e.g. SFU_TOP_K_THRESHOLD, are
  * passed through), and samples this process (the server's Node side) and its mediasoup workers.
  * The bots run in a child process so their CPU is not counted as the server's. Loopback only.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { CallwireServer } from '../server/src/CallwireServer.ts';
 import { loadConfig, type Config } from '../server/src/config.ts';
-import type { BotStats } from './bots/Bot.ts';
-import type { BotSpec, FleetConfig, FleetStartResult } from './bots/BotFleet.ts';
+import type { BotMode, BotStats } from './bots/Bot.ts';
+import type { BotSpec, FleetStartResult } from './bots/BotFleet.ts';
+import { BotProcesses } from './bots/BotProcesses.ts';
 import { ProcSampler, type ProcSummary } from './bots/ProcSampler.ts';
-import type { FromRunner, ToRunner } from './bots/runnerProtocol.ts';
 
-const LIMITS = { bots: 64, rooms: 16, durationS: 600, rampMs: 10_000 } as const;
+const LIMITS = { bots: 64, rooms: 32, durationS: 600, rampMs: 10_000 } as const;
 const VIDEO = { width: 320, height: 240, fps: 15 };
 /** Samples in the first second after the last join still see the join burst. */
 const SETTLE_MS = 1_000;
@@ -31,6 +31,7 @@ const SETTLE_MS = 1_000;
 const BOTS_PER_PROCESS = 16;
 
 interface Options {
+  mode: BotMode;
   bots: number;
   video: number;
   durationS: number;
@@ -46,17 +47,21 @@ interface Options {
 
 const USAGE = `Usage: npm run loadtest -- [options]   (inside: sh scripts/netns.sh …)
 
-  --bots N       people per room, 3–${LIMITS.bots} (default 8); rooms × bots ≤ ${LIMITS.bots}
+  --mode M       sfu: group calls on the SFU (default); p2p: calls of two, media directly between
+                 the bots (ICE, DTLS-SRTP, perfect negotiation as in the web app), only signaling
+                 through the server
+  --bots N       people per room: 3–${LIMITS.bots} with sfu (default 8), 2 with p2p (the default there);
+                 rooms × bots ≤ ${LIMITS.bots}
   --video K      how many of each room's bots also send a camera (VP8 ${VIDEO.width}x${VIDEO.height}@${VIDEO.fps}), default 0
   --duration S   seconds of call after the last bot joined, 1–${LIMITS.durationS} (default 20)
   --ramp MS      delay between two joins, 0–${LIMITS.rampMs} (default 200)
   --rooms R      rooms, 1–${LIMITS.rooms} (default 1)
   --url URL      use a running server on loopback instead of starting one (no server CPU then)
-  --decode D     only the first D bots of each room decode what they receive (default: all).
+  --decode D     sfu only: the first D bots of each room decode what they receive (default: all).
                  Decoding gives per-stream loss and jitter and the first decoded audio, but wrtc
                  decodes every received stream (~1000 in a 32-person call without top-K: more
                  than 2 cores); the others count packets at the transport, which loads the
-                 server exactly the same
+                 server exactly the same (P2P bots always decode: one voice each)
   --procs P      bot processes, 1–4 (default: one per 16 bots); the bots' CPU is reported per process
   --json         print one JSON document instead of tables
 `;
@@ -64,19 +69,26 @@ const USAGE = `Usage: npm run loadtest -- [options]   (inside: sh scripts/netns.
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { bots: 8, video: 0, durationS: 20, rampMs: 200, rooms: 1, url: null, decode: null, procs: null, json: false };
+  const o: Options = { mode: 'sfu', bots: 8, video: 0, durationS: 20, rampMs: 200, rooms: 1, url: null, decode: null, procs: null, json: false };
   const int = (name: string, v: string | undefined, min: number, max: number): number => {
     if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`${name} needs a whole number (got ${v ?? 'nothing'})`);
     const n = Number(v);
     if (n < min || n > max) throw new UsageError(`${name} must be ${min}–${max} (got ${n})`);
     return n;
   };
+  let bots: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = () => inline ?? argv[++i];
     switch (flag) {
-      case '--bots': o.bots = int('--bots', value(), 3, LIMITS.bots); break;
+      case '--mode': {
+        const m = value();
+        if (m !== 'sfu' && m !== 'p2p') throw new UsageError(`--mode must be sfu or p2p (got ${m ?? 'nothing'})`);
+        o.mode = m;
+        break;
+      }
+      case '--bots': bots = int('--bots', value(), 2, LIMITS.bots); break;
       case '--video': o.video = int('--video', value(), 0, LIMITS.bots); break;
       case '--duration': o.durationS = int('--duration', value(), 1, LIMITS.durationS); break;
       case '--ramp': o.rampMs = int('--ramp', value(), 0, LIMITS.rampMs); break;
@@ -88,6 +100,14 @@ function parseArgs(argv: string[]): Options {
       case '-h': case '--help': console.log(USAGE); process.exit(0);
       default: throw new UsageError(`unknown option ${a}`);
     }
+  }
+  if (o.mode === 'p2p') {
+    if (bots !== null && bots !== 2) throw new UsageError(`a P2P call has 2 people (got --bots ${bots}); a third moves the room to the SFU`);
+    if (o.decode !== null) throw new UsageError('--decode is for SFU calls: P2P bots always decode (one voice each)');
+    o.bots = 2;
+  } else {
+    if (bots !== null && bots < 3) throw new UsageError(`SFU calls need --bots 3 or more (got ${bots}); two people talk peer to peer: use --mode p2p`);
+    o.bots = bots ?? o.bots;
   }
   if (o.bots * o.rooms > LIMITS.bots) throw new UsageError(`--rooms × --bots is ${o.bots * o.rooms}; at most ${LIMITS.bots} bots in all`);
   if (o.video > o.bots) throw new UsageError(`--video ${o.video} is more than --bots ${o.bots}`);
@@ -107,19 +127,6 @@ function loopbackUrl(v: string | undefined): string {
     throw new UsageError(`--url must be a loopback address (127.0.0.1, localhost, [::1]); got ${u.hostname}`);
   }
   return u.origin;
-}
-
-/**
- * How to start a bot process. libwebrtc gives its audio and RTP threads real-time priority
- * (SCHED_FIFO), which root may do: on a 2-core machine 32 bots then starve the SFU they measure
- * (its UDP socket overflows and a third of the packets are dropped before mediasoup reads them).
- * Without CAP_SYS_NICE, as for any unprivileged client, those threads stay normal, and the bot
- * process also lowers its own priority (botRunner.ts), so the server gets the CPU it needs.
- */
-function botExec(): { execPath?: string; execArgv: string[] } {
-  const setpriv = '/usr/bin/setpriv';
-  if (process.getuid?.() !== 0 || !existsSync(setpriv)) return { execArgv: ['--import', 'tsx'] };
-  return { execPath: setpriv, execArgv: ['--bounding-set', '-sys_nice', '--inh-caps', '-sys_nice', '--', process.execPath, '--import', 'tsx'] };
 }
 
 /** The in-process server: loopback, no TURN, SFU on, SFU_* and LOG_LEVEL taken from the environment. */
@@ -190,6 +197,7 @@ async function main(): Promise<void> {
         roomId,
         name: `Bot ${r + 1}-${i + 1}`,
         seed: specs.length + 1,
+        mode: options.mode,
         video: i < options.video,
         decode: i < (options.decode ?? options.bots),
         startAtMs: specs.length * options.rampMs,
@@ -198,51 +206,34 @@ async function main(): Promise<void> {
   }
   const procs = options.procs ?? Math.min(4, Math.ceil(specs.length / BOTS_PER_PROCESS));
   const startTimeoutMs = 30_000 + specs.length * options.rampMs;
-  // Round-robin, so every process has bots of every room and joins stay in the planned order.
-  const runners = Array.from({ length: procs }, () => ({
-    process: fork(fileURLToPath(new URL('./bots/botRunner.ts', import.meta.url)), [], { ...botExec(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-    config: { url, bots: [] as BotSpec[], video: VIDEO, startTimeoutMs } satisfies FleetConfig,
-  }));
-  specs.forEach((spec, i) => runners[i % procs]!.config.bots.push(spec));
+  const verbose = process.env['LOADTEST_VERBOSE'] ? log : undefined;
+  const runners = new BotProcesses(url, specs, procs, VIDEO, startTimeoutMs, verbose);
 
   const sampler = new ProcSampler(() => {
     const pids: Record<string, number | null> = {};
-    if (server?.sfu) {
-      pids['server (node)'] = process.pid;
-      for (const slot of server.sfu.pool.slots) pids[`mediasoup worker ${slot.index}`] = slot.pid;
-    }
-    runners.forEach((r, i) => (pids[`bots ${i + 1}/${procs}`] = r.process.pid ?? null));
+    if (server) pids['server (node)'] = process.pid;
+    for (const slot of server?.sfu?.pool.slots ?? []) pids[`mediasoup worker ${slot.index}`] = slot.pid;
+    runners.pids.forEach((pid, i) => (pids[`bots ${i + 1}/${procs}`] = pid));
     return pids;
   });
-  const killRunners = () => runners.forEach((r) => r.process.exitCode === null && r.process.kill('SIGKILL'));
   // A hard stop for the whole run, whatever happens: joins + duration + generous slack.
   const deadlineMs = startTimeoutMs + specs.length * options.rampMs + options.durationS * 1000 + 30_000;
   const watchdog = setTimeout(() => {
     log(`load test exceeded ${Math.round(deadlineMs / 1000)} s; stopping`);
-    killRunners();
+    runners.kill();
     process.exit(1);
   }, deadlineMs);
 
   try {
     sampler.start(1_000);
-    const waits = runners.map((r) => waitFor(r.process, log));
-    const starting = waits.map((next) => next('started'));
-    runners.forEach((r) => r.process.send({ type: 'start', config: r.config } satisfies ToRunner));
-    log(`starting ${specs.length} bots in ${procs} process(es) on ${url} …`);
-    const results = (await Promise.all(starting)).map((m) => (m as Extract<FromRunner, { type: 'started' }>).result);
-    const start: FleetStartResult = {
-      started: results.reduce((a, x) => a + x.started, 0),
-      failed: results.reduce((a, x) => a + x.failed, 0),
-      ms: Math.max(...results.map((x) => x.ms)),
-    };
-    log(`${start.started} bots publishing, ${start.failed} failed, in ${(start.ms / 1000).toFixed(1)} s; measuring ${options.durationS} s …`);
+    log(`starting ${specs.length} bots (${options.mode}) in ${procs} process(es) on ${url} …`);
+    const start = await runners.start();
+    log(`${start.started} bots with media up, ${start.failed} failed, in ${(start.ms / 1000).toFixed(1)} s; measuring ${options.durationS} s …`);
     const from = sampler.now() + SETTLE_MS;
     await sleep(options.durationS * 1000);
     const to = sampler.now();
     sampler.sample();
-    const stats = waits.map((next) => next('stats'));
-    runners.forEach((r) => r.process.send({ type: 'stop' } satisfies ToRunner));
-    const byName = new Map((await Promise.all(stats)).flatMap((m) => (m as Extract<FromRunner, { type: 'stats' }>).bots).map((b) => [b.name, b]));
+    const byName = new Map((await runners.stop()).map((b) => [b.name, b]));
     const bots = specs.map((s) => byName.get(s.name)).filter((b): b is BotStats => b !== undefined);
     const report: Report = {
       options,
@@ -262,35 +253,9 @@ async function main(): Promise<void> {
   } finally {
     clearTimeout(watchdog);
     sampler.close();
-    await Promise.all(
-      runners.map((r) =>
-        r.process.exitCode === null
-          ? new Promise((done) => {
-              r.process.once('exit', done);
-              setTimeout(() => done(r.process.kill('SIGKILL')), 10_000);
-            })
-          : null,
-      ),
-    );
+    await runners.close();
     await server?.close();
   }
-}
-
-/** Resolves with the runner's next message of a type; a fatal message or an exit rejects. */
-function waitFor(runner: ChildProcess, log: (m: string) => void): (type: FromRunner['type']) => Promise<FromRunner> {
-  const waiting = new Map<string, { resolve: (m: FromRunner) => void; reject: (e: Error) => void }>();
-  const failAll = (e: Error) => {
-    for (const w of waiting.values()) w.reject(e);
-    waiting.clear();
-  };
-  runner.on('message', (m: FromRunner) => {
-    if (m.type === 'progress') return void (process.env['LOADTEST_VERBOSE'] && log(m.message));
-    if (m.type === 'fatal') return failAll(new Error(`bot process: ${m.message}`));
-    waiting.get(m.type)?.resolve(m);
-    waiting.delete(m.type);
-  });
-  runner.on('exit', (code) => failAll(new Error(`bot process exited (${code})`)));
-  return (type) => new Promise((resolve, reject) => waiting.set(type, { resolve, reject }));
 }
 
 function quantiles(xs: (number | null)[]): Quantiles {
@@ -321,12 +286,13 @@ function render(r: Report): string {
   const lines: string[] = [];
   const sfu = r.server.sfu;
   lines.push(
-    `callwire load test: ${r.options.rooms} room(s) × ${r.options.bots} bots (${r.options.video} with camera) in ${r.botProcesses} process(es), ramp ${r.options.rampMs} ms, ` +
+    `callwire load test (${r.options.mode === 'p2p' ? 'P2P: media between the bots, signaling through the server' : 'SFU'}): ` +
+      `${r.options.rooms} room(s) × ${r.options.bots} bots (${r.options.video} with camera) in ${r.botProcesses} process(es), ramp ${r.options.rampMs} ms, ` +
       `${r.options.durationS} s of call; server ${r.server.url}${r.server.inProcess ? ' (in-process)' : ''}` +
       (sfu ? `; SFU workers ${sfu.workers}, top-K ${sfu.topK} above ${sfu.topKThreshold} people` : ''),
     '',
   );
-  const head = ['bot', 'join ms', '1st RTP ms', '1st audio ms', 'streams (live)', 'pkts recv', 'lost', 'loss %', 'jitter ms', 'max jit ms', 'kB recv', 'pkts sent', 'errors'];
+  const head = ['bot', 'join ms', '1st RTP ms', '1st audio ms', 'streams (live)', 'pkts recv', 'lost', 'loss %', 'jitter ms', 'max jit ms', 'kB recv', 'pkts sent', 'path', 'errors'];
   const rows = r.bots.map((b) => [
     b.name,
     f(b.joinMs),
@@ -340,6 +306,7 @@ function render(r: Report): string {
     f(b.maxJitterMs, 1),
     (b.bytesReceived / 1024).toFixed(0),
     String(b.packetsSent),
+    b.path ?? '–',
     b.errors.length ? b.errors.join('; ').slice(0, 80) : '',
   ]);
   lines.push(...table(head, rows));
@@ -369,7 +336,7 @@ function render(r: Report): string {
 
 function table(head: string[], rows: string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const left = (i: number) => i === 0 || head[i] === 'errors';
+  const left = (i: number) => i === 0 || head[i] === 'errors' || head[i] === 'path';
   const fmt = (cells: string[]) => cells.map((c, i) => (left(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
 }

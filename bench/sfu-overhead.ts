@@ -28,7 +28,7 @@ import { loadConfig } from '../server/src/config.ts';
 import type { BotSpec, FleetStartResult } from './bots/BotFleet.ts';
 import { ProcSampler } from './bots/ProcSampler.ts';
 import { BareRelay } from './bare-relay/BareRelay.ts';
-import { BotProcesses } from './bare-relay/BotProcesses.ts';
+import { BotProcesses } from './bots/BotProcesses.ts';
 import { loadMediasoup } from './bare-relay/loadMediasoup.ts';
 import { MediasoupCensus, type CensusDelta } from './bare-relay/MediasoupCensus.ts';
 
@@ -223,7 +223,7 @@ async function run(plan: RunPlan, options: Options, census: MediasoupCensus, log
     for (let r = 0; r < plan.rooms; r++) {
       const roomId = `ovh-${n}-${r + 1}-${randomInt(1e6)}`;
       for (let i = 0; i < plan.bots; i++) {
-        specs.push({ roomId, name: `Bot ${r + 1}-${i + 1}`, seed: specs.length + 1, video: i < plan.video, decode: false, startAtMs: specs.length * options.rampMs });
+        specs.push({ roomId, name: `Bot ${r + 1}-${i + 1}`, seed: specs.length + 1, mode: 'sfu', video: i < plan.video, decode: false, startAtMs: specs.length * options.rampMs });
       }
     }
     const procs = Math.min(4, Math.max(2, Math.ceil(specs.length / 16)));

@@ -1,19 +1,26 @@
 /**
  * A headless call participant. It joins a room through the public signaling protocol as the web
- * app does, and once the room is on the SFU (3+ people) publishes a live-encoded Opus voice (and
- * optionally a VP8 camera) with mediasoup-client on wrtc, consumes everyone, and measures:
- * join time (connect → joined), time to first media (first inbound RTP packet, and first decoded
- * audio that is not silence), and per received stream packets, loss, jitter and bytes.
+ * app does, sends a live-encoded Opus voice (and optionally a VP8 camera) on wrtc, receives
+ * everyone, and measures: join time (connect → joined), time to first media (first inbound RTP
+ * packet, and first decoded audio that is not silence), and per received stream packets, loss,
+ * jitter and bytes.
  *
- * Bots take part in SFU calls only (a P2P mode is the open part of issue 7): a bot waits until a third person moves the room to the
- * SFU. `close()` leaves the room and releases the socket, transports and sources.
+ * Two modes, the two media paths of callwire:
+ * - `sfu`: the bot waits until a third person moves the room to the SFU, then publishes and
+ *   consumes with mediasoup-client (SfuSession).
+ * - `p2p`: a call of two; the bot links directly to the other person with the web app's own
+ *   PeerLink over `rtc.signal` (P2PSession). A third person moving the room to the SFU is an error.
+ *
+ * `close()` leaves the room and releases the socket, peer connections and sources.
  */
 import { EventEmitter } from 'node:events';
 import type { ConsumerInfo, ParticipantInfo, RoomInfo } from '../../server/src/protocol/index.ts';
 import { AudioGenerator, rms } from './AudioGenerator.ts';
 import { BotSignaling } from './BotSignaling.ts';
 import type { MediaClock } from './MediaClock.ts';
-import { SfuSession, type ConsumedStream, type InboundStats, type OutboundStats } from './SfuSession.ts';
+import { P2PSession } from './P2PSession.ts';
+import type { InboundStats, MediaPath, OutboundStats } from './rtpStats.ts';
+import { SfuSession, type ConsumedStream } from './SfuSession.ts';
 import { VideoGenerator, type VideoOptions } from './VideoGenerator.ts';
 import { installWrtcGlobals, nonstandard, type WrtcAudioSink } from './wrtc.ts';
 
@@ -27,6 +34,8 @@ export interface BotOptions {
   seed: number;
   /** Shared by all bots of the process: drives the live sources. */
   clock: MediaClock;
+  /** Which media path the call takes (default `sfu`; `p2p` needs a room of exactly two). */
+  mode?: BotMode;
   /** Also send a camera (the room must allow video: 8 people or fewer). */
   video?: VideoOptions | false;
   /**
@@ -37,9 +46,11 @@ export interface BotOptions {
   decodeAudio?: boolean;
 }
 
+export type BotMode = 'sfu' | 'p2p';
+
 export type BotEvents = {
   joined: [info: { ms: number; self: ParticipantInfo; room: RoomInfo }];
-  /** Transports are up and the bot is producing. */
+  /** SFU: transports are up and the bot is producing. P2P: the link to the other person is connected. */
   publishing: [];
   consumer: [info: ConsumerInfo];
   /** First inbound RTP packet of the call (ms since `start()`). */
@@ -55,6 +66,7 @@ export type BotEvents = {
 
 export interface BotStats {
   name: string;
+  mode: BotMode;
   roomId: string;
   participantId: string | null;
   /** connect → room.join answered, ms. */
@@ -68,6 +80,10 @@ export interface BotStats {
    * (all streams, RTP and RTCP) and loss, jitter and streams with media are unknown (null).
    */
   decoding: boolean;
+  /** Open P2P links (0 on the SFU). */
+  links: number;
+  /** The ICE path media arrives on, e.g. `host udp 127.0.0.1 → host 127.0.0.1` (P2P: to the other bot; SFU: from the SFU). */
+  path: string | null;
   /** Streams being received, and how many of them carried packets. */
   streams: number;
   streamsWithMedia: number | null;
@@ -99,6 +115,9 @@ export class Bot extends EventEmitter<BotEvents> {
   readonly audio: AudioGenerator;
   readonly video: VideoGenerator | null;
   #session: SfuSession | null = null;
+  #p2p: P2PSession | null = null;
+  /** A P2P link reached `connected` (what `start()` waits for in P2P mode). */
+  #p2pUp = false;
   #sessionStarting: Promise<void> | null = null;
   #stopSources: (() => void)[] = [];
   #sinks: WrtcAudioSink[] = [];
@@ -130,19 +149,31 @@ export class Bot extends EventEmitter<BotEvents> {
     return this.#firstAudioMs;
   }
 
-  /** Connects and joins; resolves once the bot publishes on the SFU. */
-  async start(sfuTimeoutMs = 60_000): Promise<void> {
+  get mode(): BotMode {
+    return this.options.mode ?? 'sfu';
+  }
+
+  /**
+   * Connects and joins; resolves once the bot's media path is up: publishing on the SFU, or the
+   * P2P link to the other person connected. Rejects if that takes longer than `timeoutMs`.
+   */
+  async start(timeoutMs = 60_000): Promise<void> {
     this.#t0 = performance.now();
     const { signaling, options } = this;
-    // Listen before joining: the join answer and the room.updated that a third person's join
-    // causes can arrive in one read, before the code after `await room.join` runs.
+    const p2p = this.mode === 'p2p';
+    // Listen before joining: the join answer and what a second or third person's join causes
+    // (room.updated, participantJoined, their first offer) can arrive in one read, before the
+    // code after `await room.join` runs.
     let sfuMode = false;
-    let onSfu: (() => void) | null = null;
+    let ready: (() => void) | null = null;
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
     signaling.on('room.updated', ({ room }) => {
       if (room.id !== options.roomId || room.mode !== 'sfu' || sfuMode) return;
       sfuMode = true;
-      onSfu?.();
+      if (p2p) this.#error('the room moved to the SFU (a third person joined): P2P bots need rooms of two');
+      else ready?.();
     });
+    if (p2p) this.#openP2P(() => ready?.());
     this.#listen();
     await signaling.connected();
     const joined = await signaling.request('room.join', {
@@ -154,35 +185,41 @@ export class Bot extends EventEmitter<BotEvents> {
     this.#participantId = joined.self.id;
     this.emit('joined', { ms: this.#joinMs, self: joined.self, room: joined.room });
     if (this.video && !joined.self.videoEnabled) this.#error('the room refused video (too many people for cameras); sending voice only');
-    if (joined.room.mode === 'sfu') sfuMode = true;
+    if (p2p) {
+      if (joined.room.mode === 'sfu') throw new Error(`room ${options.roomId} is already on the SFU: P2P bots need rooms of two`);
+      // We are the newcomer: we offer to whoever is there (as the web app's Room does).
+      for (const p of joined.participants) this.#p2p?.connect(p.id, true);
+    } else if (joined.room.mode === 'sfu') sfuMode = true;
 
-    if (!sfuMode) {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`room ${options.roomId} did not move to the SFU within ${sfuTimeoutMs} ms (bots need 3+ people)`)), sfuTimeoutMs);
-        onSfu = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+    if (!(p2p ? this.#p2pUp : sfuMode)) {
+      let timer: NodeJS.Timeout | undefined;
+      const waiting = p2p ? 'no P2P link came up (bots need a second person in the room)' : 'the room did not move to the SFU (SFU bots need 3+ people)';
+      await Promise.race([
+        isReady,
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`room ${options.roomId}: ${waiting} within ${timeoutMs} ms`)), timeoutMs))),
+      ]).finally(() => clearTimeout(timer));
     }
-    await this.#startSession();
+    if (!p2p) await this.#startSession();
   }
 
   async stats(): Promise<BotStats> {
-    const s = this.#session;
+    const s = this.#media();
     const inbound = s ? await s.inbound() : [];
     const outbound = s ? await s.outbound() : [];
     const transport = s ? await s.transportReceived() : { packets: 0, bytes: 0 };
     const live = inbound.filter((i) => i.packetsReceived > 0);
-    const decoding = this.options.decodeAudio ?? true;
+    const decoding = this.#decoding;
     return {
       name: this.options.name,
+      mode: this.mode,
       roomId: this.options.roomId,
       participantId: this.#participantId,
       joinMs: this.#joinMs,
       firstRtpMs: this.#firstRtpMs,
       firstAudioMs: this.#firstAudioMs,
       decoding,
+      links: this.#p2p?.remotes.length ?? 0,
+      path: s ? await s.path() : null,
       streams: inbound.length,
       streamsWithMedia: decoding ? live.length : null,
       packetsReceived: decoding ? sum(inbound.map((i) => i.packetsReceived)) : transport.packets,
@@ -210,6 +247,8 @@ export class Bot extends EventEmitter<BotEvents> {
     }
     this.#session?.close();
     this.#session = null;
+    this.#p2p?.close();
+    this.#p2p = null;
     for (const stop of this.#stopSources) stop();
     this.audio.close();
     this.video?.close();
@@ -239,6 +278,12 @@ export class Bot extends EventEmitter<BotEvents> {
       this.#session = null;
       this.#startSession().catch((err: Error) => this.#error(`SFU set-up after reset: ${err.message}`));
     });
+    // P2P: links follow the room's people; the server relays each one's offers and candidates.
+    signaling.on('room.participantJoined', ({ roomId, participant }) => {
+      if (roomId === options.roomId && participant.id !== this.#participantId) this.#p2p?.connect(participant.id, false);
+    });
+    signaling.on('room.participantLeft', (p) => mine(p) && this.#p2p?.disconnect(p.participantId));
+    signaling.on('rtc.signal', (signal) => mine(signal) && this.#p2p?.receive(signal));
     signaling.onDisconnect((reason) => {
       if (!this.#closed) this.#error(`signaling disconnected: ${reason}`);
     });
@@ -261,20 +306,56 @@ export class Bot extends EventEmitter<BotEvents> {
       } finally {
         this.#sessionStarting = null;
       }
-      if (this.#stopSources.length === 0) {
-        this.#stopSources.push(this.options.clock.add(this.audio, 10));
-        if (this.video) this.#stopSources.push(this.options.clock.add(this.video, 1000 / this.video.options.fps));
-      }
+      this.#startSources();
       this.emit('publishing');
       this.#pollFirstRtp();
     })();
     return this.#sessionStarting;
   }
 
+  /** Created before the join, so that links opened by events racing the join answer have a home. */
+  #openP2P(onUp: () => void): void {
+    this.#p2p = new P2PSession(this.signaling, this.options.roomId, { audio: this.audio.track, video: this.video?.track ?? null }, {
+      onTrack: (_remoteId, track) => {
+        if (track.kind === 'audio') this.#listenForVoice(track);
+      },
+      onConnected: () => {
+        if (this.#p2pUp) return;
+        this.#p2pUp = true;
+        this.emit('publishing');
+        this.#pollFirstRtp();
+        onUp();
+      },
+      onFailure: (err) => this.#error(err.message),
+    });
+    this.#startSources();
+  }
+
+  /** The media path in use (P2P links or the SFU session). */
+  #media(): MediaPath | null {
+    return this.#p2p ?? this.#session;
+  }
+
+  /** P2P bots always decode: each receives one voice, and nothing else counts it per stream. */
+  get #decoding(): boolean {
+    return this.mode === 'p2p' || (this.options.decodeAudio ?? true);
+  }
+
+  #startSources(): void {
+    if (this.#stopSources.length > 0) return;
+    this.#stopSources.push(this.options.clock.add(this.audio, 10));
+    if (this.video) this.#stopSources.push(this.options.clock.add(this.video, 1000 / this.video.options.fps));
+  }
+
   #onConsumer({ info, consumer }: ConsumedStream): void {
     this.emit('consumer', info);
-    if (info.kind !== 'audio' || this.#firstAudioMs !== null || this.options.decodeAudio === false || this.#closed) return;
-    const sink = new nonstandard.RTCAudioSink(consumer.track);
+    if (info.kind === 'audio') this.#listenForVoice(consumer.track);
+  }
+
+  /** Decodes a received voice until the first non-silent frame: the time to first audio. */
+  #listenForVoice(track: MediaStreamTrack): void {
+    if (this.#firstAudioMs !== null || !this.#decoding || this.#closed) return;
+    const sink = new nonstandard.RTCAudioSink(track);
     this.#sinks.push(sink);
     sink.ondata = ({ samples }) => {
       if (this.#firstAudioMs !== null || rms(samples) < SILENCE_RMS) return;
@@ -289,7 +370,7 @@ export class Bot extends EventEmitter<BotEvents> {
     if (this.#firstRtpMs !== null || this.#pollTimer) return;
     const poll = async () => {
       this.#pollTimer = null;
-      const session = this.#session;
+      const session = this.#media();
       if (this.#closed || !session) return;
       const n = await session.packetsReceived().catch(() => 0);
       if (n > 0 && this.#firstRtpMs === null) {

@@ -4,7 +4,7 @@
  * few processes: libwebrtc encodes a bot's voice on the thread that feeds it (~0.2 ms per 10 ms
  * frame), so one JS thread holds about 40 talking bots at most. `close()` closes every bot.
  */
-import { Bot, type BotStats } from './Bot.ts';
+import { Bot, type BotMode, type BotStats } from './Bot.ts';
 import { MediaClock } from './MediaClock.ts';
 import type { VideoOptions } from './VideoGenerator.ts';
 
@@ -12,6 +12,8 @@ export interface BotSpec {
   roomId: string;
   name: string;
   seed: number;
+  /** The call's media path: rooms of 3+ on the SFU, or a P2P call of two. */
+  mode: BotMode;
   video: boolean;
   /** Decode what it receives (per-stream statistics) or only count packets (wrtc.ts). */
   decode: boolean;
@@ -23,7 +25,7 @@ export interface FleetConfig {
   url: string;
   bots: BotSpec[];
   video: VideoOptions;
-  /** How long a bot may wait for its room to reach the SFU and its transports to come up. */
+  /** How long a bot may wait for its media path: the room reaching the SFU and its transports, or its P2P link. */
   startTimeoutMs: number;
 }
 
@@ -50,7 +52,7 @@ export class BotFleet {
       const wait = spec.startAtMs - (performance.now() - t0);
       if (wait > 0) await sleep(wait);
       if (this.#closed) break;
-      const bot = new Bot({ url, roomId: spec.roomId, name: spec.name, seed: spec.seed, clock: this.clock, decodeAudio: spec.decode, video: spec.video ? video : false });
+      const bot = new Bot({ url, roomId: spec.roomId, name: spec.name, seed: spec.seed, mode: spec.mode, clock: this.clock, decodeAudio: spec.decode, video: spec.video ? video : false });
       this.bots.push(bot);
       starts.push(
         bot.start(startTimeoutMs).then(

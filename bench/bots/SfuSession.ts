@@ -9,7 +9,10 @@ import { Device, type types } from 'mediasoup-client';
 import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
 import type { ConsumerInfo } from '../../server/src/protocol/index.ts';
 import type { BotSignaling } from './BotSignaling.ts';
+import { entriesOf, inboundCounts, outboundOf, rtpReceived, selectedPath, transportTotals, type InboundStats, type MediaPath, type OutboundStats, type StatsEntry } from './rtpStats.ts';
 import { NO_DECODE } from './wrtc.ts';
+
+export type { InboundStats, OutboundStats } from './rtpStats.ts';
 
 export interface ConsumedStream {
   info: ConsumerInfo;
@@ -19,28 +22,6 @@ export interface ConsumedStream {
   serverPaused: boolean;
 }
 
-export interface InboundStats {
-  consumerId: string;
-  participantId: string;
-  kind: 'audio' | 'video';
-  source: 'mic' | 'camera';
-  /** The codec the packets arrived in, from the receiver's own statistics. */
-  codec: string;
-  packetsReceived: number;
-  packetsLost: number;
-  /** Interarrival jitter, ms (RFC 3550, as the receiver computes it). */
-  jitterMs: number;
-  bytesReceived: number;
-  serverPaused: boolean;
-}
-
-export interface OutboundStats {
-  kind: 'audio' | 'video';
-  codec: string;
-  packetsSent: number;
-  bytesSent: number;
-}
-
 export interface SfuSessionHooks {
   /** A consumer is set up and resumed. */
   onConsumer(stream: ConsumedStream): void;
@@ -48,9 +29,7 @@ export interface SfuSessionHooks {
   onFailure(error: Error): void;
 }
 
-type StatsEntry = Record<string, unknown> & { type: string; id: string };
-
-export class SfuSession {
+export class SfuSession implements MediaPath {
   readonly consumers = new Map<string, ConsumedStream>();
   #device: Device | null = null;
   #send: types.Transport | null = null;
@@ -146,61 +125,39 @@ export class SfuSession {
    */
   async packetsReceived(): Promise<number> {
     if (!this.#recv || this.#closed) return 0;
-    let n = 0;
-    for (const s of (await this.#recv.getStats()).values() as Iterable<StatsEntry>) {
-      if (this.decodeAudio ? s.type === 'inbound-rtp' : s.type === 'transport') n += Number(s['packetsReceived'] ?? 0);
-    }
-    return n;
+    const entries = entriesOf(await this.#recv.getStats());
+    return this.decodeAudio ? rtpReceived(entries) : transportTotals(entries).packets;
+  }
+
+  async path(): Promise<string | null> {
+    if (!this.#recv || this.#closed) return null;
+    return selectedPath(entriesOf(await this.#recv.getStats()));
   }
 
   /** Packets and bytes received by the recv transport (every stream, RTP and RTCP). */
   async transportReceived(): Promise<{ packets: number; bytes: number }> {
     if (!this.#recv || this.#closed) return { packets: 0, bytes: 0 };
-    let packets = 0;
-    let bytes = 0;
-    for (const s of (await this.#recv.getStats()).values() as Iterable<StatsEntry>) {
-      if (s.type !== 'transport') continue;
-      packets += Number(s['packetsReceived'] ?? 0);
-      bytes += Number(s['bytesReceived'] ?? 0);
-    }
-    return { packets, bytes };
+    return transportTotals(entriesOf(await this.#recv.getStats()));
   }
 
   async inbound(): Promise<InboundStats[]> {
     if (!this.#recv || this.#closed) return [];
-    const report = await this.#recv.getStats();
-    const entries = [...(report.values() as Iterable<StatsEntry>)];
+    const entries = entriesOf(await this.#recv.getStats());
     const bySsrc = new Map<number, StatsEntry>();
     for (const s of entries) if (s.type === 'inbound-rtp') bySsrc.set(Number(s['ssrc']), s);
-    const codecOf = (s: StatsEntry | undefined) => String(entries.find((c) => c.type === 'codec' && c.id === s?.['codecId'])?.['mimeType'] ?? '');
-    return [...this.consumers.values()].map((c) => {
-      const s = c.ssrc === undefined ? undefined : bySsrc.get(c.ssrc);
-      return {
-        consumerId: c.info.consumerId,
-        participantId: c.info.participantId,
-        kind: c.info.kind,
-        source: c.info.source,
-        codec: codecOf(s),
-        packetsReceived: Number(s?.['packetsReceived'] ?? 0),
-        packetsLost: Number(s?.['packetsLost'] ?? 0),
-        jitterMs: Number(s?.['jitter'] ?? 0) * 1000,
-        bytesReceived: Number(s?.['bytesReceived'] ?? 0),
-        serverPaused: c.serverPaused,
-      };
-    });
+    return [...this.consumers.values()].map((c) => ({
+      consumerId: c.info.consumerId,
+      participantId: c.info.participantId,
+      kind: c.info.kind,
+      source: c.info.source,
+      ...inboundCounts(entries, c.ssrc === undefined ? undefined : bySsrc.get(c.ssrc)),
+      serverPaused: c.serverPaused,
+    }));
   }
 
   async outbound(): Promise<OutboundStats[]> {
     if (!this.#send || this.#closed) return [];
-    const entries = [...((await this.#send.getStats()).values() as Iterable<StatsEntry>)];
-    return entries
-      .filter((s) => s.type === 'outbound-rtp')
-      .map((s) => ({
-        kind: (s['kind'] ?? s['mediaType']) as 'audio' | 'video',
-        codec: String(entries.find((c) => c.type === 'codec' && c.id === s['codecId'])?.['mimeType'] ?? ''),
-        packetsSent: Number(s['packetsSent'] ?? 0),
-        bytesSent: Number(s['bytesSent'] ?? 0),
-      }));
+    return outboundOf(entriesOf(await this.#send.getStats()));
   }
 
   close(): void {

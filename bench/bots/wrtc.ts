@@ -1,7 +1,8 @@
 /**
  * The headless WebRTC stack of the bots: @roamhq/wrtc (libwebrtc compiled for Node: Opus and
  * VP8/VP9 encoders, live sources through its `nonstandard` API). mediasoup-client's Chrome111
- * handler only needs `RTCPeerConnection` and `MediaStream` as globals, so we install wrtc's there.
+ * handler only needs `RTCPeerConnection` and `MediaStream` as globals, and the web app's PeerLink
+ * also `RTCRtpReceiver` (codec preferences), so we install wrtc's there.
  *
  * Receiving without decoding: wrtc's one audio device pulls and decodes every received audio
  * stream of the process every 10 ms (32 bots × 31 streams is ~1000 Opus decoders: more than two
@@ -45,7 +46,12 @@ interface Nonstandard {
   RTCAudioSink: new (track: MediaStreamTrack) => WrtcAudioSink;
 }
 
-const lib = wrtc as unknown as { RTCPeerConnection: typeof RTCPeerConnection; MediaStream: typeof MediaStream; nonstandard: Nonstandard };
+const lib = wrtc as unknown as {
+  RTCPeerConnection: typeof RTCPeerConnection;
+  RTCRtpReceiver: typeof RTCRtpReceiver;
+  MediaStream: typeof MediaStream;
+  nonstandard: Nonstandard;
+};
 
 export const nonstandard: Nonstandard = lib.nonstandard;
 
@@ -60,6 +66,7 @@ export function installWrtcGlobals(): void {
   installed = true;
   const g = globalThis as Record<string, unknown>;
   g['MediaStream'] = lib.MediaStream;
+  g['RTCRtpReceiver'] = lib.RTCRtpReceiver;
   g['RTCPeerConnection'] = class BotPeerConnection extends lib.RTCPeerConnection {
     readonly #decode: boolean;
     constructor(config?: RTCConfiguration & { [NO_DECODE]?: boolean }) {
@@ -67,8 +74,14 @@ export function installWrtcGlobals(): void {
       super(rest);
       this.#decode = !noDecode;
     }
-    override setLocalDescription(description?: RTCLocalSessionDescriptionInit): Promise<void> {
-      if (!this.#decode && description?.type === 'answer' && description.sdp) description = { type: 'answer', sdp: inactiveAudio(description.sdp) };
+    override async setLocalDescription(description?: RTCLocalSessionDescriptionInit): Promise<void> {
+      // wrtc predates the implicit form (no SDP: the browser creates the offer or answer the
+      // signaling state calls for), which the web app's PeerLink uses; do what a browser does.
+      if (description?.type !== 'rollback' && !description?.sdp) {
+        const answering = this.signalingState === 'have-remote-offer' || this.signalingState === 'have-local-pranswer';
+        description = answering ? await this.createAnswer() : await this.createOffer();
+      }
+      if (!this.#decode && description.type === 'answer' && description.sdp) description = { type: 'answer', sdp: inactiveAudio(description.sdp) };
       return super.setLocalDescription(description);
     }
   };

@@ -231,6 +231,8 @@ function ensureSystemPackages(logFile) {
 		}
 
 		const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+		// Wait for another apt/dpkg run (system-deps.sh, unattended upgrades) instead of failing.
+		const lock = ['-o', 'DPkg::Lock::Timeout=600'];
 		const t = Date.now();
 
 		if (!aptListsPresent()) {
@@ -240,12 +242,12 @@ function ensureSystemPackages(logFile) {
 
 		log(`step: installing Debian packages: ${missing.join(' ')}`);
 
-		let ok = runLogged('apt-get', ['install', '-y', '--no-install-recommends', ...missing], logFile, { env });
+		let ok = runLogged('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], logFile, { env });
 
 		if (!ok) {
 			log('apt-get install failed; running apt-get update and retrying');
 			runLogged('apt-get', ['update'], logFile, { env });
-			ok = runLogged('apt-get', ['install', '-y', '--no-install-recommends', ...missing], logFile, { env });
+			ok = runLogged('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], logFile, { env });
 		}
 
 		if (!ok) {

@@ -1,18 +1,18 @@
 /**
- * The load test's bots, driven the same way bench/loadtest.ts drives them: a plan of BotSpecs split
- * round-robin over a few forked bench/bots/botRunner.ts processes (so the bots' CPU is never counted
- * as the server's), started together, stopped with their statistics. Only the driving lives here;
- * the bots, their fleet and the runner protocol are bench/bots/'s, unchanged.
+ * The bots of a load test or benchmark (bench/loadtest.ts, bench/sfu-overhead.ts): a plan of
+ * BotSpecs split round-robin over a few forked botRunner.ts processes (so the bots' CPU is never
+ * counted as the server's), started together, stopped with their statistics. `close()` waits a
+ * little for the runners to exit and kills what is left; `kill()` does it at once.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { BotStats } from '../bots/Bot.ts';
-import type { BotSpec, FleetConfig, FleetStartResult } from '../bots/BotFleet.ts';
-import type { FromRunner, ToRunner } from '../bots/runnerProtocol.ts';
-import type { VideoOptions } from '../bots/VideoGenerator.ts';
+import type { BotStats } from './Bot.ts';
+import type { BotSpec, FleetConfig, FleetStartResult } from './BotFleet.ts';
+import type { FromRunner, ToRunner } from './runnerProtocol.ts';
+import type { VideoOptions } from './VideoGenerator.ts';
 
-const RUNNER = fileURLToPath(new URL('../bots/botRunner.ts', import.meta.url));
+const RUNNER = fileURLToPath(new URL('./botRunner.ts', import.meta.url));
 /** How long a stopping runner may take to hand over its statistics and exit. */
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -26,10 +26,10 @@ export class BotProcesses {
   readonly #runners: Runner[];
   #closed = false;
 
-  constructor(url: string, specs: BotSpec[], procs: number, video: VideoOptions, startTimeoutMs: number) {
+  constructor(url: string, specs: BotSpec[], procs: number, video: VideoOptions, startTimeoutMs: number, onProgress: (message: string) => void = () => {}) {
     this.#runners = Array.from({ length: procs }, () => {
       const child = fork(RUNNER, [], { ...botExec(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      return { process: child, config: { url, bots: [], video, startTimeoutMs }, next: listen(child) };
+      return { process: child, config: { url, bots: [], video, startTimeoutMs }, next: listen(child, onProgress) };
     });
     // Round-robin, so every process has bots of every room and joins stay in the planned order.
     specs.forEach((spec, i) => this.#runners[i % procs]!.config.bots.push(spec));
@@ -57,6 +57,11 @@ export class BotProcesses {
     return (await Promise.all(stats)).flatMap((m) => (m as Extract<FromRunner, { type: 'stats' }>).bots);
   }
 
+  /** Kills every runner now (a watchdog's last resort). */
+  kill(): void {
+    for (const { process: p } of this.#runners) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  }
+
   /** Waits a little for the runners to exit, then kills what is left. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -82,14 +87,14 @@ export class BotProcesses {
 }
 
 /** Resolves with the runner's next message of a type; a fatal message or an exit rejects. */
-function listen(runner: ChildProcess): (type: FromRunner['type']) => Promise<FromRunner> {
+function listen(runner: ChildProcess, onProgress: (message: string) => void): (type: FromRunner['type']) => Promise<FromRunner> {
   const waiting = new Map<string, { resolve: (m: FromRunner) => void; reject: (e: Error) => void }>();
   const failAll = (e: Error) => {
     for (const w of waiting.values()) w.reject(e);
     waiting.clear();
   };
   runner.on('message', (m: FromRunner) => {
-    if (m.type === 'progress') return;
+    if (m.type === 'progress') return onProgress(m.message);
     if (m.type === 'fatal') return failAll(new Error(`bot process: ${m.message}`));
     waiting.get(m.type)?.resolve(m);
     waiting.delete(m.type);
@@ -99,8 +104,11 @@ function listen(runner: ChildProcess): (type: FromRunner['type']) => Promise<Fro
 }
 
 /**
- * As in bench/loadtest.ts: as root, libwebrtc would give its threads real-time priority and starve
- * the server being measured; without CAP_SYS_NICE they stay normal (and botRunner nices itself).
+ * How to start a bot process. libwebrtc gives its audio and RTP threads real-time priority
+ * (SCHED_FIFO), which root may do: on a 2-core machine 32 bots then starve the SFU they measure
+ * (its UDP socket overflows and a third of the packets are dropped before mediasoup reads them).
+ * Without CAP_SYS_NICE, as for any unprivileged client, those threads stay normal, and the bot
+ * process also lowers its own priority (botRunner.ts), so the server gets the CPU it needs.
  */
 function botExec(): { execPath?: string; execArgv: string[] } {
   const setpriv = '/usr/bin/setpriv';
