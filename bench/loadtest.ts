@@ -292,7 +292,7 @@ function render(r: Report): string {
       (sfu ? `; SFU workers ${sfu.workers}, top-K ${sfu.topK} above ${sfu.topKThreshold} people` : ''),
     '',
   );
-  const head = ['bot', 'join ms', '1st RTP ms', '1st audio ms', 'streams (live)', 'pkts recv', 'lost', 'loss %', 'jitter ms', 'max jit ms', 'kB recv', 'pkts sent', 'path', 'errors'];
+  const head = ['bot', 'join ms', '1st RTP ms', '1st audio ms', 'streams (live)', 'pkts recv', 'lost', 'loss %', 'jitter ms', 'max jit ms', 'kB recv', 'pkts sent', 'ICE restarts', 'path', 'errors'];
   const rows = r.bots.map((b) => [
     b.name,
     f(b.joinMs),
@@ -306,6 +306,7 @@ function render(r: Report): string {
     f(b.maxJitterMs, 1),
     (b.bytesReceived / 1024).toFixed(0),
     String(b.packetsSent),
+    String(b.iceRestarts),
     b.path ?? '–',
     b.errors.length ? b.errors.join('; ').slice(0, 80) : '',
   ]);

@@ -97,6 +97,8 @@ export interface BotStats {
   bytesSent: number;
   sendsVideo: boolean;
   resets: number;
+  /** ICE restarts of the current media path after it failed. */
+  iceRestarts: number;
   errors: string[];
   inbound: InboundStats[];
   outbound: OutboundStats[];
@@ -231,6 +233,7 @@ export class Bot extends EventEmitter<BotEvents> {
       bytesSent: sum(outbound.map((o) => o.bytesSent)),
       sendsVideo: outbound.some((o) => o.kind === 'video'),
       resets: this.#resets,
+      iceRestarts: s?.iceRestarts ?? 0,
       errors: [...this.#errors],
       inbound,
       outbound,

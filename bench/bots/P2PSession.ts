@@ -38,6 +38,12 @@ export class P2PSession implements MediaPath {
     this.#stream = new MediaStream([tracks.audio, ...(tracks.video ? [tracks.video] : [])]);
   }
 
+  get iceRestarts(): number {
+    let n = 0;
+    for (const { peer } of this.#links.values()) n += peer.iceRestarts;
+    return n;
+  }
+
   /** Remote participants with a link. */
   get remotes(): string[] {
     return [...this.#links.keys()];

@@ -31,6 +31,8 @@ export interface SfuSessionHooks {
 
 export class SfuSession implements MediaPath {
   readonly consumers = new Map<string, ConsumedStream>();
+  /** ICE restarts after a failed transport. */
+  iceRestarts = 0;
   #device: Device | null = null;
   #send: types.Transport | null = null;
   #recv: types.Transport | null = null;
@@ -179,7 +181,14 @@ export class SfuSession implements MediaPath {
       );
     });
     transport.on('connectionstatechange', (state) => {
-      if (state === 'failed' && !this.#closed) this.hooks.onFailure(new Error(`${transport.direction} transport ${state}`));
+      if (state !== 'failed' || this.#closed) return;
+      // As the web app does: new ICE credentials from the server, then ICE again on this side.
+      this.iceRestarts++;
+      this.hooks.onFailure(new Error(`${transport.direction} transport failed; restarting ICE`));
+      this.signaling
+        .request('sfu.restartIce', { roomId: this.roomId, transportId: transport.id })
+        .then(({ iceParameters }) => (this.#closed || transport.closed ? undefined : transport.restartIce({ iceParameters: iceParameters as types.IceParameters })))
+        .catch((err: Error) => this.hooks.onFailure(new Error(`${transport.direction} transport ICE restart: ${err.message}`)));
     });
   }
 

@@ -95,6 +95,8 @@ export function selectedPath(entries: StatsEntry[]): string | null {
 
 /** What a bot measures on either of its media paths (SfuSession, P2PSession). */
 export interface MediaPath {
+  /** ICE restarts after a failed connection (the web app restarts ICE the same way). */
+  readonly iceRestarts: number;
   /** The ICE path media arrives on (the P2P link, or the SFU recv transport); null until chosen. */
   path(): Promise<string | null>;
   /** RTP packets in so far; cheap enough to poll while waiting for the first one. */
