@@ -54,6 +54,12 @@ export interface MediaSnapshot {
   inAudioStreams: number;
   inVideoStreams: number;
   inVideoCodecs: string[];
+  /**
+   * Per received stream (keyed by its track): audio packets and decoded video frames. The totals
+   * above drop when a connection closes (a P2P link after the move to the SFU); these do not.
+   */
+  inAudioPacketsByStream: Record<string, number>;
+  framesDecodedByStream: Record<string, number>;
 }
 
 /** Works on a page or a frame (the embed widget's call runs in an iframe). */
@@ -77,6 +83,8 @@ export function snapshot(page: Page | Frame): Promise<MediaSnapshot> {
       inAudioStreams: 0,
       inVideoStreams: 0,
       inVideoCodecs: [],
+      inAudioPacketsByStream: {},
+      framesDecodedByStream: {},
     };
     for (const pc of pcs) {
       const report = await pc.getStats();
@@ -98,6 +106,7 @@ export function snapshot(page: Page | Frame): Promise<MediaSnapshot> {
         if (r['type'] === 'inbound-rtp' && r['kind'] === 'audio') {
           if (Number(r['packetsReceived'] ?? 0) > 0) s.inAudioStreams++;
           s.inAudioPackets += Number(r['packetsReceived'] ?? 0);
+          s.inAudioPacketsByStream[String(r['trackIdentifier'] ?? r['id'])] = Number(r['packetsReceived'] ?? 0);
           s.inAudioCodec = (codec?.['mimeType'] as string) ?? s.inAudioCodec;
         }
         if (r['type'] === 'inbound-rtp' && r['kind'] === 'video') {
@@ -106,6 +115,7 @@ export function snapshot(page: Page | Frame): Promise<MediaSnapshot> {
             if (codec) s.inVideoCodecs.push(codec['mimeType'] as string);
           }
           s.framesDecoded += Number(r['framesDecoded'] ?? 0);
+          s.framesDecodedByStream[String(r['trackIdentifier'] ?? r['id'])] = Number(r['framesDecoded'] ?? 0);
           s.inVideoCodec = (codec?.['mimeType'] as string) ?? s.inVideoCodec;
         }
         if (r['type'] === 'transport' && r['selectedCandidatePairId']) {
@@ -120,7 +130,15 @@ export function snapshot(page: Page | Frame): Promise<MediaSnapshot> {
   });
 }
 
-/** Waits until media arrives, then checks that it keeps arriving (counters rise between samples). */
+/** How much the streams of `later` grew since `earlier` (a stream gone meanwhile counts nothing). */
+function growth(earlier: Record<string, number>, later: Record<string, number>): number {
+  return Object.entries(later).reduce((n, [stream, v]) => n + Math.max(0, v - (earlier[stream] ?? 0)), 0);
+}
+
+/**
+ * Waits until media arrives, then checks that it keeps arriving: some received stream's counters
+ * rise between two samples (per stream, so a connection closing in between does not mask it).
+ */
 export async function expectMediaFlowing(page: Page | Frame, opts: { video: boolean }): Promise<MediaSnapshot> {
   await expect.poll(async () => (await snapshot(page)).inAudioPackets, { timeout: 20_000, message: 'audio packets arrive' }).toBeGreaterThan(0);
   if (opts.video) {
@@ -129,8 +147,8 @@ export async function expectMediaFlowing(page: Page | Frame, opts: { video: bool
   const first = await snapshot(page);
   await page.waitForTimeout(1_500);
   const second = await snapshot(page);
-  expect(second.inAudioPackets, 'audio packets keep arriving').toBeGreaterThan(first.inAudioPackets);
-  if (opts.video) expect(second.framesDecoded, 'video frames keep decoding').toBeGreaterThan(first.framesDecoded);
+  expect(growth(first.inAudioPacketsByStream, second.inAudioPacketsByStream), 'audio packets keep arriving').toBeGreaterThan(0);
+  if (opts.video) expect(growth(first.framesDecodedByStream, second.framesDecodedByStream), 'video frames keep decoding').toBeGreaterThan(0);
   return second;
 }
 
