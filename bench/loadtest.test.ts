@@ -44,6 +44,7 @@ interface ReportBot {
 }
 
 interface Report {
+  server: { turn: { allocations: number; packetsRelayed: number; packetsDropped: number } | null };
   start: { started: number; failed: number };
   bots: ReportBot[];
   processes: { label: string; cpuSeconds: number }[];
@@ -76,6 +77,26 @@ describe('npm run loadtest', () => {
     expect(report.processes.map((p) => p.label)).toContain('server (node)');
   }, 70_000);
 
+  it('--mode p2p --relay tcp: a call relayed through the bundled TURN server over TCP', async () => {
+    const run = await loadtest(['--mode', 'p2p', '--relay', 'tcp', '--duration', '3', '--ramp', '100', '--json'], 60_000);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.start).toMatchObject({ started: 2, failed: 0 });
+    for (const bot of report.bots) {
+      expect(bot.errors, bot.name).toEqual([]);
+      // Relay-only: our relayed address to the other bot's relayed address, TCP to the relay.
+      expect(bot.path, `${bot.name}: through the relay`).toMatch(/^relay tcp \S+ → relay /);
+      expect(bot.inbound.find((i) => i.kind === 'audio')!.packetsReceived, bot.name).toBeGreaterThan(50);
+      expect(bot.firstAudioMs).not.toBeNull();
+    }
+    const turn = report.server.turn!;
+    expect(turn.allocations, 'one allocation per bot').toBe(2);
+    // Every packet the bots received went through the relay (twice: out of one allocation, into the other).
+    const received = report.bots.reduce((n, b) => n + b.packetsReceived, 0);
+    expect(turn.packetsRelayed).toBeGreaterThanOrEqual(received);
+    expect(turn.packetsDropped).toBe(0);
+  }, 70_000);
+
   it('--mode sfu (the default): a group call of three on the SFU', async () => {
     const run = await loadtest(['--bots', '3', '--duration', '2', '--ramp', '100', '--json'], 60_000);
     expect(run.code, run.stderr).toBe(0);
@@ -95,6 +116,8 @@ describe('npm run loadtest', () => {
     [['--mode', 'p2p', '--bots', '3'], /a P2P call has 2 people/],
     [['--bots', '2'], /SFU calls need --bots 3 or more .* --mode p2p/],
     [['--mode', 'mesh'], /--mode must be sfu or p2p/],
+    [['--relay', 'udp'], /--relay is for P2P calls/],
+    [['--mode', 'p2p', '--relay', 'tls'], /--relay must be udp or tcp/],
     [['--mode', 'p2p', '--decode', '1'], /--decode is for SFU calls/],
     [['--mode', 'p2p', '--rooms', '33'], /--rooms must be 1–32/],
   ])('refuses %j with a usage error', async (args, message) => {

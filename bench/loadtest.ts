@@ -22,6 +22,8 @@ import type { BotMode, BotStats } from './bots/Bot.ts';
 import type { BotSpec, FleetStartResult } from './bots/BotFleet.ts';
 import { BotProcesses } from './bots/BotProcesses.ts';
 import { ProcSampler, type ProcSummary } from './bots/ProcSampler.ts';
+import type { TurnServerStats } from '../turn/src/index.ts';
+import type { RelayTransport } from '../web/src/rtc/iceServers.ts';
 
 const LIMITS = { bots: 64, rooms: 32, durationS: 600, rampMs: 10_000 } as const;
 const VIDEO = { width: 320, height: 240, fps: 15 };
@@ -32,6 +34,8 @@ const BOTS_PER_PROCESS = 16;
 
 interface Options {
   mode: BotMode;
+  /** P2P: relay-only through the server's TURN over this transport. */
+  relay: RelayTransport | null;
   bots: number;
   video: number;
   durationS: number;
@@ -50,6 +54,8 @@ const USAGE = `Usage: npm run loadtest -- [options]   (inside: sh scripts/netns.
   --mode M       sfu: group calls on the SFU (default); p2p: calls of two, media directly between
                  the bots (ICE, DTLS-SRTP, perfect negotiation as in the web app), only signaling
                  through the server
+  --relay T      p2p only: relay-only ICE through the server's TURN over udp or tcp (as the web
+                 app's relay=udp|tcp); the in-process server then runs its bundled relay
   --bots N       people per room: 3–${LIMITS.bots} with sfu (default 8), 2 with p2p (the default there);
                  rooms × bots ≤ ${LIMITS.bots}
   --video K      how many of each room's bots also send a camera (VP8 ${VIDEO.width}x${VIDEO.height}@${VIDEO.fps}), default 0
@@ -69,7 +75,7 @@ const USAGE = `Usage: npm run loadtest -- [options]   (inside: sh scripts/netns.
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { mode: 'sfu', bots: 8, video: 0, durationS: 20, rampMs: 200, rooms: 1, url: null, decode: null, procs: null, json: false };
+  const o: Options = { mode: 'sfu', relay: null, bots: 8, video: 0, durationS: 20, rampMs: 200, rooms: 1, url: null, decode: null, procs: null, json: false };
   const int = (name: string, v: string | undefined, min: number, max: number): number => {
     if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`${name} needs a whole number (got ${v ?? 'nothing'})`);
     const n = Number(v);
@@ -86,6 +92,12 @@ function parseArgs(argv: string[]): Options {
         const m = value();
         if (m !== 'sfu' && m !== 'p2p') throw new UsageError(`--mode must be sfu or p2p (got ${m ?? 'nothing'})`);
         o.mode = m;
+        break;
+      }
+      case '--relay': {
+        const t = value();
+        if (t !== 'udp' && t !== 'tcp') throw new UsageError(`--relay must be udp or tcp (got ${t ?? 'nothing'})`);
+        o.relay = t;
         break;
       }
       case '--bots': bots = int('--bots', value(), 2, LIMITS.bots); break;
@@ -106,6 +118,7 @@ function parseArgs(argv: string[]): Options {
     if (o.decode !== null) throw new UsageError('--decode is for SFU calls: P2P bots always decode (one voice each)');
     o.bots = 2;
   } else {
+    if (o.relay) throw new UsageError('--relay is for P2P calls (--mode p2p): SFU bots reach the SFU directly');
     if (bots !== null && bots < 3) throw new UsageError(`SFU calls need --bots 3 or more (got ${bots}); two people talk peer to peer: use --mode p2p`);
     o.bots = bots ?? o.bots;
   }
@@ -129,15 +142,19 @@ function loopbackUrl(v: string | undefined): string {
   return u.origin;
 }
 
-/** The in-process server: loopback, no TURN, SFU on, SFU_* and LOG_LEVEL taken from the environment. */
-function serverConfig(): Config {
-  const passed = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('SFU_') || k === 'LOG_LEVEL'));
+/**
+ * The in-process server: loopback, SFU on; the bundled TURN relay only for relayed P2P calls (on
+ * free ports). SFU_*, TURN_* and LOG_LEVEL are taken from the environment.
+ */
+function serverConfig(relay: boolean): Config {
+  const passed = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('SFU_') || k.startsWith('TURN_') || k === 'LOG_LEVEL'));
   return loadConfig({
     LOG_LEVEL: 'warn',
+    ...(relay ? { TURN_UDP_PORT: '0', TURN_TCP_PORT: '0' } : {}),
     ...passed,
     PORT: '0',
     HOST: '127.0.0.1',
-    TURN_ENABLED: 'false',
+    TURN_ENABLED: String(relay),
     SFU_ENABLED: 'true',
     SFU_RTC_PORT: process.env['SFU_RTC_PORT'] ?? String(41_000 + 2 * Math.floor(Math.random() * 3_000)),
   });
@@ -145,7 +162,13 @@ function serverConfig(): Config {
 
 interface Report {
   options: Options;
-  server: { url: string; inProcess: boolean; sfu: { workers: number; topK: number; topKThreshold: number; maxVideo: number } | null };
+  server: {
+    url: string;
+    inProcess: boolean;
+    sfu: { workers: number; topK: number; topKThreshold: number; maxVideo: number } | null;
+    /** The in-process TURN relay's counters at the end of the call (relayed P2P runs). */
+    turn: TurnServerStats | null;
+  };
   botProcesses: number;
   start: FleetStartResult;
   /** Seconds of call measured (last join + settle → stop). */
@@ -178,7 +201,7 @@ async function main(): Promise<void> {
   let server: CallwireServer | null = null;
   let config: Config | null = null;
   if (!options.url) {
-    config = serverConfig();
+    config = serverConfig(options.relay !== null);
     if (options.video > 0 && config.sfu && options.bots > config.sfu.maxVideo) {
       throw new UsageError(`cameras are allowed only in calls of ${config.sfu.maxVideo} people or fewer (SFU_MAX_VIDEO); use --bots ≤ ${config.sfu.maxVideo} with --video`);
     }
@@ -198,6 +221,7 @@ async function main(): Promise<void> {
         name: `Bot ${r + 1}-${i + 1}`,
         seed: specs.length + 1,
         mode: options.mode,
+        relay: options.relay,
         video: i < options.video,
         decode: i < (options.decode ?? options.bots),
         startAtMs: specs.length * options.rampMs,
@@ -233,6 +257,7 @@ async function main(): Promise<void> {
     await sleep(options.durationS * 1000);
     const to = sampler.now();
     sampler.sample();
+    const turnStats = server?.turn?.stats() ?? null;
     const byName = new Map((await runners.stop()).map((b) => [b.name, b]));
     const bots = specs.map((s) => byName.get(s.name)).filter((b): b is BotStats => b !== undefined);
     const report: Report = {
@@ -241,6 +266,7 @@ async function main(): Promise<void> {
         url,
         inProcess: server !== null,
         sfu: config?.sfu ? { workers: config.sfu.workers, topK: config.sfu.topK, topKThreshold: config.sfu.topKThreshold, maxVideo: config.sfu.maxVideo } : null,
+        turn: turnStats,
       },
       botProcesses: procs,
       start,
@@ -286,7 +312,7 @@ function render(r: Report): string {
   const lines: string[] = [];
   const sfu = r.server.sfu;
   lines.push(
-    `callwire load test (${r.options.mode === 'p2p' ? 'P2P: media between the bots, signaling through the server' : 'SFU'}): ` +
+    `callwire load test (${r.options.mode === 'p2p' ? (r.options.relay ? `P2P relayed through the server's TURN over ${r.options.relay}` : 'P2P: media between the bots, signaling through the server') : 'SFU'}): ` +
       `${r.options.rooms} room(s) × ${r.options.bots} bots (${r.options.video} with camera) in ${r.botProcesses} process(es), ramp ${r.options.rampMs} ms, ` +
       `${r.options.durationS} s of call; server ${r.server.url}${r.server.inProcess ? ' (in-process)' : ''}` +
       (sfu ? `; SFU workers ${sfu.workers}, top-K ${sfu.topK} above ${sfu.topKThreshold} people` : ''),
@@ -331,6 +357,14 @@ function render(r: Report): string {
       r.processes.map((p) => [p.label, String(p.pid ?? '–'), p.cpuAvgPct.toFixed(1), p.cpuMaxPct.toFixed(1), p.cpuSeconds.toFixed(1), p.rssAvgMB.toFixed(0), p.rssMaxMB.toFixed(0)]),
     ),
   );
+  const t = r.server.turn;
+  if (t) {
+    lines.push(
+      '',
+      `TURN relay (in the server's Node process): ${t.allocations} allocations, ${t.packetsRelayed} packets relayed ` +
+        `(${t.packetsToPeers} to peers, ${t.packetsFromPeers} from peers), ${(t.bytesRelayed / 1e6).toFixed(1)} MB, ${t.packetsDropped} dropped`,
+    );
+  }
   if (!r.server.inProcess) lines.push('(server CPU not measured: --url points at a server this process did not start)');
   return lines.join('\n');
 }

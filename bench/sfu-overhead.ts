@@ -223,7 +223,7 @@ async function run(plan: RunPlan, options: Options, census: MediasoupCensus, log
     for (let r = 0; r < plan.rooms; r++) {
       const roomId = `ovh-${n}-${r + 1}-${randomInt(1e6)}`;
       for (let i = 0; i < plan.bots; i++) {
-        specs.push({ roomId, name: `Bot ${r + 1}-${i + 1}`, seed: specs.length + 1, mode: 'sfu', video: i < plan.video, decode: false, startAtMs: specs.length * options.rampMs });
+        specs.push({ roomId, name: `Bot ${r + 1}-${i + 1}`, seed: specs.length + 1, mode: 'sfu', relay: null, video: i < plan.video, decode: false, startAtMs: specs.length * options.rampMs });
       }
     }
     const procs = Math.min(4, Math.max(2, Math.ceil(specs.length / 16)));

@@ -18,7 +18,8 @@ import type { ConsumerInfo, ParticipantInfo, RoomInfo } from '../../server/src/p
 import { AudioGenerator, rms } from './AudioGenerator.ts';
 import { BotSignaling } from './BotSignaling.ts';
 import type { MediaClock } from './MediaClock.ts';
-import { P2PSession } from './P2PSession.ts';
+import { relayServersFor, type RelayTransport } from '../../web/src/rtc/iceServers.ts';
+import { P2PSession, type P2PIceConfig } from './P2PSession.ts';
 import type { InboundStats, MediaPath, OutboundStats } from './rtpStats.ts';
 import { SfuSession, type ConsumedStream } from './SfuSession.ts';
 import { VideoGenerator, type VideoOptions } from './VideoGenerator.ts';
@@ -36,6 +37,11 @@ export interface BotOptions {
   clock: MediaClock;
   /** Which media path the call takes (default `sfu`; `p2p` needs a room of exactly two). */
   mode?: BotMode;
+  /**
+   * P2P only: relay-only ICE through the TURN server the signaling server hands out, over this
+   * transport (as the web app's `relay=udp|tcp`). Without it, loopback host candidates only.
+   */
+  relay?: RelayTransport | null;
   /** Also send a camera (the room must allow video: 8 people or fewer). */
   video?: VideoOptions | false;
   /**
@@ -175,9 +181,9 @@ export class Bot extends EventEmitter<BotEvents> {
       if (p2p) this.#error('the room moved to the SFU (a third person joined): P2P bots need rooms of two');
       else ready?.();
     });
-    if (p2p) this.#openP2P(() => ready?.());
     this.#listen();
     await signaling.connected();
+    if (p2p) this.#openP2P(await this.#p2pIce(), () => ready?.());
     const joined = await signaling.request('room.join', {
       roomId: options.roomId,
       name: options.name,
@@ -316,9 +322,19 @@ export class Bot extends EventEmitter<BotEvents> {
     return this.#sessionStarting;
   }
 
+  /** Bots never talk to anything but this machine: no STUN, and TURN only when asked for. */
+  async #p2pIce(): Promise<P2PIceConfig> {
+    const relay = this.options.relay;
+    if (!relay) return { iceServers: [] };
+    const { iceServers } = await this.signaling.session;
+    const servers = relayServersFor(iceServers, relay);
+    if (servers.length === 0) throw new Error(`the server offers no TURN relay over ${relay} (it handed out: ${JSON.stringify(iceServers.map((s) => s.urls))})`);
+    return { iceServers: servers, iceTransportPolicy: 'relay' };
+  }
+
   /** Created before the join, so that links opened by events racing the join answer have a home. */
-  #openP2P(onUp: () => void): void {
-    this.#p2p = new P2PSession(this.signaling, this.options.roomId, { audio: this.audio.track, video: this.video?.track ?? null }, {
+  #openP2P(ice: P2PIceConfig, onUp: () => void): void {
+    this.#p2p = new P2PSession(this.signaling, this.options.roomId, { audio: this.audio.track, video: this.video?.track ?? null }, ice, {
       onTrack: (_remoteId, track) => {
         if (track.kind === 'audio') this.#listenForVoice(track);
       },

@@ -4,6 +4,7 @@
  * few processes: libwebrtc encodes a bot's voice on the thread that feeds it (~0.2 ms per 10 ms
  * frame), so one JS thread holds about 40 talking bots at most. `close()` closes every bot.
  */
+import type { RelayTransport } from '../../web/src/rtc/iceServers.ts';
 import { Bot, type BotMode, type BotStats } from './Bot.ts';
 import { MediaClock } from './MediaClock.ts';
 import type { VideoOptions } from './VideoGenerator.ts';
@@ -14,6 +15,8 @@ export interface BotSpec {
   seed: number;
   /** The call's media path: rooms of 3+ on the SFU, or a P2P call of two. */
   mode: BotMode;
+  /** P2P: relay-only through the server's TURN over this transport. */
+  relay: RelayTransport | null;
   video: boolean;
   /** Decode what it receives (per-stream statistics) or only count packets (wrtc.ts). */
   decode: boolean;
@@ -52,7 +55,7 @@ export class BotFleet {
       const wait = spec.startAtMs - (performance.now() - t0);
       if (wait > 0) await sleep(wait);
       if (this.#closed) break;
-      const bot = new Bot({ url, roomId: spec.roomId, name: spec.name, seed: spec.seed, mode: spec.mode, clock: this.clock, decodeAudio: spec.decode, video: spec.video ? video : false });
+      const bot = new Bot({ url, roomId: spec.roomId, name: spec.name, seed: spec.seed, mode: spec.mode, relay: spec.relay, clock: this.clock, decodeAudio: spec.decode, video: spec.video ? video : false });
       this.bots.push(bot);
       starts.push(
         bot.start(startTimeoutMs).then(

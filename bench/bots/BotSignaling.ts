@@ -10,6 +10,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 export class BotSignaling {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  /** The server's greeting after the handshake: who we are and the ICE servers (TURN credentials) for us. */
+  readonly session: Promise<ServerEventMap['session']>;
   #closed = false;
 
   constructor(url: string, handle: string, name: string) {
@@ -21,6 +23,8 @@ export class BotSignaling {
       forceNew: true,
       timeout: REQUEST_TIMEOUT_MS,
     });
+    // Listening from the start: the greeting may arrive in the same read as the handshake.
+    this.session = new Promise((resolve) => this.socket.once('session', resolve));
   }
 
   /** Resolves once the handshake is accepted; rejects with the server's reason otherwise. */

@@ -5,7 +5,7 @@
  * The newcomer creates the transceivers and offers (impolite); the one already there answers.
  * `close()` closes every link.
  */
-import type { ServerEventMap } from '../../server/src/protocol/index.ts';
+import type { IceServerInfo, ServerEventMap } from '../../server/src/protocol/index.ts';
 import { PeerLink } from '../../web/src/rtc/PeerLink.ts';
 import type { BotSignaling } from './BotSignaling.ts';
 import { entriesOf, inboundCounts, outboundOf, rtpKind, rtpReceived, selectedPath, transportTotals, type InboundStats, type MediaPath, type OutboundStats } from './rtpStats.ts';
@@ -16,6 +16,12 @@ export interface P2PSessionHooks {
   /** The link to `remoteId` reached `connected` (ICE and DTLS are up). */
   onConnected(remoteId: string): void;
   onFailure(error: Error): void;
+}
+
+/** ICE settings of every link: none (loopback host candidates), or relay-only through TURN. */
+export interface P2PIceConfig {
+  iceServers: IceServerInfo[];
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 interface Link {
@@ -33,6 +39,7 @@ export class P2PSession implements MediaPath {
     private readonly signaling: BotSignaling,
     private readonly roomId: string,
     private readonly tracks: { audio: MediaStreamTrack; video: MediaStreamTrack | null },
+    private readonly ice: P2PIceConfig,
     private readonly hooks: P2PSessionHooks,
   ) {
     this.#stream = new MediaStream([tracks.audio, ...(tracks.video ? [tracks.video] : [])]);
@@ -56,8 +63,7 @@ export class P2PSession implements MediaPath {
       remoteId,
       initiator,
       polite: !initiator,
-      // Loopback host candidates only: bots never talk to anything but this machine.
-      iceServers: [],
+      ...this.ice,
       send: (signal) => this.signaling.request('rtc.signal', { roomId: this.roomId, to: remoteId, ...signal }).then(() => undefined),
     });
     const link: Link = { peer, kinds: new Set() };

@@ -80,7 +80,8 @@ export function rtpReceived(entries: StatsEntry[]): number {
 
 /**
  * The ICE path in use, e.g. `host udp 127.0.0.1 → host 127.0.0.1` (local candidate type,
- * protocol, address → remote type, address); null before a candidate pair is selected.
+ * protocol, address → remote type, address; for a relay candidate the protocol is the one to the
+ * TURN server); null before a candidate pair is selected.
  */
 export function selectedPath(entries: StatsEntry[]): string | null {
   const byId = (id: unknown) => entries.find((e) => e.id === id);
@@ -90,7 +91,7 @@ export function selectedPath(entries: StatsEntry[]): string | null {
   const remote = byId(pair?.['remoteCandidateId']);
   if (!local || !remote) return null;
   const addr = (c: StatsEntry) => String(c['address'] ?? c['ip'] ?? '?');
-  return `${String(local['candidateType'])} ${String(local['protocol'])} ${addr(local)} → ${String(remote['candidateType'])} ${addr(remote)}`;
+  return `${String(local['candidateType'])} ${String(local['relayProtocol'] ?? local['protocol'])} ${addr(local)} → ${String(remote['candidateType'])} ${addr(remote)}`;
 }
 
 /** What a bot measures on either of its media paths (SfuSession, P2PSession). */

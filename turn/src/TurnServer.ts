@@ -160,7 +160,9 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
 
   private async listen(): Promise<void> {
     const { listenIp, udpPort, tcpPort, tlsPort, tlsCert, tlsKey } = this.config;
-    const onError = (kind: string) => (err: Error) => this.log('warn', `${kind}: ${err.message}`);
+    // A client that vanishes mid-connection (reset, broken pipe) is routine, not the operator's concern.
+    const onError = (kind: string) => (err: NodeJS.ErrnoException) =>
+      this.log(err.code === 'ECONNRESET' || err.code === 'EPIPE' ? 'debug' : 'warn', `${kind}: ${err.message}`);
     if (udpPort !== null) {
       this.udp = await UdpListener.listen(this.core, listenIp, udpPort);
       this.udp.on('error', onError('udp'));
