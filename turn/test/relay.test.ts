@@ -1,4 +1,5 @@
 // Allocate over UDP, TCP and TLS and relay both ways through Send/Data indications and ChannelData.
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TurnServer } from '../src/index.ts';
@@ -105,4 +106,99 @@ it('deletes a TCP allocation and closes its relay socket when the connection clo
 it('rejects a TLS client that does not trust the certificate', async () => {
   const port = server.addresses().tls!.port;
   await expect(TurnClient.connect({ transport: 'tls', host: '127.0.0.1', port, tls: { servername: 'localhost' } })).rejects.toThrow();
+});
+
+describe('relay to relay on this server', () => {
+  /** Destinations of every UDP datagram the process sends while `fn` runs. */
+  async function udpSendsDuring(fn: () => Promise<void>): Promise<{ address: string; port: number }[]> {
+    const sends: { address: string; port: number }[] = [];
+    const original = dgram.Socket.prototype.send;
+    dgram.Socket.prototype.send = function (this: dgram.Socket, ...args: unknown[]) {
+      // send(msg, port, address, cb) is the form node-turn's relay sockets use
+      if (typeof args[1] === 'number' && typeof args[2] === 'string') sends.push({ port: args[1], address: args[2] });
+      return (original as (...a: unknown[]) => void).apply(this, args);
+    } as typeof original;
+    try {
+      await fn();
+    } finally {
+      dgram.Socket.prototype.send = original;
+    }
+    return sends;
+  }
+
+  async function pair(on: TurnServer) {
+    const a = await connectClient(on, 'udp', { userId: 'ra' });
+    const b = await connectClient(on, 'udp', { userId: 'rb' });
+    const ra = (await a.allocate()).relayed;
+    const rb = (await b.allocate()).relayed;
+    const close = async () => {
+      for (const c of [a, b]) {
+        await c.refresh(0).catch(() => undefined);
+        c.close();
+      }
+    };
+    return { a, b, ra, rb, close };
+  }
+
+  it('hands datagrams from one allocation to the other inside the server, both ways, with the same checks', async () => {
+    const { a, b, ra, rb, close } = await pair(server);
+    try {
+      await a.createPermission(rb.address);
+      await b.createPermission(ra.address);
+      await a.channelBind(0x4200, rb);
+      const before = server.stats();
+      const sends = await udpSendsDuring(async () => {
+        const atB = nextData(b);
+        a.sendChannelData(0x4200, Buffer.from('a to b'));
+        const got = await atB;
+        expect(got.data.toString()).toBe('a to b');
+        // It arrives from A's relayed address, as a datagram from A's relay socket would.
+        expect(got.peer).toEqual(ra);
+        const atA = nextData(a);
+        b.sendIndication(ra, Buffer.from('b to a'));
+        const back = await atA;
+        expect(back.data.toString()).toBe('b to a');
+        expect(back.channel, 'A bound a channel to B: it gets ChannelData').toBe(0x4200);
+      });
+      // Nothing went from one relay socket to the other through the kernel.
+      expect(sends.filter((s) => s.port === ra.port || s.port === rb.port)).toEqual([]);
+      const after = server.stats();
+      expect(after.packetsToPeers - before.packetsToPeers).toBe(2);
+      expect(after.packetsFromPeers - before.packetsFromPeers).toBe(2);
+    } finally {
+      await close();
+    }
+  });
+
+  it('still needs the receiving allocation to have permitted the sender', async () => {
+    const { a, b, ra, rb, close } = await pair(server);
+    try {
+      await a.createPermission(rb.address);
+      // B permits nobody: A's datagrams must not reach B's client.
+      const atB = nextData(b, 500);
+      a.sendIndication(rb, Buffer.from('unwanted'));
+      await expect(atB).rejects.toThrow(/no relayed data/);
+      expect(ra.port).not.toBe(rb.port);
+    } finally {
+      await close();
+    }
+  });
+
+  it('works where the advertised (external) address does not lead back to the relay', async () => {
+    // The relay binds 127.0.0.1 but advertises 127.0.0.3, where nothing listens: like a cloud VM
+    // whose public address does not hairpin. Relay to relay must not depend on that address.
+    const natted = await startServer({ relayIp: '127.0.0.1', externalIp: '127.0.0.3' });
+    const { a, b, ra, rb, close } = await pair(natted);
+    try {
+      expect(ra.address).toBe('127.0.0.3');
+      await a.createPermission(rb.address);
+      await b.createPermission(ra.address);
+      const atB = nextData(b);
+      a.sendIndication(rb, Buffer.from('across the NAT'));
+      expect((await atB).data.toString()).toBe('across the NAT');
+    } finally {
+      await close();
+      await natted.close();
+    }
+  });
 });
