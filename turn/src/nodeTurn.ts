@@ -82,7 +82,7 @@ export const NodeTurnAddress = require('node-turn/lib/address') as new (address:
 export const NT_PROTOCOL = { udp: 0x11, tcp: 0x06, tls: 0x106 } as const;
 
 /** The patch level this code was written against (patches/node-turn+0.0.6.patch). */
-export const REQUIRED_PATCH_LEVEL = 'callwire-1';
+export const REQUIRED_PATCH_LEVEL = 'callwire-2';
 
 export function assertNodeTurnPatched(): void {
   if (NodeTurnServer.PATCH_LEVEL !== REQUIRED_PATCH_LEVEL) {
