@@ -152,6 +152,22 @@ export async function expectMediaFlowing(page: Page | Frame, opts: { video: bool
   return second;
 }
 
+/**
+ * Time (ms since `since`) until `page` decodes video on `count` streams it did not have in
+ * `before` — new receivers, e.g. fresh SFU consumers after a media server restart. Polled every
+ * 100 ms, at most `timeoutMs`.
+ */
+export async function untilNewVideoStreams(page: Page, before: MediaSnapshot, count: number, since: number, timeoutMs = 30_000): Promise<number> {
+  const old = new Set(Object.keys(before.framesDecodedByStream));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const fresh = Object.entries((await snapshot(page)).framesDecodedByStream).filter(([stream, frames]) => !old.has(stream) && frames > 0);
+    if (fresh.length >= count) return Date.now() - since;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`no video on ${count} new stream(s) within ${timeoutMs} ms`);
+}
+
 /** Onboards a guest on the home page and returns their handle. */
 export async function signUp(page: Page, name: string): Promise<string> {
   await page.goto('/');
