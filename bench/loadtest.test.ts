@@ -97,6 +97,21 @@ describe('npm run loadtest', () => {
     expect(turn.packetsDropped).toBe(0);
   }, 70_000);
 
+  it('--mode p2p --relay udp --turn coturn: the same call relayed by Debian\'s coturn, sampled beside the server', async () => {
+    const run = await loadtest(['--mode', 'p2p', '--relay', 'udp', '--turn', 'coturn', '--duration', '3', '--ramp', '100', '--json'], 60_000);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as Report;
+    expect(report.start).toMatchObject({ started: 2, failed: 0 });
+    for (const bot of report.bots) {
+      expect(bot.errors, bot.name).toEqual([]);
+      expect(bot.path, `${bot.name}: through the relay`).toMatch(/^relay udp \S+ → relay /);
+      expect(bot.inbound.find((i) => i.kind === 'audio')!.packetsReceived, bot.name).toBeGreaterThan(50);
+    }
+    // The bundled relay did not run; coturn's process was measured instead.
+    expect(report.server.turn).toBeNull();
+    expect(report.processes.find((p) => p.label === 'coturn')?.cpuSeconds).toBeGreaterThan(0);
+  }, 70_000);
+
   it('--mode sfu (the default): a group call of three on the SFU', async () => {
     const run = await loadtest(['--bots', '3', '--duration', '2', '--ramp', '100', '--json'], 60_000);
     expect(run.code, run.stderr).toBe(0);
@@ -118,6 +133,7 @@ describe('npm run loadtest', () => {
     [['--mode', 'mesh'], /--mode must be sfu or p2p/],
     [['--relay', 'udp'], /--relay is for P2P calls/],
     [['--mode', 'p2p', '--relay', 'tls'], /--relay must be udp or tcp/],
+    [['--mode', 'p2p', '--turn', 'coturn'], /--turn coturn goes with --relay/],
     [['--mode', 'p2p', '--decode', '1'], /--decode is for SFU calls/],
     [['--mode', 'p2p', '--rooms', '33'], /--rooms must be 1–32/],
   ])('refuses %j with a usage error', async (args, message) => {

@@ -22,6 +22,7 @@ import type { BotMode, BotStats } from './bots/Bot.ts';
 import type { BotSpec, FleetStartResult } from './bots/BotFleet.ts';
 import { BotProcesses } from './bots/BotProcesses.ts';
 import { ProcSampler, type ProcSummary } from './bots/ProcSampler.ts';
+import { CoturnProcess } from '../turn/test/CoturnProcess.ts';
 import type { TurnServerStats } from '../turn/src/index.ts';
 import type { RelayTransport } from '../web/src/rtc/iceServers.ts';
 
@@ -36,6 +37,8 @@ interface Options {
   mode: BotMode;
   /** P2P: relay-only through the server's TURN over this transport. */
   relay: RelayTransport | null;
+  /** Which relay the in-process server hands out with --relay: its bundled one, or Debian's coturn. */
+  turn: 'bundled' | 'coturn';
   bots: number;
   video: number;
   durationS: number;
@@ -56,6 +59,8 @@ const USAGE = `Usage: npm run loadtest -- [options]   (inside: sh scripts/netns.
                  through the server
   --relay T      p2p only: relay-only ICE through the server's TURN over udp or tcp (as the web
                  app's relay=udp|tcp); the in-process server then runs its bundled relay
+  --turn R       with --relay: bundled (default) or coturn — Debian's turnserver started on
+                 loopback with the same TURN REST secret, its CPU sampled beside the server's
   --bots N       people per room: 3–${LIMITS.bots} with sfu (default 8), 2 with p2p (the default there);
                  rooms × bots ≤ ${LIMITS.bots}
   --video K      how many of each room's bots also send a camera (VP8 ${VIDEO.width}x${VIDEO.height}@${VIDEO.fps}), default 0
@@ -75,7 +80,7 @@ const USAGE = `Usage: npm run loadtest -- [options]   (inside: sh scripts/netns.
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { mode: 'sfu', relay: null, bots: 8, video: 0, durationS: 20, rampMs: 200, rooms: 1, url: null, decode: null, procs: null, json: false };
+  const o: Options = { mode: 'sfu', relay: null, turn: 'bundled', bots: 8, video: 0, durationS: 20, rampMs: 200, rooms: 1, url: null, decode: null, procs: null, json: false };
   const int = (name: string, v: string | undefined, min: number, max: number): number => {
     if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`${name} needs a whole number (got ${v ?? 'nothing'})`);
     const n = Number(v);
@@ -100,6 +105,12 @@ function parseArgs(argv: string[]): Options {
         o.relay = t;
         break;
       }
+      case '--turn': {
+        const t = value();
+        if (t !== 'bundled' && t !== 'coturn') throw new UsageError(`--turn must be bundled or coturn (got ${t ?? 'nothing'})`);
+        o.turn = t;
+        break;
+      }
       case '--bots': bots = int('--bots', value(), 2, LIMITS.bots); break;
       case '--video': o.video = int('--video', value(), 0, LIMITS.bots); break;
       case '--duration': o.durationS = int('--duration', value(), 1, LIMITS.durationS); break;
@@ -113,6 +124,7 @@ function parseArgs(argv: string[]): Options {
       default: throw new UsageError(`unknown option ${a}`);
     }
   }
+  if (o.turn === 'coturn' && (!o.relay || o.url)) throw new UsageError('--turn coturn goes with --relay, on the in-process server (not --url)');
   if (o.mode === 'p2p') {
     if (bots !== null && bots !== 2) throw new UsageError(`a P2P call has 2 people (got --bots ${bots}); a third moves the room to the SFU`);
     if (o.decode !== null) throw new UsageError('--decode is for SFU calls: P2P bots always decode (one voice each)');
@@ -143,18 +155,24 @@ function loopbackUrl(v: string | undefined): string {
 }
 
 /**
- * The in-process server: loopback, SFU on; the bundled TURN relay only for relayed P2P calls (on
- * free ports). SFU_*, TURN_* and LOG_LEVEL are taken from the environment.
+ * The in-process server: loopback, SFU on. For relayed P2P calls it runs its bundled TURN relay
+ * (on free ports), or hands out an external relay's URLs (`turn`: coturn here) with its secret.
+ * SFU_*, TURN_* and LOG_LEVEL are taken from the environment.
  */
-function serverConfig(relay: boolean): Config {
+function serverConfig(relay: 'bundled' | { urls: string[]; secret: string } | null): Config {
   const passed = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('SFU_') || k.startsWith('TURN_') || k === 'LOG_LEVEL'));
+  const turn =
+    relay === 'bundled'
+      ? { TURN_ENABLED: 'true', TURN_UDP_PORT: '0', TURN_TCP_PORT: '0' }
+      : relay
+        ? { TURN_ENABLED: 'false', TURN_URLS: relay.urls.join(','), TURN_SECRET: relay.secret }
+        : { TURN_ENABLED: 'false' };
   return loadConfig({
     LOG_LEVEL: 'warn',
-    ...(relay ? { TURN_UDP_PORT: '0', TURN_TCP_PORT: '0' } : {}),
     ...passed,
+    ...turn,
     PORT: '0',
     HOST: '127.0.0.1',
-    TURN_ENABLED: String(relay),
     SFU_ENABLED: 'true',
     SFU_RTC_PORT: process.env['SFU_RTC_PORT'] ?? String(41_000 + 2 * Math.floor(Math.random() * 3_000)),
   });
@@ -199,9 +217,19 @@ async function main(): Promise<void> {
   const log = (m: string) => console.error(m);
 
   let server: CallwireServer | null = null;
+  let coturn: CoturnProcess | null = null;
   let config: Config | null = null;
   if (!options.url) {
-    config = serverConfig(options.relay !== null);
+    let relay: Parameters<typeof serverConfig>[0] = null;
+    if (options.relay && options.turn === 'coturn') {
+      const secret = randomBytes(24).toString('hex');
+      coturn = await CoturnProcess.start({ secret, realm: 'callwire', minPort: 53000, maxPort: 53999, extraArgs: ['--user-quota=0', '--total-quota=0'] });
+      // Whatever ends this process (the watchdog, an error) must not leave coturn running.
+      const child = coturn.child;
+      process.once('exit', () => child.exitCode === null && child.kill('SIGKILL'));
+      relay = { secret, urls: ['udp', 'tcp'].map((t) => `turn:127.0.0.1:${coturn!.port}?transport=${t}`) };
+    } else if (options.relay) relay = 'bundled';
+    config = serverConfig(relay);
     if (options.video > 0 && config.sfu && options.bots > config.sfu.maxVideo) {
       throw new UsageError(`cameras are allowed only in calls of ${config.sfu.maxVideo} people or fewer (SFU_MAX_VIDEO); use --bots ≤ ${config.sfu.maxVideo} with --video`);
     }
@@ -237,6 +265,7 @@ async function main(): Promise<void> {
     const pids: Record<string, number | null> = {};
     if (server) pids['server (node)'] = process.pid;
     for (const slot of server?.sfu?.pool.slots ?? []) pids[`mediasoup worker ${slot.index}`] = slot.pid;
+    if (coturn) pids['coturn'] = coturn.pid;
     runners.pids.forEach((pid, i) => (pids[`bots ${i + 1}/${procs}`] = pid));
     return pids;
   });
@@ -281,6 +310,7 @@ async function main(): Promise<void> {
     sampler.close();
     await runners.close();
     await server?.close();
+    await coturn?.close();
   }
 }
 
@@ -312,7 +342,7 @@ function render(r: Report): string {
   const lines: string[] = [];
   const sfu = r.server.sfu;
   lines.push(
-    `callwire load test (${r.options.mode === 'p2p' ? (r.options.relay ? `P2P relayed through the server's TURN over ${r.options.relay}` : 'P2P: media between the bots, signaling through the server') : 'SFU'}): ` +
+    `callwire load test (${r.options.mode === 'p2p' ? (r.options.relay ? `P2P relayed through ${r.options.turn === 'coturn' ? 'coturn' : "the server's bundled TURN"} over ${r.options.relay}` : 'P2P: media between the bots, signaling through the server') : 'SFU'}): ` +
       `${r.options.rooms} room(s) × ${r.options.bots} bots (${r.options.video} with camera) in ${r.botProcesses} process(es), ramp ${r.options.rampMs} ms, ` +
       `${r.options.durationS} s of call; server ${r.server.url}${r.server.inProcess ? ' (in-process)' : ''}` +
       (sfu ? `; SFU workers ${sfu.workers}, top-K ${sfu.topK} above ${sfu.topKThreshold} people` : ''),
