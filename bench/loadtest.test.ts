@@ -77,18 +77,24 @@ describe('npm run loadtest', () => {
     expect(report.processes.map((p) => p.label)).toContain('server (node)');
   }, 70_000);
 
-  it('--mode p2p --relay tcp: a call relayed through the bundled TURN server over TCP', async () => {
-    const run = await loadtest(['--mode', 'p2p', '--relay', 'tcp', '--duration', '3', '--ramp', '100', '--json'], 60_000);
+  /** A relayed call of two: both bots heard each other, relay to relay over `transport`. */
+  async function relayedCall(transport: 'udp' | 'tcp', extra: string[]): Promise<Report> {
+    const run = await loadtest(['--mode', 'p2p', '--relay', transport, ...extra, '--duration', '3', '--ramp', '100', '--json'], 60_000);
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout) as Report;
     expect(report.start).toMatchObject({ started: 2, failed: 0 });
     for (const bot of report.bots) {
       expect(bot.errors, bot.name).toEqual([]);
-      // Relay-only: our relayed address to the other bot's relayed address, TCP to the relay.
-      expect(bot.path, `${bot.name}: through the relay`).toMatch(/^relay tcp \S+ → relay /);
+      // Relay-only: our relayed address to the other bot's relayed address, `transport` to the relay.
+      expect(bot.path, `${bot.name}: through the relay`).toMatch(new RegExp(`^relay ${transport} \\S+ → relay `));
       expect(bot.inbound.find((i) => i.kind === 'audio')!.packetsReceived, bot.name).toBeGreaterThan(50);
       expect(bot.firstAudioMs).not.toBeNull();
     }
+    return report;
+  }
+
+  it('--mode p2p --relay tcp: a call relayed through the bundled TURN server over TCP', async () => {
+    const report = await relayedCall('tcp', []);
     const turn = report.server.turn!;
     expect(turn.allocations, 'one allocation per bot').toBe(2);
     // Every packet the bots received went through the relay (twice: out of one allocation, into the other).
@@ -98,15 +104,7 @@ describe('npm run loadtest', () => {
   }, 70_000);
 
   it('--mode p2p --relay udp --turn coturn: the same call relayed by Debian\'s coturn, sampled beside the server', async () => {
-    const run = await loadtest(['--mode', 'p2p', '--relay', 'udp', '--turn', 'coturn', '--duration', '3', '--ramp', '100', '--json'], 60_000);
-    expect(run.code, run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as Report;
-    expect(report.start).toMatchObject({ started: 2, failed: 0 });
-    for (const bot of report.bots) {
-      expect(bot.errors, bot.name).toEqual([]);
-      expect(bot.path, `${bot.name}: through the relay`).toMatch(/^relay udp \S+ → relay /);
-      expect(bot.inbound.find((i) => i.kind === 'audio')!.packetsReceived, bot.name).toBeGreaterThan(50);
-    }
+    const report = await relayedCall('udp', ['--turn', 'coturn']);
     // The bundled relay did not run; coturn's process was measured instead.
     expect(report.server.turn).toBeNull();
     expect(report.processes.find((p) => p.label === 'coturn')?.cpuSeconds).toBeGreaterThan(0);
