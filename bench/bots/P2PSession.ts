@@ -8,7 +8,7 @@
 import type { IceServerInfo, ServerEventMap } from '../../server/src/protocol/index.ts';
 import { PeerLink } from '../../web/src/rtc/PeerLink.ts';
 import type { BotSignaling } from './BotSignaling.ts';
-import { entriesOf, inboundCounts, outboundOf, rtpKind, rtpReceived, selectedPath, transportTotals, type InboundStats, type MediaPath, type OutboundStats } from './rtpStats.ts';
+import { entriesOf, inboundCounts, outboundOf, rtpKind, rtpReceived, selectedPath, transportTotals, type InboundStats, type MediaPath, type OutboundStats, type StatsEntry } from './rtpStats.ts';
 
 export interface P2PSessionHooks {
   /** A remote track arrived on the link to `remoteId`. */
@@ -91,20 +91,18 @@ export class P2PSession implements MediaPath {
   }
 
   async path(): Promise<string | null> {
-    const paths = await Promise.all([...this.#links.values()].map(async ({ peer }) => selectedPath(entriesOf(await peer.pc.getStats()))));
+    const paths = (await this.#reports()).map(({ entries }) => selectedPath(entries));
     return paths.filter((p) => p !== null).join('; ') || null;
   }
 
   async packetsReceived(): Promise<number> {
-    let n = 0;
-    for (const { peer } of this.#links.values()) n += rtpReceived(entriesOf(await peer.pc.getStats()));
-    return n;
+    return (await this.#reports()).reduce((n, { entries }) => n + rtpReceived(entries), 0);
   }
 
   async transportReceived(): Promise<{ packets: number; bytes: number }> {
     const total = { packets: 0, bytes: 0 };
-    for (const { peer } of this.#links.values()) {
-      const t = transportTotals(entriesOf(await peer.pc.getStats()));
+    for (const { entries } of await this.#reports()) {
+      const t = transportTotals(entries);
       total.packets += t.packets;
       total.bytes += t.bytes;
     }
@@ -112,28 +110,20 @@ export class P2PSession implements MediaPath {
   }
 
   async inbound(): Promise<InboundStats[]> {
-    const out: InboundStats[] = [];
-    for (const [remoteId, { peer, kinds }] of this.#links) {
-      const entries = entriesOf(await peer.pc.getStats());
-      for (const kind of kinds) {
-        const s = entries.find((e) => e.type === 'inbound-rtp' && rtpKind(e) === kind);
-        out.push({
-          consumerId: `p2p:${remoteId}:${kind}`,
-          participantId: remoteId,
-          kind,
-          source: kind === 'audio' ? 'mic' : 'camera',
-          ...inboundCounts(entries, s),
-          serverPaused: false,
-        });
-      }
-    }
-    return out;
+    return (await this.#reports()).flatMap(({ remoteId, kinds, entries }) =>
+      [...kinds].map((kind) => ({
+        consumerId: `p2p:${remoteId}:${kind}`,
+        participantId: remoteId,
+        kind,
+        source: kind === 'audio' ? ('mic' as const) : ('camera' as const),
+        ...inboundCounts(entries, entries.find((e) => e.type === 'inbound-rtp' && rtpKind(e) === kind)),
+        serverPaused: false,
+      })),
+    );
   }
 
   async outbound(): Promise<OutboundStats[]> {
-    const out: OutboundStats[] = [];
-    for (const { peer } of this.#links.values()) out.push(...outboundOf(entriesOf(await peer.pc.getStats())));
-    return out;
+    return (await this.#reports()).flatMap(({ entries }) => outboundOf(entries));
   }
 
   close(): void {
@@ -141,5 +131,9 @@ export class P2PSession implements MediaPath {
     this.#closed = true;
     for (const { peer } of this.#links.values()) peer.close();
     this.#links.clear();
+  }
+  /** One getStats report per link. */
+  #reports(): Promise<{ remoteId: string; kinds: Set<'audio' | 'video'>; entries: StatsEntry[] }[]> {
+    return Promise.all([...this.#links].map(async ([remoteId, { peer, kinds }]) => ({ remoteId, kinds, entries: entriesOf(await peer.pc.getStats()) })));
   }
 }
