@@ -87,30 +87,19 @@ function parseArgs(argv: string[]): Options {
     if (n < min || n > max) throw new UsageError(`${name} must be ${min}–${max} (got ${n})`);
     return n;
   };
+  const oneOf = <T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T => {
+    if (!allowed.includes(v as T)) throw new UsageError(`${name} must be ${allowed.join(' or ')} (got ${v ?? 'nothing'})`);
+    return v as T;
+  };
   let bots: number | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = () => inline ?? argv[++i];
     switch (flag) {
-      case '--mode': {
-        const m = value();
-        if (m !== 'sfu' && m !== 'p2p') throw new UsageError(`--mode must be sfu or p2p (got ${m ?? 'nothing'})`);
-        o.mode = m;
-        break;
-      }
-      case '--relay': {
-        const t = value();
-        if (t !== 'udp' && t !== 'tcp') throw new UsageError(`--relay must be udp or tcp (got ${t ?? 'nothing'})`);
-        o.relay = t;
-        break;
-      }
-      case '--turn': {
-        const t = value();
-        if (t !== 'bundled' && t !== 'coturn') throw new UsageError(`--turn must be bundled or coturn (got ${t ?? 'nothing'})`);
-        o.turn = t;
-        break;
-      }
+      case '--mode': o.mode = oneOf('--mode', value(), ['sfu', 'p2p'] as const); break;
+      case '--relay': o.relay = oneOf('--relay', value(), ['udp', 'tcp'] as const); break;
+      case '--turn': o.turn = oneOf('--turn', value(), ['bundled', 'coturn'] as const); break;
       case '--bots': bots = int('--bots', value(), 2, LIMITS.bots); break;
       case '--video': o.video = int('--video', value(), 0, LIMITS.bots); break;
       case '--duration': o.durationS = int('--duration', value(), 1, LIMITS.durationS); break;
