@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => host.listen(0, '127.0.0.1', r));
   const hostOrigin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
 
-  const server = new CallwireServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', EMBED_ALLOWED_ORIGINS: hostOrigin }));
+  const server = new CallwireServer(loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', EMBED_ALLOWED_ORIGINS: hostOrigin }));
   await server.start();
   const callwire = `http://127.0.0.1:${server.port}`;
   demo = readFileSync('docs/embed-demo.html', 'utf8').replaceAll('http://localhost:3000', callwire);

@@ -162,6 +162,7 @@ function serverConfig(relay: 'bundled' | { urls: string[]; secret: string } | nu
     ...turn,
     PORT: '0',
     HOST: '127.0.0.1',
+    DATA_DIR: ':memory:',
     SFU_ENABLED: 'true',
     SFU_RTC_PORT: process.env['SFU_RTC_PORT'] ?? String(41_000 + 2 * Math.floor(Math.random() * 3_000)),
   });

@@ -35,7 +35,7 @@ const INSTRUMENT = `
 `;
 
 async function main(): Promise<void> {
-  const server = new CallwireServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' }));
+  const server = new CallwireServer(loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' }));
   await server.start();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const open = async (name: string) => {

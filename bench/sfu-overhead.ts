@@ -280,6 +280,7 @@ async function startServer(target: Target, rtcPort: number): Promise<{ url: stri
   const server = new CallwireServer(
     loadConfig({
       LOG_LEVEL: 'warn',
+      DATA_DIR: ':memory:',
       PORT: '0',
       HOST: '127.0.0.1',
       TURN_ENABLED: 'false',

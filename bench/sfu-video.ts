@@ -63,7 +63,7 @@ const poll = async <T>(fn: () => Promise<T | null | undefined>, ms: number, what
 };
 
 async function main(): Promise<void> {
-  const server = new CallwireServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', SFU_RTC_PORT: '40800' }));
+  const server = new CallwireServer(loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', SFU_RTC_PORT: '40800' }));
   await server.start();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const base = server.url;

@@ -29,7 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
   const server = new CallwireServer(
-    loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', TURN_ENABLED: 'false', SFU_WORKERS: '1', SFU_RTC_PORT: '40900', RECONNECT_GRACE_MS: '1000', RATE_LIMIT_PER_SEC: '1000' }),
+    loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', TURN_ENABLED: 'false', SFU_WORKERS: '1', SFU_RTC_PORT: '40900', RECONNECT_GRACE_MS: '1000', RATE_LIMIT_PER_SEC: '1000' }),
   );
   await server.start();
   const workerPid = () => server.sfu!.pool.slots[0]!.pid;

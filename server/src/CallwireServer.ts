@@ -7,87 +7,87 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
+import type { Redis } from 'ioredis';
+import { createAdapter } from '@socket.io/redis-adapter';
 import { CallManager } from './calls/CallManager.ts';
-import { MissedCallStore } from './calls/MissedCallStore.ts';
+import type { Cluster } from './cluster/Cluster.ts';
+import { LocalCluster } from './cluster/LocalCluster.ts';
+import { Ownership } from './cluster/Ownership.ts';
+import { RedisCluster } from './cluster/RedisCluster.ts';
 import type { Config } from './config.ts';
 import { createHttpApp } from './http/createHttpApp.ts';
 import { Authenticator } from './identity/Authenticator.ts';
-import { UserDirectory } from './identity/UserDirectory.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { ClientToServerEvents, IceServerInfo, ServerToClientEvents, UserInfo } from './protocol/index.ts';
 import { RoomManager } from './rooms/RoomManager.ts';
 import { Sfu } from './sfu/Sfu.ts';
 import { WorkerPool } from './sfu/WorkerPool.ts';
+import type { StateStore } from './store/StateStore.ts';
+import { RedisStore } from './store/RedisStore.ts';
+import { SqliteStore } from './store/SqliteStore.ts';
+import { connectRedis } from './store/redis.ts';
 import { TurnServer, createTurnCredentials } from '../../turn/src/index.ts';
 import { SignalingServer, type SocketData } from './signaling/SignalingServer.ts';
 import { SocketNotifier } from './signaling/SocketNotifier.ts';
 
 const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
+/** Guest handles nobody used for a month are released (another device may take them). */
 const USER_RETENTION_MS = 30 * 24 * 3_600_000;
-const MAX_KNOWN_USERS = 100_000;
+const RELEASE_BATCH = 10_000;
 
 /** Largest socket.io frame; bigger ones close the connection (our own per-message limit is lower). */
 const MAX_FRAME_BYTES = 1_000_000;
 
 export class CallwireServer {
   readonly logger: Logger;
-  readonly users = new UserDirectory();
-  readonly missed: MissedCallStore;
-  readonly rooms: RoomManager;
-  readonly calls: CallManager;
   readonly #http: HttpServer;
   readonly #io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-  readonly #signaling: SignalingServer;
-  readonly #auth: Authenticator;
+  readonly #notifier: SocketNotifier;
+  // Set up by start(): the store may be remote (Redis), so they cannot exist before it is reached.
+  store!: StateStore;
+  cluster!: Cluster;
+  rooms!: RoomManager;
+  calls!: CallManager;
+  #signaling: SignalingServer | null = null;
+  #auth!: Authenticator;
+  #redis: Redis[] = [];
   #sweeper: NodeJS.Timeout | null = null;
   /** The bundled TURN relay, when it runs in-process. */
   turn: TurnServer | null = null;
   /** The mediasoup SFU for group calls, when it runs. */
   sfu: Sfu | null = null;
-  readonly #notifier: SocketNotifier;
 
   constructor(readonly config: Config) {
     this.logger = createLogger(config.logLevel);
-    this.#auth = new Authenticator(config.auth);
-    this.missed = new MissedCallStore(config.missedCallsPerUser);
     const iceServersFor = (user: UserInfo, host?: string) => this.iceServersFor(user, host);
-
     const app = createHttpApp({
       webDist: config.webDist ?? DEFAULT_WEB_DIST,
-      auth: this.#auth,
+      auth: { mode: config.auth.mode, verifyToken: (t: string) => this.#auth.verifyToken(t) },
       iceServersFor,
       trustProxy: config.trustProxy,
       embedAllowedOrigins: config.embedAllowedOrigins,
-      health: () => ({
-        online: this.users.onlineCount,
-        rooms: this.rooms.roomCount,
-        calls: this.calls.liveCount,
-        sfu: this.sfu ? { workers: this.sfu.pool.slots.length, rooms: this.sfu.sfuRooms.length } : null,
-        pendingMissedCalls: this.missed.size,
-      }),
+      health: () => this.health(),
     });
     this.#http = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, app) : createHttpServer(app);
     this.#io = new Server(this.#http, { maxHttpBufferSize: MAX_FRAME_BYTES, serveClient: false });
+    this.#notifier = new SocketNotifier(this.#io);
+  }
 
-    const notifier = (this.#notifier = new SocketNotifier(this.#io));
-    // Rooms stay 1:1 until the SFU is up (start()).
-    this.rooms = new RoomManager(notifier, { reconnectGraceMs: config.reconnectGraceMs, limits: null });
-    this.calls = new CallManager(notifier, this.users, this.rooms, this.missed, {
-      ringTimeoutMs: config.ringTimeoutMs,
-      requireKnownCallee: config.auth.mode === 'guest',
-    });
-    this.#signaling = new SignalingServer(this.#io, {
-      auth: this.#auth,
-      users: this.users,
-      missed: this.missed,
-      rooms: this.rooms,
-      calls: this.calls,
-      sfu: () => this.sfu,
-      iceServersFor,
-      rateLimitPerSec: config.rateLimitPerSec,
-      logger: this.logger.child('signaling'),
-    });
+  /** Liveness plus what a load balancer needs: 503 while the store or the cluster is unreachable. */
+  async health(): Promise<{ ok: boolean } & Record<string, unknown>> {
+    if (!this.store) return { ok: false, starting: true };
+    const ok = this.store.healthy && this.cluster.healthy;
+    const base = { ok, node: this.cluster.nodeId, store: this.store.kind };
+    if (!ok) return base;
+    return {
+      ...base,
+      online: await this.cluster.onlineCount(),
+      rooms: this.rooms.roomCount,
+      calls: this.calls.liveCount,
+      sfu: this.sfu ? { workers: this.sfu.pool.slots.length, rooms: this.sfu.sfuRooms.length } : null,
+      pendingMissedCalls: await this.store.pendingMissedCalls(),
+    };
   }
 
   /**
@@ -118,23 +118,123 @@ export class CallwireServer {
   }
 
   async start(): Promise<void> {
-    // Forget people offline for a month (and the oldest beyond 100k): presence and guest handles
-    // must not grow without bound on a long-running server.
-    this.#sweeper = setInterval(() => this.#auth.forget(this.users.sweep(USER_RETENTION_MS, MAX_KNOWN_USERS)), 10 * 60_000);
+    const config = this.config;
+    await this.#openStore();
+    const log = this.logger;
+    this.#auth = new Authenticator(config.auth, this.store);
+    // Rooms stay 1:1 until the SFU is up (#startSfu).
+    this.rooms = new RoomManager(this.#notifier, { reconnectGraceMs: config.reconnectGraceMs, limits: null });
+    this.calls = new CallManager(this.#notifier, this.cluster, this.store, this.rooms, log.child('calls'), {
+      ringTimeoutMs: config.ringTimeoutMs,
+      requireKnownCallee: config.auth.mode === 'guest',
+      missedCallsPerUser: config.missedCallsPerUser,
+    });
+    const ownership = new Ownership(this.cluster, this.rooms, this.calls, log.child('cluster'));
+    this.#wireCluster(ownership);
+    this.#signaling = new SignalingServer(this.#io, {
+      auth: this.#auth,
+      cluster: this.cluster,
+      ownership,
+      store: this.store,
+      rooms: this.rooms,
+      calls: this.calls,
+      sfu: () => this.sfu,
+      iceServersFor: (user, host) => this.iceServersFor(user, host),
+      rateLimitPerSec: config.rateLimitPerSec,
+      logger: log.child('signaling'),
+    });
+    // Calls that were ringing when this node last stopped (one node: a restart) are missed calls now.
+    if (!this.cluster.shared) await this.calls.recoverPending(this.cluster.nodeId);
+
+    this.#sweeper = setInterval(() => void this.#releaseIdleHandles(), 10 * 60_000);
     this.#sweeper.unref();
-    if (this.config.turn?.bundled) {
-      const log = this.logger.child('turn');
-      this.turn = await TurnServer.start(this.config.turn.bundled, { logger: (level, message) => log[level](message) });
+    if (config.turn?.bundled) {
+      const turnLog = log.child('turn');
+      this.turn = await TurnServer.start(config.turn.bundled, { logger: (level, message) => turnLog[level](message) });
     }
-    if (this.config.sfu) await this.#startSfu(this.config.sfu);
+    if (config.sfu) await this.#startSfu(config.sfu);
     await new Promise<void>((resolve, reject) => {
       this.#http.once('error', reject);
-      this.#http.listen(this.config.port, this.config.host, () => {
+      this.#http.listen(config.port, config.host, () => {
         this.#http.off('error', reject);
         resolve();
       });
     });
-    this.logger.info(`listening on ${this.url}`);
+    log.info(`listening on ${this.url} (${this.store.kind} store, node ${this.cluster.nodeId})`);
+  }
+
+  async #openStore(): Promise<void> {
+    const s = this.config.store;
+    const log = this.logger.child('store');
+    const report = (e: Error) => log.error(e.message);
+    if (s.kind === 'sqlite') {
+      this.store = new SqliteStore(s.dataDir, report);
+      this.cluster = new LocalCluster();
+      return;
+    }
+    // Four connections: commands, the cluster's subscriber, and socket.io's adapter pair. The
+    // adapter's publisher queues while Redis is away (it does not handle a failed publish).
+    let warned = false;
+    const onError = (err: Error) => {
+      if (!warned) log.warn(`Redis: ${err.message}`);
+      warned = true;
+    };
+    const cmd = await connectRedis(s.url, { onError });
+    cmd.on('ready', () => {
+      if (warned) log.info('Redis is back');
+      warned = false;
+    });
+    const sub = cmd.duplicate();
+    const adapterPub = cmd.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    // socket.io's adapter publishes without handling a rejection; one must never end the process.
+    const publish = adapterPub.publish.bind(adapterPub) as (...args: unknown[]) => Promise<number>;
+    (adapterPub as unknown as { publish: (...args: unknown[]) => Promise<number> }).publish = (...args) =>
+      publish(...args).catch((err: unknown) => {
+        onError(err as Error);
+        return 0;
+      });
+    const adapterSub = cmd.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
+    for (const c of [sub, adapterPub, adapterSub]) c.on('error', onError);
+    this.#redis = [cmd, sub, adapterPub, adapterSub];
+    await Promise.all([sub.connect(), adapterPub.connect(), adapterSub.connect()]);
+    this.store = new RedisStore(cmd, report);
+    this.cluster = await RedisCluster.join(cmd, sub, this.logger.child('cluster'), s.nodeId ?? undefined);
+    this.#io.adapter(createAdapter(adapterPub, adapterSub, { key: 'cw:io' }));
+  }
+
+  #wireCluster(ownership: Ownership): void {
+    const { cluster, rooms, logger } = this;
+    const quiet = (what: string) => (err: unknown) => logger.warn(`${what}: ${(err as Error).message}`);
+    rooms.on('seat', (handle, marker, on) => void cluster.setBusy(handle, marker, on).catch(quiet('busy marker')));
+    if (!cluster.shared) return;
+    rooms.on('changed', (room) => void cluster.saveRoom(room.snapshot()).catch(quiet(`room ${room.id} snapshot`)));
+    rooms.on('roomClosed', (room) => {
+      void cluster.deleteRoom(room.id).catch(quiet(`room ${room.id} snapshot`));
+      void cluster.release(`room:${room.id}`).catch(quiet(`room ${room.id} release`));
+    });
+    cluster.on('wentOffline', (handles) => void this.#markOffline(handles).catch(quiet('presence')));
+    cluster.on('nodeDown', (node) => void ownership.takeOver(node).catch(quiet(`take-over of ${node}`)));
+  }
+
+  /** People whose node died: last seen now, and their watchers are told. */
+  async #markOffline(handles: string[]): Promise<void> {
+    const at = Date.now();
+    for (const handle of handles) {
+      const name = (await this.store.presence(handle))?.name ?? handle;
+      await this.store.touchUser({ handle, name }, at);
+      await this.#signaling?.announcePresence(handle, name, false, at);
+    }
+  }
+
+  async #releaseIdleHandles(): Promise<void> {
+    try {
+      const online = new Set<string>();
+      const cutoff = Date.now() - USER_RETENTION_MS;
+      const idle = await this.store.releaseIdleHandles(cutoff, RELEASE_BATCH, (h) => online.has(h));
+      if (idle.length > 0) this.logger.info(`released ${idle.length} guest handles unused for 30 days`);
+    } catch (err) {
+      this.logger.warn(`releasing idle handles failed: ${(err as Error).message}`);
+    }
   }
 
   /** Without a working media server callwire still runs: 1:1 calls are peer to peer. */
@@ -166,17 +266,19 @@ export class CallwireServer {
 
   async close(): Promise<void> {
     if (this.#sweeper) clearInterval(this.#sweeper);
-    this.#signaling.close();
     this.sfu?.close();
     this.sfu = null;
-    this.calls.close();
-    this.rooms.close();
-    this.missed.close();
-    this.users.close();
+    this.calls?.close();
+    this.rooms?.close();
     await new Promise<void>((resolve) => this.#io.close(() => resolve()));
     this.#http.closeAllConnections?.();
+    await this.#signaling?.drain();
     await this.turn?.close();
     this.turn = null;
+    await this.cluster?.close();
+    await this.store?.close();
+    for (const r of this.#redis) r.disconnect();
+    this.#redis = [];
   }
 }
 

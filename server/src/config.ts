@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, networkInterfaces } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { parseEmbedOrigins, type EmbedOrigins } from './http/EmbedPolicy.ts';
 import { TURN_ENV, TurnConfigError, parseTurnConfig, turnConfigFromEnv, type TurnConfig } from '../../turn/src/index.ts';
@@ -87,6 +88,12 @@ const EnvSchema = z.object({
     })
     .optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** Where the embedded store keeps its file (one node); `:memory:` keeps nothing (tests). */
+  DATA_DIR: z.string().min(1).optional(),
+  /** Many nodes: state in this Redis (redis://host:port), events between nodes through it. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\/./, 'REDIS_URL must look like redis://host:port').optional(),
+  /** This node's name in a cluster (logs, routing); default: random per start. */
+  NODE_ID: z.string().regex(/^[a-z0-9-]{1,32}$/, 'NODE_ID: 1–32 of a-z 0-9 -').optional(),
 });
 
 /** Every environment variable the server reads (its own and the bundled relay's TURN_*). */
@@ -135,6 +142,8 @@ export interface Config {
   /** Origins allowed to embed calls: a list, `*`, or [] (embedding refused). */
   embedAllowedOrigins: EmbedOrigins;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** The store: an embedded SQLite file under `dataDir` (default), or Redis shared by many nodes. */
+  store: { kind: 'sqlite'; dataDir: string } | { kind: 'redis'; url: string; nodeId: string | null };
 }
 
 export class ConfigError extends Error {
@@ -201,8 +210,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     trustProxy: e.TRUST_PROXY,
     embedAllowedOrigins: e.EMBED_ALLOWED_ORIGINS ?? [],
     logLevel: e.LOG_LEVEL,
+    store: e.REDIS_URL ? { kind: 'redis', url: e.REDIS_URL, nodeId: e.NODE_ID ?? null } : { kind: 'sqlite', dataDir: e.DATA_DIR ?? DEFAULT_DATA_DIR },
   };
 }
+
+/** `data/` in the checkout (git-ignored). */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../../data', import.meta.url));
 
 type Env = z.infer<typeof EnvSchema>;
 

@@ -31,6 +31,8 @@ async function main(): Promise<void> {
     force.unref();
     void server.close().then(() => process.exit(0));
   };
+  // A fault in a library callback must not take every call on this node down with it.
+  process.on('unhandledRejection', (reason) => server.logger.error(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 }

@@ -13,7 +13,7 @@ test.afterEach(closePeople);
 let server: CallwireServer;
 test.beforeAll(async () => {
   server = new CallwireServer(
-    loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', TURN_ENABLED: 'false', SFU_WORKERS: '1', SFU_RTC_PORT: '40700', SFU_TOP_K: '1', SFU_TOP_K_THRESHOLD: '2' }),
+    loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', TURN_ENABLED: 'false', SFU_WORKERS: '1', SFU_RTC_PORT: '40700', SFU_TOP_K: '1', SFU_TOP_K_THRESHOLD: '2' }),
   );
   await server.start();
 });

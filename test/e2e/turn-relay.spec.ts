@@ -14,7 +14,7 @@ test.afterEach(closePeople);
 const SECRET = 'e2e-shared-turn-secret-0123456789';
 
 async function startCallwire(env: Record<string, string>): Promise<CallwireServer> {
-  const server = new CallwireServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', SFU_ENABLED: 'false', TURN_SECRET: SECRET, ...env }));
+  const server = new CallwireServer(loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', SFU_ENABLED: 'false', TURN_SECRET: SECRET, ...env }));
   await server.start();
   return server;
 }

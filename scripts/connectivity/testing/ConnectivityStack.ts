@@ -31,6 +31,7 @@ export class ConnectivityStack {
     const cert = makeSelfSignedCert();
     const server = new CallwireServer(
       loadConfig({
+        DATA_DIR: ':memory:',
         PORT: '0',
         HOST: '127.0.0.1',
         LOG_LEVEL: 'error',

@@ -1,22 +1,37 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CallwireServer } from '../CallwireServer.ts';
-import { TestClient, sleep, startTestServer } from '../testing/harness.ts';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TestClient, sleep } from '../testing/harness.ts';
+import { RedisProcess } from '../testing/RedisProcess.ts';
+import { singleNode, twoNodes, type Deployment } from '../testing/deployments.ts';
 
 const VIDEO = { audioMuted: false, videoEnabled: true };
+const ENV = { RING_TIMEOUT_MS: '1500', RECONNECT_GRACE_MS: '300' };
 
-describe('calling by handle', () => {
-  let server: CallwireServer;
-  let url: string;
+let redis: RedisProcess;
+beforeAll(async () => {
+  redis = await RedisProcess.start();
+});
+afterAll(async () => {
+  await redis?.close();
+});
+
+// Every calling semantic holds on one node and across two nodes sharing Redis, where the clients
+// alternate between the nodes (caller and callee, or two devices of one person, on different nodes).
+describe.each([
+  ['one node, embedded store', () => singleNode(ENV)],
+  ['two nodes on Redis', () => twoNodes(redis, ENV)],
+])('calling by handle (%s)', (_name, deploy: () => Promise<Deployment>) => {
+  let server: Deployment;
+  let joined = 0;
   const clients: TestClient[] = [];
   const guest = async (handle: string, key?: string) => {
-    const c = await TestClient.guest(url, handle, handle.toUpperCase(), key);
+    const c = await TestClient.guest(server.urlFor(joined++), handle, handle.toUpperCase(), key);
     clients.push(c);
     return c;
   };
 
   beforeEach(async () => {
-    server = await startTestServer({ RING_TIMEOUT_MS: '1500', RECONNECT_GRACE_MS: '300' });
-    url = server.url;
+    joined = 0;
+    server = await deploy();
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.close();
@@ -48,8 +63,8 @@ describe('calling by handle', () => {
 
     await alice.ok('room.leave', { roomId: invite.roomId });
     expect(await bob.next('call.ended')).toEqual({ callId: invite.callId, reason: 'hangup' });
-    expect(server.calls.liveCount).toBe(0);
-    expect(server.rooms.roomCount).toBe(0);
+    expect(server.liveCalls()).toBe(0);
+    expect(server.roomCount()).toBe(0);
   });
 
   it('decline ends the call for the caller and files no missed call', async () => {
@@ -59,8 +74,8 @@ describe('calling by handle', () => {
     await bob.next('call.incoming');
     await bob.ok('call.decline', { callId });
     expect(await alice.next('call.ended')).toEqual({ callId, reason: 'declined' });
-    expect(server.missed.list('bob')).toEqual([]);
-    expect(server.rooms.roomCount).toBe(0);
+    expect(await server.store.missedCalls('bob')).toEqual([]);
+    expect(server.roomCount()).toBe(0);
   });
 
   it('busy: a callee already in a call refuses with `busy` and gets a missed call', async () => {
@@ -90,7 +105,7 @@ describe('calling by handle', () => {
     expect((await bob.next('missedCalls')).missedCalls[0]).toMatchObject({ callId, reason: 'cancelled' });
     // Accepting the cancelled call is refused and changes nothing.
     expect(await bob.request('call.accept', { callId })).toMatchObject({ ok: false, error: { code: 'call-ended' } });
-    expect(server.calls.liveCount).toBe(0);
+    expect(server.liveCalls()).toBe(0);
   });
 
   it('no answer within the ring timeout ends the call on both sides', async () => {
@@ -162,7 +177,7 @@ describe('calling by handle', () => {
     // Only the callee may answer, only the caller may cancel.
     expect(await alice.request('call.accept', { callId })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await bob.request('call.cancel', { callId })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
-    expect(server.calls.liveCount).toBe(1);
+    expect(server.liveCalls()).toBe(1);
   });
 
   it('a caller whose connection drops cancels the ringing call', async () => {

@@ -1,36 +1,51 @@
 /**
  * WhatsApp-style calling by handle: ring, accept, decline, busy, cancel, no answer, hang up,
  * and missed-call records for everything the callee did not pick up.
+ *
+ * A call lives on the node that placed it (the caller's): its state machine and ring timer run
+ * there, and the other nodes forward `call.accept`/`decline`/`cancel` to it. Who is online and
+ * who is busy come from the Cluster, so a callee on any node rings. Missed calls go to the
+ * StateStore, and are on disk before anyone is told the call ended.
  */
 import { randomId } from '../identity/ids.ts';
-import type { UserDirectory } from '../identity/UserDirectory.ts';
+import type { Cluster } from '../cluster/Cluster.ts';
+import type { Logger } from '../logger.ts';
 import { SignalingError, type CallEndReason, type MissedCallReason, type RequestOf, type ResponseMap, type UserInfo } from '../protocol/index.ts';
 import type { Room } from '../rooms/Room.ts';
 import type { RoomManager } from '../rooms/RoomManager.ts';
 import type { Notifier } from '../signaling/Notifier.ts';
+import type { PendingCall, StateStore } from '../store/StateStore.ts';
 import { Call } from './Call.ts';
-import type { MissedCallStore } from './MissedCallStore.ts';
 
 export interface CallManagerOptions {
   ringTimeoutMs: number;
-  /** Guest mode: only handles that have connected since start-up can be called. */
+  /** Guest mode: only handles that have connected at least once can be called. */
   requireKnownCallee: boolean;
+  missedCallsPerUser: number;
 }
 
 /** Ended calls are remembered this long so late messages get `call-ended`, not `unknown-call`. */
 const TOMBSTONE_MS = 60_000;
+
+/** Cluster broadcasts about a callee, applied by every node to the calls it runs. */
+type CalleeNews =
+  | { type: 'device-connected'; handle: string; socketId: string }
+  | { type: 'offline'; handle: string }
+  | { type: 'answered'; handle: string; callId: string };
 
 export class CallManager {
   readonly #calls = new Map<string, Call>();
 
   constructor(
     private readonly notifier: Notifier,
-    private readonly users: UserDirectory,
+    private readonly cluster: Cluster,
+    private readonly store: StateStore,
     private readonly rooms: RoomManager,
-    private readonly missed: MissedCallStore,
+    private readonly logger: Logger,
     private readonly options: CallManagerOptions,
   ) {
     rooms.on('participantLeft', (room) => this.#onParticipantLeft(room));
+    cluster.onBroadcast('callee', (news) => this.#apply(news as CalleeNews));
   }
 
   get liveCount(): number {
@@ -39,94 +54,122 @@ export class CallManager {
     return n;
   }
 
-  /** Busy: placing a call, being rung, in an answered call, or in any room. */
-  isBusy(handle: string): boolean {
-    for (const c of this.#calls.values()) {
-      if (!c.live) continue;
-      if (c.caller.handle === handle) return true;
-      if (c.callee === handle && (c.state === 'ringing' || c.state === 'accepted')) return true;
-    }
-    return this.rooms.isInAnyRoom(handle);
+  /** A call this node runs (tests). */
+  get(callId: string): Call | undefined {
+    return this.#calls.get(callId);
   }
 
-  invite(user: UserInfo, socketId: string, req: RequestOf<'call.invite'>): ResponseMap['call.invite'] {
+  async invite(user: UserInfo, socketId: string, req: RequestOf<'call.invite'>): Promise<ResponseMap['call.invite']> {
     if (req.to === user.handle) throw new SignalingError('self-call', 'you cannot call yourself');
-    if (this.options.requireKnownCallee && !this.users.isKnown(req.to)) {
+    if (this.options.requireKnownCallee && !(await this.#storeOp(() => this.store.handleExists(req.to)))) {
       throw new SignalingError('unknown-user', `nobody with the handle "${req.to}" has been here`);
     }
-    if (this.isBusy(user.handle)) throw new SignalingError('busy', 'you are already in a call');
-    if (this.isBusy(req.to)) {
-      this.#recordMissed(req.to, { callId: randomId(16), caller: user, video: req.video, at: Date.now() }, 'busy');
+    if (await this.cluster.isBusy(user.handle)) throw new SignalingError('busy', 'you are already in a call');
+    if (await this.cluster.isBusy(req.to)) {
+      await this.#recordMissed(req.to, { callId: randomId(16), caller: user, video: req.video, at: Date.now() }, 'busy');
       throw new SignalingError('busy', `${req.to} is on another call`);
     }
 
-    const call = new Call(user, socketId, req.to, req.video, this.users.isOnline(req.to));
+    const call = new Call(user, socketId, req.to, req.video, await this.cluster.isOnline(req.to));
+    // On disk first: if this node dies while it rings, a survivor turns it into a missed call.
+    await this.#storeOp(() => this.store.putPendingCall(pendingOf(call, this.cluster.nodeId)));
     this.#calls.set(call.id, call);
-    this.rooms.createCallRoom(call.roomId, req.video ? 'video' : 'audio', (handle) => {
-      if (handle === call.caller.handle) return;
-      if (handle === call.callee && call.state === 'accepted') return;
-      throw new SignalingError('forbidden', 'this call room is only for its caller and callee');
+    await Promise.all([this.cluster.claim(`call:${call.id}`), this.cluster.claim(`room:${call.roomId}`)]);
+    await this.cluster.setBusy(call.caller.handle, `call:${call.id}`, true);
+    if (call.state === 'ringing') await this.cluster.setBusy(call.callee, `call:${call.id}`, true);
+    this.rooms.createCallRoom(call.roomId, req.video ? 'video' : 'audio', [call.caller.handle, call.callee], (handle) => {
+      if (handle === call.callee && call.state !== 'accepted') throw new SignalingError('forbidden', 'the call has not been answered');
     });
-    call.arm(this.options.ringTimeoutMs, () => this.#end(call, 'no-answer', null));
+    call.arm(this.options.ringTimeoutMs, () => this.#endSoon(call, 'no-answer', null));
     if (call.state === 'ringing') {
       this.notifier.toUser(call.callee, 'call.incoming', { callId: call.id, from: call.caller, video: call.video });
     }
     return { callId: call.id, roomId: call.roomId, state: call.state === 'ringing' ? 'ringing' : 'calling' };
   }
 
-  accept(user: UserInfo, socketId: string, req: RequestOf<'call.accept'>): ResponseMap['call.accept'] {
+  async accept(user: UserInfo, socketId: string, req: RequestOf<'call.accept'>): Promise<ResponseMap['call.accept']> {
     const call = this.#unansweredFor(user, req.callId, 'callee');
     call.state = 'accepted';
     call.answeredBy = socketId;
     // Both sides must reach the room; a callee that accepted and vanished does not hold the caller forever.
     call.arm(this.options.ringTimeoutMs, () => {
-      if ((this.rooms.get(call.roomId)?.participants.size ?? 0) < 2) this.#end(call, 'hangup', null);
+      if ((this.rooms.get(call.roomId)?.participants.size ?? 0) < 2) this.#endSoon(call, 'hangup', null);
     });
     this.notifier.toSocket(call.callerSocketId, 'call.accepted', { callId: call.id, roomId: call.roomId });
-    for (const s of this.users.socketsOf(call.callee)) {
-      if (s !== socketId) this.notifier.toSocket(s, 'call.ended', { callId: call.id, reason: 'answered-elsewhere' });
-    }
-    // Whoever else is ringing this person now hears "busy".
-    for (const other of this.#calls.values()) {
-      if (other !== call && other.unanswered && other.callee === user.handle) this.#end(other, 'busy', null);
-    }
+    this.notifier.toUser(call.callee, 'call.ended', { callId: call.id, reason: 'answered-elsewhere' }, socketId);
+    // Whoever else is ringing this person, on any node, now hears "busy".
+    const news: CalleeNews = { type: 'answered', handle: user.handle, callId: call.id };
+    this.#apply(news);
+    await Promise.all([
+      this.cluster.setBusy(call.callee, `call:${call.id}`, true),
+      this.cluster.broadcast('callee', news),
+      this.#storeOp(() => this.store.deletePendingCall(call.id)),
+    ]);
     return { roomId: call.roomId };
   }
 
-  decline(user: UserInfo, socketId: string, req: RequestOf<'call.decline'>): void {
-    const call = this.#unansweredFor(user, req.callId, 'callee');
-    this.#end(call, 'declined', socketId);
+  async decline(user: UserInfo, socketId: string, req: RequestOf<'call.decline'>): Promise<void> {
+    await this.#end(this.#unansweredFor(user, req.callId, 'callee'), 'declined', socketId);
   }
 
-  cancel(user: UserInfo, socketId: string, req: RequestOf<'call.cancel'>): void {
-    const call = this.#unansweredFor(user, req.callId, 'caller');
-    this.#end(call, 'cancelled', socketId);
+  async cancel(user: UserInfo, socketId: string, req: RequestOf<'call.cancel'>): Promise<void> {
+    await this.#end(this.#unansweredFor(user, req.callId, 'caller'), 'cancelled', socketId);
   }
 
-  /** A device connected: it starts ringing for every unanswered call to its user. */
-  userConnected(handle: string, socketId: string): void {
-    for (const call of this.#calls.values()) {
-      if (!call.unanswered || call.callee !== handle) continue;
-      this.notifier.toSocket(socketId, 'call.incoming', { callId: call.id, from: call.caller, video: call.video });
-      if (call.state === 'calling') {
-        call.state = 'ringing';
-        this.notifier.toSocket(call.callerSocketId, 'call.ringing', { callId: call.id });
-      }
-    }
+  /** A device connected (on this node): it starts ringing for every unanswered call to its user. */
+  async userConnected(handle: string, socketId: string): Promise<void> {
+    const news: CalleeNews = { type: 'device-connected', handle, socketId };
+    this.#apply(news);
+    await this.cluster.broadcast('callee', news);
   }
 
   /** A device disconnected: a caller's unanswered calls are cancelled; a callee may stop ringing. */
-  socketClosed(handle: string, socketId: string): void {
+  async socketClosed(handle: string, socketId: string, wentOffline: boolean): Promise<void> {
     for (const call of [...this.#calls.values()]) {
-      if (!call.unanswered) continue;
-      if (call.callerSocketId === socketId) this.#end(call, 'cancelled', socketId);
-      else if (call.callee === handle && call.state === 'ringing' && !this.users.isOnline(handle)) call.state = 'calling';
+      if (call.unanswered && call.callerSocketId === socketId) await this.#end(call, 'cancelled', socketId);
     }
+    if (!wentOffline) return;
+    const news: CalleeNews = { type: 'offline', handle };
+    this.#apply(news);
+    await this.cluster.broadcast('callee', news);
+  }
+
+  /**
+   * Calls that were ringing on a node that is gone (this one before a restart, or a dead peer):
+   * each becomes a missed call, and the callee's devices stop ringing.
+   */
+  async recoverPending(node: string): Promise<number> {
+    const calls = await this.store.takePendingCalls(node);
+    for (const c of calls) {
+      await this.#recordMissed(c.callee, { callId: c.id, caller: c.caller, video: c.video, at: c.at }, 'cancelled');
+      this.notifier.toUser(c.callee, 'call.ended', { callId: c.id, reason: 'cancelled' });
+      await this.cluster.release(`call:${c.id}`).catch(() => {});
+    }
+    if (calls.length > 0) this.logger.warn(`${calls.length} call(s) still ringing on node ${node} when it stopped became missed calls`);
+    return calls.length;
   }
 
   close(): void {
     for (const c of this.#calls.values()) c.close();
     this.#calls.clear();
+  }
+
+  #apply(news: CalleeNews): void {
+    for (const call of [...this.#calls.values()]) {
+      if (!call.unanswered || call.callee !== news.handle) continue;
+      if (news.type === 'device-connected') {
+        this.notifier.toSocket(news.socketId, 'call.incoming', { callId: call.id, from: call.caller, video: call.video });
+        if (call.state === 'calling') {
+          call.state = 'ringing';
+          void this.cluster.setBusy(call.callee, `call:${call.id}`, true).catch(() => {});
+          this.notifier.toSocket(call.callerSocketId, 'call.ringing', { callId: call.id });
+        }
+      } else if (news.type === 'offline') {
+        if (call.state === 'ringing') call.state = 'calling';
+      } else if (call.id !== news.callId) {
+        this.#endSoon(call, 'busy', null);
+      }
+    }
   }
 
   #unansweredFor(user: UserInfo, callId: string, role: 'caller' | 'callee'): Call {
@@ -146,40 +189,67 @@ export class CallManager {
     for (const call of this.#calls.values()) {
       if (call.roomId !== room.id || !call.live) continue;
       // A caller leaving before the answer is a cancel; anyone leaving an answered 1:1 call hangs up.
-      if (call.state === 'accepted') this.#end(call, 'hangup', null);
-      else this.#end(call, 'cancelled', null);
+      this.#endSoon(call, call.state === 'accepted' ? 'hangup' : 'cancelled', null);
     }
   }
 
-  /** Ends a call, tells everyone involved except `exceptSocket`, and files a missed call if due. */
-  #end(call: Call, reason: CallEndReason, exceptSocket: string | null): void {
+  /** Ends a call from a timer or an event: failures are logged, never thrown into the void. */
+  #endSoon(call: Call, reason: CallEndReason, exceptSocket: string | null): void {
+    this.#end(call, reason, exceptSocket).catch((err: unknown) => this.logger.error(`ending call ${call.id} failed: ${(err as Error).message}`));
+  }
+
+  /** Ends a call, files a missed call if due (durably, first), then tells everyone except `exceptSocket`. */
+  async #end(call: Call, reason: CallEndReason, exceptSocket: string | null): Promise<void> {
     if (!call.live) return;
     const wasUnanswered = call.unanswered;
     const answeredBy = call.answeredBy;
     call.end(reason);
-    const notify = (socketId: string, r: CallEndReason) => {
-      if (socketId !== exceptSocket) this.notifier.toSocket(socketId, 'call.ended', { callId: call.id, reason: r });
-    };
-    notify(call.callerSocketId, reason);
+    if (wasUnanswered && (reason === 'no-answer' || reason === 'cancelled' || reason === 'busy')) {
+      await this.#recordMissed(call.callee, { callId: call.id, caller: call.caller, video: call.video, at: call.createdAt }, reason);
+    }
+    if (call.callerSocketId !== exceptSocket) this.notifier.toSocket(call.callerSocketId, 'call.ended', { callId: call.id, reason });
     if (wasUnanswered) {
       const onOtherDevices: CallEndReason = reason === 'declined' ? 'declined-elsewhere' : reason;
-      for (const s of this.users.socketsOf(call.callee)) notify(s, onOtherDevices);
-    } else if (answeredBy) {
-      notify(answeredBy, reason);
-    }
-    if (wasUnanswered && (reason === 'no-answer' || reason === 'cancelled' || reason === 'busy')) {
-      this.#recordMissed(call.callee, { callId: call.id, caller: call.caller, video: call.video, at: call.createdAt }, reason);
+      this.notifier.toUser(call.callee, 'call.ended', { callId: call.id, reason: onOtherDevices }, exceptSocket ?? undefined);
+    } else if (answeredBy && answeredBy !== exceptSocket) {
+      this.notifier.toSocket(answeredBy, 'call.ended', { callId: call.id, reason });
     }
     this.rooms.closeRoom(call.roomId);
-    call.arm(TOMBSTONE_MS, () => this.#calls.delete(call.id));
+    // The tombstone keeps the call's node its owner, so late messages from any node hear `call-ended`.
+    call.arm(TOMBSTONE_MS, () => {
+      this.#calls.delete(call.id);
+      void this.cluster.release(`call:${call.id}`).catch(() => {});
+    });
+    // Bookkeeping elsewhere; a shared store that is down now is cleaned up when it is back.
+    await Promise.all([
+      wasUnanswered ? this.store.deletePendingCall(call.id) : Promise.resolve(),
+      this.cluster.setBusy(call.caller.handle, `call:${call.id}`, false),
+      this.cluster.setBusy(call.callee, `call:${call.id}`, false),
+    ]).catch((err: unknown) => this.logger.warn(`call ${call.id} ended; clean-up deferred: ${(err as Error).message}`));
   }
 
-  #recordMissed(
-    handle: string,
-    c: { callId: string; caller: UserInfo; video: boolean; at: number },
-    reason: MissedCallReason,
-  ): void {
-    this.missed.add(handle, { id: randomId(16), callId: c.callId, from: c.caller, video: c.video, at: c.at, reason });
-    if (this.users.isOnline(handle)) this.notifier.toUser(handle, 'missedCalls', { missedCalls: this.missed.list(handle) });
+  async #recordMissed(handle: string, c: { callId: string; caller: UserInfo; video: boolean; at: number }, reason: MissedCallReason): Promise<void> {
+    const record = { id: randomId(16), callId: c.callId, from: c.caller, video: c.video, at: c.at, reason };
+    try {
+      await this.store.addMissedCall(handle, record, this.options.missedCallsPerUser);
+      this.notifier.toUser(handle, 'missedCalls', { missedCalls: await this.store.missedCalls(handle) });
+    } catch (err) {
+      // The call still ends for everyone; the operator sees what could not be kept.
+      this.logger.error(`missed call for ${handle} not stored: ${(err as Error).message}`, { record });
+    }
   }
+
+  /** A store failure becomes the typed signaling error `unavailable`. */
+  async #storeOp<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof SignalingError) throw err;
+      throw new SignalingError('unavailable', `the service's store is not reachable; try again shortly (${(err as Error).message})`);
+    }
+  }
+}
+
+function pendingOf(call: Call, node: string): PendingCall {
+  return { id: call.id, caller: call.caller, callee: call.callee, video: call.video, at: call.createdAt, node };
 }

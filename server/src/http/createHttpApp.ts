@@ -12,9 +12,11 @@ import { createEmbedRouter } from './embedRoutes.ts';
 
 export interface HttpAppDeps {
   webDist: string;
-  auth: Authenticator;
+  /** Only token checks happen over HTTP; guest handles are bound by signaling. */
+  auth: Pick<Authenticator, 'mode' | 'verifyToken'>;
   iceServersFor: (user: UserInfo, requestHost?: string) => IceServerInfo[];
-  health: () => Record<string, unknown>;
+  /** `ok: false` answers 503 (the shared store is unreachable): a load balancer takes the node out. */
+  health: () => Promise<{ ok: boolean } & Record<string, unknown>>;
   trustProxy: boolean;
   /** Host page origins that may embed calls; default none. */
   embedAllowedOrigins?: EmbedOrigins;
@@ -33,8 +35,13 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   // Before the /api fallback and the app pages: embed.js, /api/embed/check, /embed/call/:room.
   app.use(createEmbedRouter({ policy: new EmbedPolicy(deps.embedAllowedOrigins), webDist: deps.webDist }));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, ...deps.health() });
+  app.get('/healthz', async (_req, res) => {
+    try {
+      const h = await deps.health();
+      res.status(h.ok ? 200 : 503).json(h);
+    } catch (err) {
+      res.status(503).json({ ok: false, error: (err as Error).message });
+    }
   });
 
   app.get('/api/config', (_req, res) => {
@@ -92,7 +99,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   return app;
 }
 
-async function authenticateHttp(req: Request, auth: Authenticator): Promise<UserInfo> {
+async function authenticateHttp(req: Request, auth: HttpAppDeps['auth']): Promise<UserInfo> {
   const header = req.headers.authorization;
   if (header?.startsWith('Bearer ')) return auth.verifyToken(header.slice('Bearer '.length).trim());
   if (auth.mode === 'jwt') throw new SignalingError('unauthorized', 'Authorization: Bearer <token> required');

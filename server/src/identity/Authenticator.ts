@@ -1,18 +1,21 @@
 /**
  * Turns a handshake into an identity. Guests pick a handle and prove it stays theirs with a
- * per-device key; integrators can instead require a JWT (HS256, shared secret) that names the user.
+ * per-device key (the StateStore keeps only its sha256, so the binding survives restarts and
+ * holds on every node); integrators can instead require a JWT (HS256, shared secret).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { jwtVerify, errors as joseErrors } from 'jose';
 import { DisplayName, Handle, HandshakeAuth, SignalingError, type UserInfo } from '../protocol/index.ts';
 import type { Config } from '../config.ts';
+import type { StateStore } from '../store/StateStore.ts';
 
 export class Authenticator {
-  /** handle → sha256(device key). Guests keep their handle for the life of the process. */
-  readonly #guestKeys = new Map<string, Buffer>();
   readonly #secret: Uint8Array | null;
 
-  constructor(private readonly auth: Config['auth']) {
+  constructor(
+    private readonly auth: Config['auth'],
+    private readonly store: StateStore,
+  ) {
     this.#secret = auth.mode === 'jwt' ? new TextEncoder().encode(auth.secret) : null;
   }
 
@@ -31,12 +34,14 @@ export class Authenticator {
     if (this.auth.mode === 'jwt') throw new SignalingError('unauthorized', 'this server requires a token');
 
     const { handle, name, key } = auth.guest;
-    const digest = createHash('sha256').update(key).digest();
-    const owner = this.#guestKeys.get(handle);
-    if (owner && !timingSafeEqual(owner, digest)) {
-      throw new SignalingError('handle-taken', `the handle "${handle}" is in use by another device`);
+    const digest = createHash('sha256').update(key).digest('hex');
+    let claim;
+    try {
+      claim = await this.store.claimHandle(handle, digest, Date.now());
+    } catch (err) {
+      throw new SignalingError('unavailable', `cannot check the handle now; try again shortly (${(err as Error).message})`);
     }
-    this.#guestKeys.set(handle, digest);
+    if (claim === 'taken') throw new SignalingError('handle-taken', `the handle "${handle}" is in use by another device`);
     return { handle, name };
   }
 
@@ -60,15 +65,5 @@ export class Authenticator {
       const reason = err instanceof joseErrors.JWTExpired ? 'token expired' : 'token rejected';
       throw new SignalingError('unauthorized', reason);
     }
-  }
-
-  /** Releases guest handles (their users were forgotten): another device may take them now. */
-  forget(handles: readonly string[]): void {
-    for (const h of handles) this.#guestKeys.delete(h);
-  }
-
-  /** Known handles (guests who have connected at least once). */
-  isKnownGuest(handle: string): boolean {
-    return this.#guestKeys.has(handle);
   }
 }

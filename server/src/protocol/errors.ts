@@ -38,6 +38,8 @@ export const ERROR_CODES = [
   /** Video is not allowed in this room yet (voice call without an agreed upgrade). */
   'video-not-allowed',
   'forbidden',
+  /** The service cannot answer right now (its shared store is unreachable); retry shortly. */
+  'unavailable',
   'internal',
 ] as const;
 

@@ -1,26 +1,52 @@
 import { randomBytes } from 'node:crypto';
 import { randomId } from '../identity/ids.ts';
 import type { ParticipantInfo, UserInfo } from '../protocol/index.ts';
+import type { ParticipantSnapshot } from './RoomSnapshot.ts';
 
 /** One person's presence in one room, bound to one socket (or none while reconnecting). */
 export class Participant {
-  readonly id = randomId(12);
+  readonly id: string = randomId(12);
   readonly handle: string;
-  readonly joinedAt = Date.now();
+  readonly joinedAt: number = Date.now();
   /** Lets the same client take this participant back after its connection dropped. */
-  readonly resumeSecret = randomBytes(18).toString('base64url');
+  readonly resumeSecret: string = randomBytes(18).toString('base64url');
   name: string;
   audioMuted: boolean;
   videoEnabled: boolean;
   socketId: string | null;
+  /** The cluster node that holds the socket (multi-node deployments). */
+  node: string | null;
   #graceTimer: NodeJS.Timeout | null = null;
 
-  constructor(user: UserInfo, name: string, socketId: string, media: { audioMuted: boolean; videoEnabled: boolean }) {
+  constructor(user: UserInfo, name: string, socketId: string, media: { audioMuted: boolean; videoEnabled: boolean }, node: string | null = null) {
     this.handle = user.handle;
     this.name = name;
     this.socketId = socketId;
+    this.node = node;
     this.audioMuted = media.audioMuted;
     this.videoEnabled = media.videoEnabled;
+  }
+
+  /** A participant taken over from a snapshot (its node died): same id and resume secret. */
+  static fromSnapshot(s: ParticipantSnapshot): Participant {
+    const p = new Participant({ handle: s.handle, name: s.name }, s.name, s.socketId ?? '', s, s.node);
+    Object.assign(p, { id: s.id, joinedAt: s.joinedAt, resumeSecret: s.resumeSecret });
+    p.socketId = s.socketId;
+    return p;
+  }
+
+  snapshot(): ParticipantSnapshot {
+    return {
+      id: this.id,
+      handle: this.handle,
+      name: this.name,
+      socketId: this.socketId,
+      node: this.node,
+      audioMuted: this.audioMuted,
+      videoEnabled: this.videoEnabled,
+      joinedAt: this.joinedAt,
+      resumeSecret: this.resumeSecret,
+    };
   }
 
   get connected(): boolean {
@@ -34,9 +60,10 @@ export class Participant {
     this.#graceTimer = setTimeout(onExpire, graceMs);
   }
 
-  attach(socketId: string): void {
+  attach(socketId: string, node: string | null = this.node): void {
     this.#clearTimer();
     this.socketId = socketId;
+    this.node = node;
   }
 
   info(): ParticipantInfo {

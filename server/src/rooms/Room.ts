@@ -1,6 +1,7 @@
 import { randomId } from '../identity/ids.ts';
 import { SignalingError, type RequestOf, type RoomInfo } from '../protocol/index.ts';
-import type { Participant } from './Participant.ts';
+import { Participant } from './Participant.ts';
+import type { RoomSnapshot } from './RoomSnapshot.ts';
 
 /** Group-call limits; null when there is no SFU (rooms then hold two people, peer to peer). */
 export interface RoomLimits {
@@ -15,6 +16,8 @@ export interface RoomOptions {
   limits: RoomLimits | null;
   /** Throws a SignalingError when this handle may not join (1:1 call rooms). */
   admit?: (handle: string) => void;
+  /** 1:1 call rooms: the only two handles that may enter (kept in snapshots). */
+  allowed?: string[];
 }
 
 const VIDEO_REQUEST_TTL_MS = 60_000;
@@ -32,6 +35,7 @@ export class Room {
   mode: RoomInfo['mode'] = 'p2p';
   readonly participants = new Map<string, Participant>();
   readonly #admit: ((handle: string) => void) | undefined;
+  readonly #allowed: string[] | null;
   /** `${from}>${to}`: `from` sent an offer that `to` has not answered yet. */
   readonly #pendingOffers = new Set<string>();
   /** `${from}>${to}`: `from` has sent `to` at least one description, so candidates may follow. */
@@ -45,6 +49,7 @@ export class Room {
     // 1:1 calls by handle only ever admit their two parties.
     this.limits = options.kind === 'call' ? null : options.limits;
     this.#admit = options.admit;
+    this.#allowed = options.allowed ?? null;
     // An echo room exists to test the media path through the SFU, so it starts there.
     if (options.kind === 'echo') this.mode = 'sfu';
   }
@@ -64,6 +69,7 @@ export class Room {
   /** Throws room-full (or forbidden) when this handle may not join now. */
   admit(handle: string): void {
     this.#admit?.(handle);
+    if (this.#allowed && !this.#allowed.includes(handle)) throw new SignalingError('forbidden', 'this call room is only for its caller and callee');
     if (this.participants.size >= this.capacity) {
       const why = this.limits ? '' : this.kind === 'call' ? ' — this is a 1:1 call' : ' — group calls need the SFU, which is not running';
       throw new SignalingError('room-full', `call is full (${this.capacity} people)${why}`);
@@ -100,8 +106,35 @@ export class Room {
     return [...this.participants.values()].filter((p) => p.id !== participantId);
   }
 
-  /** Checks that a signal fits the offer/answer order and records it. Changes nothing if it throws. */
-  acceptSignal(from: string, msg: RequestOf<'rtc.signal'>): void {
+  snapshot(): RoomSnapshot {
+    return {
+      id: this.id,
+      kind: this.kind,
+      media: this.media,
+      mode: this.mode,
+      limits: this.limits,
+      allowed: this.#allowed,
+      participants: [...this.participants.values()].map((p) => p.snapshot()),
+      pendingOffers: [...this.#pendingOffers],
+      described: [...this.#described],
+    };
+  }
+
+  /** A room taken over from another node: same participants, seats, resume secrets and SDP order. */
+  static fromSnapshot(s: RoomSnapshot): Room {
+    const room = new Room({ id: s.id, kind: s.kind, media: s.media, limits: s.limits, ...(s.allowed ? { allowed: s.allowed } : {}) });
+    room.mode = s.mode;
+    for (const p of s.participants) room.add(Participant.fromSnapshot(p));
+    for (const k of s.pendingOffers) room.#pendingOffers.add(k);
+    for (const k of s.described) room.#described.add(k);
+    return room;
+  }
+
+  /**
+   * Checks that a signal fits the offer/answer order and records it. Changes nothing if it throws.
+   * Returns whether the order changed (a description), i.e. whether a snapshot is due.
+   */
+  acceptSignal(from: string, msg: RequestOf<'rtc.signal'>): boolean {
     const to = msg.to;
     const target = this.participants.get(to);
     if (!target || to === from) throw new SignalingError('unknown-participant', `no participant ${to} in room ${this.id}`);
@@ -122,6 +155,7 @@ export class Room {
     } else if (!this.#described.has(forward)) {
       throw new SignalingError('invalid-state', 'ICE candidate before any offer or answer');
     }
+    return msg.description !== undefined;
   }
 
   requestVideo(from: string): string {

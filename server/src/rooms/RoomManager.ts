@@ -19,6 +19,7 @@ import {
 import type { Notifier } from '../signaling/Notifier.ts';
 import { Participant } from './Participant.ts';
 import { Room, type RoomLimits, type RoomOptions } from './Room.ts';
+import type { RoomSnapshot } from './RoomSnapshot.ts';
 
 export interface RoomManagerOptions {
   /** How long a participant whose connection dropped keeps its seat. */
@@ -30,6 +31,12 @@ export interface RoomManagerOptions {
 export type RoomManagerEvents = {
   participantLeft: [room: Room, participant: Participant, reason: LeaveReason];
   roomClosed: [room: Room];
+  /** Who is in the room or its settings changed (a cluster keeps a snapshot). */
+  changed: [room: Room];
+  /** A person took (on) or gave up (off) a seat: they are busy while they hold one. */
+  seat: [handle: string, marker: string, on: boolean];
+  /** A room was taken over from a node that died. */
+  restored: [room: Room];
   /** The room moved from peer to peer to the SFU (a third person is joining). */
   escalated: [room: Room];
 };
@@ -68,10 +75,10 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     return this.#rooms.get(roomId);
   }
 
-  createLinkRoom(media: RoomInfo['media']): Room {
-    let id = randomRoomName();
+  createLinkRoom(media: RoomInfo['media'], id = randomRoomName()): Room {
     while (this.#rooms.has(id)) id = randomRoomName();
     const room = this.#open({ id, kind: 'link', media, limits: this.options.limits });
+    this.emit('changed', room);
     this.#unusedTimers.set(
       id,
       setTimeout(() => {
@@ -81,11 +88,32 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     return room;
   }
 
-  createCallRoom(id: string, media: RoomInfo['media'], admit: RoomOptions['admit']): Room {
-    return this.#open({ id, kind: 'call', media, limits: null, admit });
+  createCallRoom(id: string, media: RoomInfo['media'], allowed: [string, string], admit: RoomOptions['admit']): Room {
+    const room = this.#open({ id, kind: 'call', media, limits: null, admit, allowed });
+    this.emit('changed', room);
+    return room;
   }
 
-  join(user: UserInfo, socketId: string, req: RequestOf<'room.join'>): JoinResult {
+  /**
+   * Takes over a room from a node that died. Participants whose socket is gone keep their seat
+   * for the grace period (they resume on reconnecting); the others stay connected.
+   */
+  restore(snapshot: RoomSnapshot, connected: (p: Participant) => boolean): Room {
+    const existing = this.#rooms.get(snapshot.id);
+    if (existing) return existing;
+    const room = Room.fromSnapshot(snapshot);
+    this.#rooms.set(room.id, room);
+    for (const p of room.participants.values()) {
+      this.emit('seat', p.handle, seatMarker(room, p), true);
+      if (!connected(p)) this.#detach(room, p);
+    }
+    this.emit('changed', room);
+    this.emit('restored', room);
+    if (room.participants.size === 0) this.closeRoom(room.id);
+    return room;
+  }
+
+  join(user: UserInfo, socketId: string, req: RequestOf<'room.join'>, node: string | null = null): JoinResult {
     let room = this.#rooms.get(req.roomId);
     if (!room) {
       // Call links create their room on first join, like a meeting link; 1:1 call rooms only
@@ -103,7 +131,8 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     if (req.resume) {
       const p = room.participants.get(req.resume.participantId);
       if (p && p.handle === user.handle && !p.connected && sameSecret(p.resumeSecret, req.resume.secret)) {
-        p.attach(socketId);
+        p.attach(socketId, node);
+        this.emit('changed', room);
         return this.#joinResult(room, p);
       }
       // A stale or foreign resume ticket is not an error: the client simply joins afresh.
@@ -122,8 +151,10 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     }
     const wantsVideo = req.media.videoEnabled && room.media === 'video' && (!room.limits || room.participants.size < room.limits.maxVideo);
     const media = { audioMuted: req.media.audioMuted, videoEnabled: wantsVideo };
-    const p = new Participant(user, req.name ?? user.name, socketId, media);
+    const p = new Participant(user, req.name ?? user.name, socketId, media, node);
     room.add(p);
+    this.emit('seat', p.handle, seatMarker(room, p), true);
+    this.emit('changed', room);
     this.#broadcast(room, p.id, 'room.participantJoined', { roomId: room.id, participant: p.info() });
     return this.#joinResult(room, p);
   }
@@ -142,6 +173,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     if (req.name !== undefined) participant.name = req.name;
     if (req.audioMuted !== undefined) participant.audioMuted = req.audioMuted;
     if (req.videoEnabled !== undefined) participant.videoEnabled = req.videoEnabled;
+    this.emit('changed', room);
     const info = participant.info();
     this.#broadcast(room, participant.id, 'room.participantUpdated', { roomId: room.id, participant: info });
     return info;
@@ -149,7 +181,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
 
   signal(socketId: string, req: RequestOf<'rtc.signal'>): void {
     const { room, participant } = this.find(socketId, req.roomId);
-    room.acceptSignal(participant.id, req);
+    if (room.acceptSignal(participant.id, req)) this.emit('changed', room);
     const target = room.participants.get(req.to)!;
     this.notifier.toSocket(target.socketId!, 'rtc.signal', {
       roomId: room.id,
@@ -169,6 +201,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   respondVideo(socketId: string, req: RequestOf<'video.respond'>): RoomInfo {
     const { room, participant } = this.find(socketId, req.roomId);
     const requester = room.respondVideo(participant.id, req.requestId, req.accept);
+    if (req.accept) this.emit('changed', room);
     // Room first: by the time the requester hears "accepted", the room already allows video.
     if (req.accept) this.#broadcast(room, null, 'room.updated', { room: room.info() });
     const requesterSocket = room.participants.get(requester)?.socketId;
@@ -185,25 +218,28 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
 
   /** The socket is gone: its participants keep their seats for the grace period. */
   socketClosed(socketId: string): void {
-    for (const room of this.#rooms.values()) {
-      for (const p of room.participants.values()) {
+    for (const room of [...this.#rooms.values()]) {
+      for (const p of [...room.participants.values()]) {
         if (p.socketId !== socketId) continue;
-        if (this.options.reconnectGraceMs === 0) {
-          this.#removeParticipant(room, p, 'disconnected');
-          continue;
-        }
-        p.detach(this.options.reconnectGraceMs, () => {
-          if (room.participants.get(p.id) === p && !p.connected) this.#removeParticipant(room, p, 'disconnected');
-        });
+        this.#detach(room, p);
+        if (this.#rooms.get(room.id) === room) this.emit('changed', room);
       }
     }
   }
 
-  isInAnyRoom(handle: string): boolean {
-    for (const room of this.#rooms.values()) {
-      for (const p of room.participants.values()) if (p.handle === handle) return true;
+  #detach(room: Room, p: Participant): void {
+    if (this.options.reconnectGraceMs === 0) {
+      this.#removeParticipant(room, p, 'disconnected');
+      return;
     }
-    return false;
+    p.detach(this.options.reconnectGraceMs, () => {
+      if (room.participants.get(p.id) === p && !p.connected) this.#removeParticipant(room, p, 'disconnected');
+    });
+  }
+
+  /** Every room this node runs (for tests and health). */
+  get all(): Room[] {
+    return [...this.#rooms.values()];
   }
 
   /** Closes a room; its remaining participants are dropped without `participantLeft` events. */
@@ -213,6 +249,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     clearTimeout(this.#unusedTimers.get(roomId));
     this.#unusedTimers.delete(roomId);
     this.#rooms.delete(roomId);
+    for (const p of room.participants.values()) this.emit('seat', p.handle, seatMarker(room, p), false);
     room.close();
     this.emit('roomClosed', room);
   }
@@ -240,10 +277,12 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
 
   #removeParticipant(room: Room, p: Participant, reason: LeaveReason): void {
     if (!room.remove(p.id)) return;
+    this.emit('seat', p.handle, seatMarker(room, p), false);
     p.close();
     this.#broadcast(room, p.id, 'room.participantLeft', { roomId: room.id, participantId: p.id, reason });
     this.emit('participantLeft', room, p, reason);
     if (room.participants.size === 0 && this.#rooms.get(room.id) === room) this.closeRoom(room.id);
+    else if (this.#rooms.get(room.id) === room) this.emit('changed', room);
   }
 
   #joinResult(room: Room, p: Participant): JoinResult {
@@ -261,6 +300,9 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     }
   }
 }
+
+/** The busy marker of one seat. */
+const seatMarker = (room: Room, p: Participant) => `seat:${room.id}:${p.id}`;
 
 function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);

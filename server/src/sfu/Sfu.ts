@@ -29,6 +29,13 @@ export class Sfu {
   ) {
     rooms.on('participantLeft', (room, p) => this.#settled.get(room.id)?.removePeer(p.id));
     rooms.on('roomClosed', (room) => this.#drop(room.id));
+    // Taken over from a node that died: its media went with it; everyone still connected sets up here.
+    rooms.on('restored', (room) => {
+      if (room.mode !== 'sfu') return;
+      for (const p of room.participants.values()) {
+        if (p.socketId) this.notifier.toSocket(p.socketId, 'sfu.reset', { roomId: room.id, reason: 'the media server moved to another node' });
+      }
+    });
     pool.on('workerDied', (slot) => this.#onWorkerDied(slot));
   }
 

@@ -23,6 +23,6 @@ describe('churn', () => {
       await sleep(100);
     }
     expect(await counts(server)).toEqual(baseline);
-    expect(server.missed.size).toBe(0);
+    expect(await server.store.pendingMissedCalls()).toBe(0);
   }, 60_000);
 });

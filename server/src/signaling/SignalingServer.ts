@@ -1,13 +1,17 @@
 /**
  * The socket.io boundary: authenticates each connection, validates every message against the
- * shared contract, and routes it to the call and room managers. Nothing a client sends can
- * crash the process: every failure becomes a typed error reply.
+ * shared contract, and routes it. Nothing a client sends can crash the process: every failure
+ * becomes a typed error reply.
+ *
+ * Routing: a request about a room (`room.*`, `participant.update`, `video.*`, `rtc.signal`,
+ * `sfu.*`) or a 1:1 call (`call.accept`/`decline`/`cancel`) runs on the node that owns that room
+ * or call (Ownership); on one node that is always here. Everything else runs here.
  */
 import type { Server, Socket } from 'socket.io';
 import type { CallManager } from '../calls/CallManager.ts';
-import type { MissedCallStore } from '../calls/MissedCallStore.ts';
+import type { Cluster, OwnedKey } from '../cluster/Cluster.ts';
+import type { Ownership } from '../cluster/Ownership.ts';
 import type { Authenticator } from '../identity/Authenticator.ts';
-import type { UserDirectory } from '../identity/UserDirectory.ts';
 import type { Logger } from '../logger.ts';
 import {
   LIMITS,
@@ -16,6 +20,7 @@ import {
   type Ack,
   type ClientToServerEvents,
   type IceServerInfo,
+  type PresenceInfo,
   type RequestName,
   type RequestOf,
   type ResponseMap,
@@ -23,6 +28,7 @@ import {
   type UserInfo,
 } from '../protocol/index.ts';
 import type { RoomManager } from '../rooms/RoomManager.ts';
+import type { StateStore } from '../store/StateStore.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { userChannel } from './SocketNotifier.ts';
 import type { Sfu, SfuRequest } from '../sfu/Sfu.ts';
@@ -33,13 +39,25 @@ export interface SocketData {
   limiter: RateLimiter;
 }
 
+/** Who sent a request: enough to run it on another node than the one holding the socket. */
+export interface Caller {
+  socketId: string;
+  user: UserInfo;
+  /** The Host header the client reached us by (names the TURN relay). */
+  host: string | undefined;
+  /** The node that holds the socket. */
+  node: string;
+}
+
 type CallwireSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-type Handler<E extends RequestName> = (socket: CallwireSocket, payload: RequestOf<E>) => ResponseMap[E] | Promise<ResponseMap[E]>;
+type Handler<E extends RequestName> = (caller: Caller, payload: RequestOf<E>) => ResponseMap[E] | Promise<ResponseMap[E]>;
+type LocalRequest = Exclude<RequestName, 'presence.watch'>;
 
 export interface SignalingDeps {
   auth: Authenticator;
-  users: UserDirectory;
-  missed: MissedCallStore;
+  cluster: Cluster;
+  ownership: Ownership;
+  store: StateStore;
   rooms: RoomManager;
   calls: CallManager;
   /** The media server for group calls; null when it is not running. */
@@ -51,44 +69,58 @@ export interface SignalingDeps {
 
 const presenceChannel = (handle: string) => `presence:${handle}`;
 
+/** The room or call a request is about, or null when it runs wherever it arrives. */
+function ownedKeyOf(event: RequestName, payload: Record<string, unknown>): OwnedKey | null {
+  if (event === 'call.accept' || event === 'call.decline' || event === 'call.cancel') return `call:${String(payload['callId'])}`;
+  return typeof payload['roomId'] === 'string' && event !== 'room.create' ? `room:${payload['roomId']}` : null;
+}
+
 export class SignalingServer {
-  readonly #handlers: { [E in RequestName]: Handler<E> };
-  readonly #onPresence: (info: import('../protocol/index.ts').PresenceInfo) => void;
+  readonly #handlers: { [E in LocalRequest]: Handler<E> };
 
   constructor(
     private readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>,
     private readonly deps: SignalingDeps,
   ) {
-    const { calls, rooms, missed } = deps;
+    const { calls, rooms, store, cluster } = deps;
     this.#handlers = {
-      ping: (_s, { t }) => ({ t, serverTime: Date.now() }),
-      'presence.watch': (s, { handles }) => this.#watch(s, handles),
-      'call.invite': (s, p) => calls.invite(s.data.user, s.id, p),
-      'call.accept': (s, p) => calls.accept(s.data.user, s.id, p),
-      'call.decline': (s, p) => (calls.decline(s.data.user, s.id, p), {}),
-      'call.cancel': (s, p) => (calls.cancel(s.data.user, s.id, p), {}),
-      'missedCalls.ack': (s, { ids }) => ({ remaining: missed.ack(s.data.user.handle, ids) }),
-      'room.create': (_s, { video }) => ({ roomId: rooms.createLinkRoom(video ? 'video' : 'audio').id }),
-      'room.join': (s, p) => ({ ...rooms.join(s.data.user, s.id, p), iceServers: deps.iceServersFor(s.data.user, s.handshake.headers.host) }),
-      'room.leave': (s, { roomId }) => (rooms.leave(s.id, roomId), {}),
-      'participant.update': (s, p) => rooms.update(s.id, p),
-      'video.request': (s, { roomId }) => ({ requestId: rooms.requestVideo(s.id, roomId) }),
-      'video.respond': (s, p) => ({ room: rooms.respondVideo(s.id, p) }),
-      'rtc.signal': (s, p) => (rooms.signal(s.id, p), {}),
-      'sfu.capabilities': (s, p) => this.#sfu(s, 'sfu.capabilities', p),
-      'sfu.createTransport': (s, p) => this.#sfu(s, 'sfu.createTransport', p),
-      'sfu.connectTransport': (s, p) => this.#sfu(s, 'sfu.connectTransport', p),
-      'sfu.ready': (s, p) => this.#sfu(s, 'sfu.ready', p),
-      'sfu.produce': (s, p) => this.#sfu(s, 'sfu.produce', p),
-      'sfu.closeProducer': (s, p) => this.#sfu(s, 'sfu.closeProducer', p),
-      'sfu.resumeConsumer': (s, p) => this.#sfu(s, 'sfu.resumeConsumer', p),
-      'sfu.setPreferredLayers': (s, p) => this.#sfu(s, 'sfu.setPreferredLayers', p),
-      'sfu.restartIce': (s, p) => this.#sfu(s, 'sfu.restartIce', p),
-      'sfu.sync': (s, p) => this.#sfu(s, 'sfu.sync', p),
+      ping: (_c, { t }) => ({ t, serverTime: Date.now() }),
+      'call.invite': (c, p) => calls.invite(c.user, c.socketId, p),
+      'call.accept': (c, p) => calls.accept(c.user, c.socketId, p),
+      'call.decline': async (c, p) => (await calls.decline(c.user, c.socketId, p), {}),
+      'call.cancel': async (c, p) => (await calls.cancel(c.user, c.socketId, p), {}),
+      'missedCalls.ack': async (c, { ids }) => ({ remaining: await storeOp(() => store.ackMissedCalls(c.user.handle, ids)) }),
+      'room.create': async (_c, { video }) => {
+        const room = rooms.createLinkRoom(video ? 'video' : 'audio');
+        await cluster.claim(`room:${room.id}`);
+        return { roomId: room.id };
+      },
+      'room.join': (c, p) => ({ ...rooms.join(c.user, c.socketId, p, c.node), iceServers: deps.iceServersFor(c.user, c.host) }),
+      'room.leave': (c, { roomId }) => (rooms.leave(c.socketId, roomId), {}),
+      'participant.update': (c, p) => rooms.update(c.socketId, p),
+      'video.request': (c, { roomId }) => ({ requestId: rooms.requestVideo(c.socketId, roomId) }),
+      'video.respond': (c, p) => ({ room: rooms.respondVideo(c.socketId, p) }),
+      'rtc.signal': (c, p) => (rooms.signal(c.socketId, p), {}),
+      'sfu.capabilities': (c, p) => this.#sfu(c, 'sfu.capabilities', p),
+      'sfu.createTransport': (c, p) => this.#sfu(c, 'sfu.createTransport', p),
+      'sfu.connectTransport': (c, p) => this.#sfu(c, 'sfu.connectTransport', p),
+      'sfu.ready': (c, p) => this.#sfu(c, 'sfu.ready', p),
+      'sfu.produce': (c, p) => this.#sfu(c, 'sfu.produce', p),
+      'sfu.closeProducer': (c, p) => this.#sfu(c, 'sfu.closeProducer', p),
+      'sfu.resumeConsumer': (c, p) => this.#sfu(c, 'sfu.resumeConsumer', p),
+      'sfu.setPreferredLayers': (c, p) => this.#sfu(c, 'sfu.setPreferredLayers', p),
+      'sfu.restartIce': (c, p) => this.#sfu(c, 'sfu.restartIce', p),
+      'sfu.sync': (c, p) => this.#sfu(c, 'sfu.sync', p),
     };
 
-    this.#onPresence = (info) => io.to(presenceChannel(info.handle)).emit('presence', info);
-    deps.users.on('presence', this.#onPresence);
+    // Requests another node forwards to us because we own the room or call. The payload was
+    // validated there; it is validated again here, as everything that crosses a boundary is.
+    cluster.serve('signal', async (raw) => {
+      const { caller, event, payload } = raw as { caller: Caller; event: LocalRequest; payload: unknown };
+      if (!Object.hasOwn(this.#handlers, event)) throw new SignalingError('unknown-event', `unknown event ${String(event)}`);
+      return this.#local(caller, event, parsePayload(event, payload));
+    });
+    cluster.onBroadcast('socket-closed', (raw) => rooms.socketClosed(String((raw as { socketId: string }).socketId)));
 
     io.use((socket, next) => {
       deps.auth.authenticate(socket.handshake.auth).then(
@@ -104,39 +136,74 @@ export class SignalingServer {
         },
       );
     });
-    io.on('connection', (socket) => this.#onConnection(socket));
+    io.on('connection', (socket) => void this.#onConnection(socket));
   }
 
-  close(): void {
-    this.deps.users.off('presence', this.#onPresence);
+  /** Disconnect bookkeeping still running (a closing node waits for it before dropping Redis). */
+  readonly #inFlight = new Set<Promise<void>>();
+
+  /** Resolves once every disconnect has been recorded (at most `timeoutMs`). */
+  async drain(timeoutMs = 3_000): Promise<void> {
+    await Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
-  #onConnection(socket: CallwireSocket): void {
-    const { users, calls, rooms, missed, logger } = this.deps;
+  /** Tells the people watching `handle` that it came online or went offline (on any node). */
+  async announcePresence(handle: string, name: string, online: boolean, lastSeen: number | null): Promise<void> {
+    const info: PresenceInfo = { handle, name, online, lastSeen: online ? null : lastSeen };
+    this.io.to(presenceChannel(handle)).emit('presence', info);
+  }
+
+  async #onConnection(socket: CallwireSocket): Promise<void> {
+    const { cluster, store, calls, logger } = this.deps;
     const user = socket.data.user;
     void socket.join(userChannel(user.handle));
-    users.connect(user, socket.id);
-    logger.debug('connected', { handle: user.handle, socket: socket.id });
-
-    socket.emit('session', { user, iceServers: this.deps.iceServersFor(user, socket.handshake.headers.host), serverTime: Date.now() });
-    const pending = missed.list(user.handle);
-    if (pending.length > 0) socket.emit('missedCalls', { missedCalls: pending });
-    calls.userConnected(user.handle, socket.id);
-
-    for (const event of Object.keys(this.#handlers) as RequestName[]) {
+    for (const event of [...Object.keys(this.#handlers), 'presence.watch'] as RequestName[]) {
       socket.on(event, (...args: unknown[]) => void this.#dispatch(socket, event, args));
     }
     socket.onAny((event: unknown, ...args: unknown[]) => {
-      if (typeof event === 'string' && Object.hasOwn(this.#handlers, event)) return;
+      if (typeof event === 'string' && (Object.hasOwn(this.#handlers, event) || event === 'presence.watch')) return;
       this.#reply(socket, String(event).slice(0, 64), args, new SignalingError('unknown-event', `unknown event "${String(event).slice(0, 64)}"`));
     });
-
     socket.on('disconnect', () => {
-      users.disconnect(user.handle, socket.id);
-      calls.socketClosed(user.handle, socket.id);
-      rooms.socketClosed(socket.id);
-      logger.debug('disconnected', { handle: user.handle, socket: socket.id });
+      const done = this.#onDisconnect(socket).finally(() => this.#inFlight.delete(done));
+      this.#inFlight.add(done);
     });
+
+    try {
+      const cameOnline = await cluster.addSocket(user, socket.id);
+      await store.touchUser(user, null);
+      if (cameOnline) await this.announcePresence(user.handle, user.name, true, null);
+      socket.emit('session', { user, iceServers: this.deps.iceServersFor(user, socket.handshake.headers.host), serverTime: Date.now() });
+      const pending = await store.missedCalls(user.handle);
+      if (pending.length > 0) socket.emit('missedCalls', { missedCalls: pending });
+      await calls.userConnected(user.handle, socket.id);
+      logger.debug('connected', { handle: user.handle, socket: socket.id });
+    } catch (err) {
+      // The shared store went away mid-handshake: the client reconnects and tries again.
+      logger.warn(`connection set-up failed, closing it: ${(err as Error).message}`);
+      socket.emit('signaling.error', { event: 'connect', error: { code: 'unavailable', message: 'the service is not available right now; reconnecting' } });
+      socket.disconnect(true);
+    }
+  }
+
+  async #onDisconnect(socket: CallwireSocket): Promise<void> {
+    const { cluster, store, calls, rooms, logger } = this.deps;
+    const user = socket.data.user;
+    rooms.socketClosed(socket.id);
+    try {
+      await cluster.broadcast('socket-closed', { socketId: socket.id });
+      const wentOffline = await cluster.removeSocket(user.handle, socket.id);
+      await calls.socketClosed(user.handle, socket.id, wentOffline);
+      if (wentOffline) {
+        const at = Date.now();
+        await store.touchUser(user, at);
+        await this.announcePresence(user.handle, user.name, false, at);
+      }
+    } catch (err) {
+      // A dead store loses only presence bookkeeping here; the node's reaper or the next connect mends it.
+      logger.warn(`disconnect bookkeeping for ${user.handle} incomplete: ${(err as Error).message}`);
+    }
+    logger.debug('disconnected', { handle: user.handle, socket: socket.id });
   }
 
   async #dispatch<E extends RequestName>(socket: CallwireSocket, event: E, args: unknown[]): Promise<void> {
@@ -145,7 +212,7 @@ export class SignalingServer {
       const payloads = typeof args.at(-1) === 'function' ? args.slice(0, -1) : args;
       if (payloads.length !== 1) throw new SignalingError('invalid-message', `${event} takes exactly one payload object`);
       const payload = parsePayload(event, payloads[0]);
-      const data = await this.#handlers[event](socket, payload);
+      const data = event === 'presence.watch' ? await this.#watch(socket, (payload as RequestOf<'presence.watch'>).handles) : await this.#route(socket, event as LocalRequest, payload as RequestOf<LocalRequest>);
       this.#reply(socket, event, args, data);
     } catch (err) {
       if (!(err instanceof SignalingError)) {
@@ -153,6 +220,22 @@ export class SignalingServer {
       }
       this.#reply(socket, event, args, err instanceof SignalingError ? err : new SignalingError('internal', 'internal error'));
     }
+  }
+
+  #route<E extends LocalRequest>(socket: CallwireSocket, event: E, payload: RequestOf<E>): Promise<ResponseMap[E]> {
+    const caller: Caller = { socketId: socket.id, user: socket.data.user, host: socket.handshake.headers.host, node: this.deps.cluster.nodeId };
+    const key = ownedKeyOf(event, payload as Record<string, unknown>);
+    if (!key) return this.#local(caller, event, payload);
+    return this.deps.ownership.run(
+      key,
+      event === 'room.join',
+      () => this.#local(caller, event, payload),
+      (node) => this.deps.cluster.request(node, 'signal', { caller, event, payload }) as Promise<ResponseMap[E]>,
+    );
+  }
+
+  async #local<E extends LocalRequest>(caller: Caller, event: E, payload: RequestOf<E>): Promise<ResponseMap[E]> {
+    return (this.#handlers[event] as Handler<E>)(caller, payload);
   }
 
   /** Answers through the acknowledgement callback, or with `signaling.error` when there is none. */
@@ -163,18 +246,35 @@ export class SignalingServer {
     else if (!body.ok) socket.emit('signaling.error', { event, error: body.error });
   }
 
-  #sfu<E extends SfuRequest>(socket: CallwireSocket, event: E, payload: RequestOf<E>): Promise<ResponseMap[E]> {
+  #sfu<E extends SfuRequest>(caller: Caller, event: E, payload: RequestOf<E>): Promise<ResponseMap[E]> {
     const sfu = this.deps.sfu();
     if (!sfu) return Promise.reject(new SignalingError('sfu-unavailable', 'group calls are not available on this server (SFU disabled or not running)'));
-    return sfu.handle(socket.id, event, payload);
+    return sfu.handle(caller.socketId, event, payload);
   }
 
-  #watch(socket: CallwireSocket, handles: string[]): ResponseMap['presence.watch'] {
-    for (const h of socket.data.watching) void socket.leave(presenceChannel(h));
+  async #watch(socket: CallwireSocket, handles: string[]): Promise<ResponseMap['presence.watch']> {
+    const { cluster, store } = this.deps;
     const unique = [...new Set(handles)];
+    const presence = await Promise.all(
+      unique.map(async (h): Promise<PresenceInfo> => {
+        const [online, stored] = await Promise.all([cluster.isOnline(h), storeOp(() => store.presence(h))]);
+        return { handle: h, name: stored?.name ?? h, online, lastSeen: online ? null : (stored?.lastSeen ?? null) };
+      }),
+    );
+    for (const h of socket.data.watching) void socket.leave(presenceChannel(h));
     for (const h of unique) void socket.join(presenceChannel(h));
     socket.data.watching = unique;
-    return { presence: unique.map((h) => this.deps.users.presence(h)) };
+    return { presence };
+  }
+}
+
+/** A store failure becomes the typed signaling error `unavailable`. */
+async function storeOp<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof SignalingError) throw err;
+    throw new SignalingError('unavailable', `the service's store is not reachable; try again shortly (${(err as Error).message})`);
   }
 }
 

@@ -13,7 +13,8 @@ export class SocketNotifier implements Notifier {
     (this.io.to(socketId).emit as (e: string, p: unknown) => boolean)(event, payload);
   }
 
-  toUser<E extends keyof ServerEventMap>(handle: string, event: E, payload: ServerEventMap[E]): void {
-    (this.io.to(userChannel(handle)).emit as (e: string, p: unknown) => boolean)(event, payload);
+  toUser<E extends keyof ServerEventMap>(handle: string, event: E, payload: ServerEventMap[E], exceptSocketId?: string): void {
+    const to = exceptSocketId ? this.io.to(userChannel(handle)).except(exceptSocketId) : this.io.to(userChannel(handle));
+    (to.emit as (e: string, p: unknown) => boolean)(event, payload);
   }
 }

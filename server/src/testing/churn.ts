@@ -34,7 +34,7 @@ export async function counts(server: CallwireServer): Promise<ChurnCounts> {
     sfuRooms: server.sfu?.sfuRooms.length ?? 0,
     routers,
     transports,
-    usersOnline: server.users.onlineCount,
+    usersOnline: await server.cluster.onlineCount(),
   };
 }
 

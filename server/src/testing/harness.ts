@@ -9,7 +9,7 @@ import { loadConfig } from '../config.ts';
 import type { Ack, ClientToServerEvents, RequestName, RequestOf, ResponseMap, ServerEventMap, ServerToClientEvents } from '../protocol/index.ts';
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<CallwireServer> {
-  const server = new CallwireServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', SFU_ENABLED: 'false', ...env }));
+  const server = new CallwireServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', SFU_ENABLED: 'false', DATA_DIR: ':memory:', ...env }));
   await server.start();
   return server;
 }
@@ -20,10 +20,13 @@ type Received = { [E in keyof ServerEventMap]: { event: E; payload: ServerEventM
 export class TestClient {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   readonly received: Received[] = [];
+  /** Resolves with the server's `session` (it comes once the server has registered the device). */
+  readonly session: Promise<ServerEventMap['session']>;
   #waiters: { match: (r: Received) => boolean; resolve: (r: Received) => void }[] = [];
 
   constructor(url: string, auth: unknown) {
     this.socket = io(url, { auth: auth as Record<string, unknown>, transports: ['websocket'], reconnection: false, forceNew: true });
+    this.session = new Promise((resolve) => this.socket.once('session', resolve));
     this.socket.onAny((event: string, payload: unknown) => {
       const r = { event, payload } as Received;
       this.received.push(r);
@@ -35,6 +38,7 @@ export class TestClient {
   static async guest(url: string, handle: string, name = handle, key = randomBytes(16).toString('hex')): Promise<TestClient> {
     const c = new TestClient(url, { guest: { handle, name, key } });
     await c.connected();
+    await c.session;
     return c;
   }
 

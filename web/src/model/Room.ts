@@ -12,6 +12,9 @@ import { SfuSession } from '../rtc/SfuSession.ts';
 import type { SignalingClient } from '../signaling/SignalingClient.ts';
 import { RemoteParticipant } from './RemoteParticipant.ts';
 
+/** Rejoin attempts while the service answers `unavailable` (about 20 s in all). */
+const REJOIN_ATTEMPTS = 20;
+
 export type RoomState = 'idle' | 'joining' | 'joined' | 'reconnecting' | 'left';
 
 export type RoomEvents = {
@@ -209,12 +212,27 @@ export class Room extends Emitter<RoomEvents> {
       }),
       s.on('session', (_session, { reconnected }) => {
         if (!reconnected || this.state === 'left' || this.state === 'joining') return;
-        this.#join().catch((err) => {
+        this.#rejoin().catch((err) => {
           console.warn('rejoin failed', err);
           this.close();
         });
       }),
     );
+  }
+
+  /**
+   * After a reconnection: take our seat back. A service that is briefly `unavailable` (its store
+   * is coming back, or a node that ran our room died and another is taking over) is retried.
+   */
+  async #rejoin(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#join();
+      } catch (err) {
+        if (!(err instanceof SignalingError) || err.code !== 'unavailable' || attempt >= REJOIN_ATTEMPTS || this.state === 'left') throw err;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
   }
 
   #addParticipant(info: ParticipantInfo, initiator: boolean): void {

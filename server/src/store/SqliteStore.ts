@@ -1,0 +1,209 @@
+/**
+ * The default store: one SQLite file under DATA_DIR (better-sqlite3). Why SQLite and this
+ * library: docs/storage.md. WAL with `synchronous=FULL`: a commit is fsynced before the call
+ * returns, so a missed call is on disk before anyone is told the call ended.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { MissedCall, UserInfo } from '../protocol/index.ts';
+import {
+  MissedCallRow,
+  PendingCallRow,
+  StoreError,
+  parseRow,
+  type ClaimResult,
+  type PendingCall,
+  type StateStore,
+  type StoredPresence,
+} from './StateStore.ts';
+
+/** Bumped when the tables change; a file from a newer callwire is refused, not misread. */
+const SCHEMA_VERSION = 1;
+
+export class SqliteStore implements StateStore {
+  readonly kind = 'sqlite';
+  readonly #db: Database.Database;
+  readonly #report: (e: StoreError) => void;
+  #closed = false;
+
+  /** `dir` is DATA_DIR; `:memory:` keeps everything in memory (tests). */
+  constructor(dir: string, report: (e: StoreError) => void = () => {}) {
+    this.#report = report;
+    let file = ':memory:';
+    if (dir !== ':memory:') {
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (err) {
+        throw new StoreError('unavailable', `DATA_DIR ${dir}: ${(err as Error).message}`);
+      }
+      file = join(dir, 'callwire.sqlite');
+    }
+    try {
+      this.#db = new Database(file);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = FULL');
+      this.#db.pragma('busy_timeout = 5000');
+      this.#migrate();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      throw new StoreError('corrupt', `${file}: ${(err as Error).message}`);
+    }
+  }
+
+  get healthy(): boolean {
+    return !this.#closed;
+  }
+
+  #migrate(): void {
+    const db = this.#db;
+    db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string } | undefined;
+    const version = row ? Number(row.value) : 0;
+    if (!Number.isInteger(version) || version > SCHEMA_VERSION) {
+      throw new StoreError('incompatible', `the data file has schema ${row?.value}, this callwire knows up to ${SCHEMA_VERSION}: use a newer callwire or another DATA_DIR`);
+    }
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS users (
+        handle TEXT PRIMARY KEY,
+        key_digest TEXT,
+        bound_at INTEGER,
+        name TEXT,
+        last_seen INTEGER
+      );
+      CREATE TABLE IF NOT EXISTS missed_calls (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        handle TEXT NOT NULL,
+        id TEXT NOT NULL,
+        record TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS missed_calls_handle ON missed_calls (handle, seq);
+      CREATE TABLE IF NOT EXISTS pending_calls (id TEXT PRIMARY KEY, node TEXT NOT NULL, record TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS pending_calls_node ON pending_calls (node);
+    `);
+    db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)`).run(String(SCHEMA_VERSION));
+  }
+
+  /** Runs one statement group; a SQLite failure becomes a typed StoreError. */
+  #run<T>(what: string, fn: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new StoreError('unavailable', 'the store is closed'));
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(new StoreError('unavailable', `${what}: ${(err as Error).message}`));
+    }
+  }
+
+  claimHandle(handle: string, keyDigest: string, now: number): Promise<ClaimResult> {
+    return this.#run('claimHandle', () =>
+      this.#db.transaction((): ClaimResult => {
+        const row = this.#db.prepare(`SELECT key_digest FROM users WHERE handle = ?`).get(handle) as { key_digest: string | null } | undefined;
+        if (row?.key_digest && row.key_digest !== keyDigest) return 'taken';
+        this.#db
+          .prepare(`INSERT INTO users (handle, key_digest, bound_at) VALUES (?, ?, ?) ON CONFLICT (handle) DO UPDATE SET key_digest = excluded.key_digest, bound_at = excluded.bound_at`)
+          .run(handle, keyDigest, now);
+        return row?.key_digest ? 'same' : 'new';
+      })(),
+    );
+  }
+
+  handleExists(handle: string): Promise<boolean> {
+    return this.#run('handleExists', () => this.#db.prepare(`SELECT 1 FROM users WHERE handle = ? AND key_digest IS NOT NULL`).get(handle) !== undefined);
+  }
+
+  releaseIdleHandles(olderThan: number, limit: number, isOnline: (handle: string) => boolean): Promise<string[]> {
+    return this.#run('releaseIdleHandles', () => {
+      const rows = this.#db
+        .prepare(`SELECT handle FROM users WHERE key_digest IS NOT NULL AND COALESCE(last_seen, bound_at) < ? ORDER BY COALESCE(last_seen, bound_at) LIMIT ?`)
+        .all(olderThan, limit) as { handle: string }[];
+      const gone = rows.map((r) => r.handle).filter((h) => !isOnline(h));
+      const del = this.#db.prepare(`DELETE FROM users WHERE handle = ?`);
+      this.#db.transaction(() => {
+        for (const h of gone) del.run(h);
+      })();
+      return gone;
+    });
+  }
+
+  touchUser(user: UserInfo, lastSeen: number | null): Promise<void> {
+    return this.#run('touchUser', () => {
+      this.#db
+        .prepare(`INSERT INTO users (handle, name, last_seen) VALUES (?, ?, ?) ON CONFLICT (handle) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen`)
+        .run(user.handle, user.name, lastSeen);
+    });
+  }
+
+  presence(handle: string): Promise<StoredPresence | null> {
+    return this.#run('presence', () => {
+      const row = this.#db.prepare(`SELECT name, last_seen FROM users WHERE handle = ?`).get(handle) as { name: string | null; last_seen: number | null } | undefined;
+      return row ? { name: row.name ?? handle, lastSeen: row.last_seen } : null;
+    });
+  }
+
+  addMissedCall(handle: string, record: MissedCall, maxPerUser: number): Promise<void> {
+    return this.#run('addMissedCall', () =>
+      this.#db.transaction(() => {
+        this.#db.prepare(`INSERT INTO missed_calls (handle, id, record) VALUES (?, ?, ?)`).run(handle, record.id, JSON.stringify(record));
+        this.#db
+          .prepare(`DELETE FROM missed_calls WHERE handle = ? AND seq NOT IN (SELECT seq FROM missed_calls WHERE handle = ? ORDER BY seq DESC LIMIT ?)`)
+          .run(handle, handle, maxPerUser);
+      })(),
+    );
+  }
+
+  missedCalls(handle: string): Promise<MissedCall[]> {
+    return this.#run('missedCalls', () => {
+      const rows = this.#db.prepare(`SELECT seq, record FROM missed_calls WHERE handle = ? ORDER BY seq`).all(handle) as { seq: number; record: string }[];
+      return rows.flatMap((r) => parseRow(MissedCallRow, r.record, `missed call row ${r.seq}`, this.#report) ?? []);
+    });
+  }
+
+  ackMissedCalls(handle: string, ids: readonly string[]): Promise<number> {
+    return this.#run('ackMissedCalls', () =>
+      this.#db.transaction(() => {
+        const del = this.#db.prepare(`DELETE FROM missed_calls WHERE handle = ? AND id = ?`);
+        for (const id of ids) del.run(handle, id);
+        return (this.#db.prepare(`SELECT COUNT(*) AS n FROM missed_calls WHERE handle = ?`).get(handle) as { n: number }).n;
+      })(),
+    );
+  }
+
+  pendingMissedCalls(): Promise<number> {
+    return this.#run('pendingMissedCalls', () => (this.#db.prepare(`SELECT COUNT(*) AS n FROM missed_calls`).get() as { n: number }).n);
+  }
+
+  putPendingCall(call: PendingCall): Promise<void> {
+    return this.#run('putPendingCall', () => {
+      this.#db.prepare(`INSERT OR REPLACE INTO pending_calls (id, node, record) VALUES (?, ?, ?)`).run(call.id, call.node, JSON.stringify(call));
+    });
+  }
+
+  deletePendingCall(id: string): Promise<void> {
+    return this.#run('deletePendingCall', () => {
+      this.#db.prepare(`DELETE FROM pending_calls WHERE id = ?`).run(id);
+    });
+  }
+
+  takePendingCalls(node: string): Promise<PendingCall[]> {
+    return this.#run('takePendingCalls', () =>
+      this.#db.transaction(() => {
+        const rows = this.#db.prepare(`SELECT id, record FROM pending_calls WHERE node = ?`).all(node) as { id: string; record: string }[];
+        this.#db.prepare(`DELETE FROM pending_calls WHERE node = ?`).run(node);
+        return rows.flatMap((r) => parseRow(PendingCallRow, r.record, `pending call ${r.id}`, this.#report) ?? []);
+      })(),
+    );
+  }
+
+  /** Tests: writes a raw row, as an older or broken version might have left it. */
+  insertRawMissedCall(handle: string, id: string, record: string): void {
+    this.#db.prepare(`INSERT INTO missed_calls (handle, id, record) VALUES (?, ?, ?)`).run(handle, id, record);
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+}
