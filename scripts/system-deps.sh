@@ -10,6 +10,8 @@ command -v unshare >/dev/null 2>&1 || missing="$missing util-linux"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
 command -v turnserver >/dev/null 2>&1 || missing="$missing coturn"
 command -v nft >/dev/null 2>&1 || missing="$missing nftables"
+command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
+command -v haproxy >/dev/null 2>&1 || missing="$missing haproxy"
 for extra in ${CALLWIRE_EXTRA_APT:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || missing="$missing $extra"
 done

@@ -168,9 +168,9 @@ export async function untilNewVideoStreams(page: Page, before: MediaSnapshot, co
   throw new Error(`no video on ${count} new stream(s) within ${timeoutMs} ms`);
 }
 
-/** Onboards a guest on the home page and returns their handle. */
-export async function signUp(page: Page, name: string): Promise<string> {
-  await page.goto('/');
+/** Onboards a guest on the home page (of `origin`, default the test server) and returns their handle. */
+export async function signUp(page: Page, name: string, origin = ''): Promise<string> {
+  await page.goto(`${origin}/`);
   await page.getByLabel('Your name').fill(name);
   await page.getByRole('button', { name: 'Continue' }).click();
   const handle = page.getByTestId('my-handle');
