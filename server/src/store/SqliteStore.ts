@@ -1,7 +1,11 @@
 /**
  * The default store: one SQLite file under DATA_DIR (better-sqlite3). Why SQLite and this
- * library: docs/storage.md. WAL with `synchronous=FULL`: a commit is fsynced before the call
- * returns, so a missed call is on disk before anyone is told the call ended.
+ * library: docs/storage.md. Two connections to the one file, in WAL mode:
+ * - `synchronous=FULL` for what must survive a power cut: handle bindings and missed calls are
+ *   fsynced before the call returns, so a missed call is on disk before anyone is told;
+ * - `synchronous=NORMAL` for the hot bookkeeping of every call (pending calls, last seen):
+ *   committed to the WAL in the OS before returning, so it survives the process dying (SIGKILL),
+ *   and is fsynced with the next FULL commit or checkpoint.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +28,9 @@ const SCHEMA_VERSION = 1;
 export class SqliteStore implements StateStore {
   readonly kind = 'sqlite';
   readonly #db: Database.Database;
+  /** Same file, synchronous=NORMAL (see above); null in memory. */
+  readonly #fast: Database.Database;
+  readonly #statements = new Map<string, Database.Statement>();
   readonly #report: (e: StoreError) => void;
   #closed = false;
 
@@ -45,6 +52,13 @@ export class SqliteStore implements StateStore {
       this.#db.pragma('synchronous = FULL');
       this.#db.pragma('busy_timeout = 5000');
       this.#migrate();
+      if (file === ':memory:') {
+        this.#fast = this.#db;
+      } else {
+        this.#fast = new Database(file);
+        this.#fast.pragma('synchronous = NORMAL');
+        this.#fast.pragma('busy_timeout = 5000');
+      }
     } catch (err) {
       if (err instanceof StoreError) throw err;
       throw new StoreError('corrupt', `${file}: ${(err as Error).message}`);
@@ -84,6 +98,14 @@ export class SqliteStore implements StateStore {
     db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)`).run(String(SCHEMA_VERSION));
   }
 
+  /** Prepared once, reused: preparing costs more than running most of these statements. */
+  #stmt(sql: string, db = this.#db): Database.Statement {
+    const key = `${db === this.#db ? 'full' : 'fast'}:${sql}`;
+    let st = this.#statements.get(key);
+    if (!st) this.#statements.set(key, (st = db.prepare(sql)));
+    return st;
+  }
+
   /** Runs one statement group; a SQLite failure becomes a typed StoreError. */
   #run<T>(what: string, fn: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(new StoreError('unavailable', 'the store is closed'));
@@ -97,10 +119,9 @@ export class SqliteStore implements StateStore {
   claimHandle(handle: string, keyDigest: string, now: number): Promise<ClaimResult> {
     return this.#run('claimHandle', () =>
       this.#db.transaction((): ClaimResult => {
-        const row = this.#db.prepare(`SELECT key_digest FROM users WHERE handle = ?`).get(handle) as { key_digest: string | null } | undefined;
+        const row = this.#stmt(`SELECT key_digest FROM users WHERE handle = ?`).get(handle) as { key_digest: string | null } | undefined;
         if (row?.key_digest && row.key_digest !== keyDigest) return 'taken';
-        this.#db
-          .prepare(`INSERT INTO users (handle, key_digest, bound_at) VALUES (?, ?, ?) ON CONFLICT (handle) DO UPDATE SET key_digest = excluded.key_digest, bound_at = excluded.bound_at`)
+        this.#stmt(`INSERT INTO users (handle, key_digest, bound_at) VALUES (?, ?, ?) ON CONFLICT (handle) DO UPDATE SET key_digest = excluded.key_digest, bound_at = excluded.bound_at`)
           .run(handle, keyDigest, now);
         return row?.key_digest ? 'same' : 'new';
       })(),
@@ -108,16 +129,15 @@ export class SqliteStore implements StateStore {
   }
 
   handleExists(handle: string): Promise<boolean> {
-    return this.#run('handleExists', () => this.#db.prepare(`SELECT 1 FROM users WHERE handle = ? AND key_digest IS NOT NULL`).get(handle) !== undefined);
+    return this.#run('handleExists', () => this.#stmt(`SELECT 1 FROM users WHERE handle = ? AND key_digest IS NOT NULL`).get(handle) !== undefined);
   }
 
   releaseIdleHandles(olderThan: number, limit: number, isOnline: (handle: string) => boolean): Promise<string[]> {
     return this.#run('releaseIdleHandles', () => {
-      const rows = this.#db
-        .prepare(`SELECT handle FROM users WHERE key_digest IS NOT NULL AND COALESCE(last_seen, bound_at) < ? ORDER BY COALESCE(last_seen, bound_at) LIMIT ?`)
+      const rows = this.#stmt(`SELECT handle FROM users WHERE key_digest IS NOT NULL AND COALESCE(last_seen, bound_at) < ? ORDER BY COALESCE(last_seen, bound_at) LIMIT ?`)
         .all(olderThan, limit) as { handle: string }[];
       const gone = rows.map((r) => r.handle).filter((h) => !isOnline(h));
-      const del = this.#db.prepare(`DELETE FROM users WHERE handle = ?`);
+      const del = this.#stmt(`DELETE FROM users WHERE handle = ?`);
       this.#db.transaction(() => {
         for (const h of gone) del.run(h);
       })();
@@ -127,15 +147,14 @@ export class SqliteStore implements StateStore {
 
   touchUser(user: UserInfo, lastSeen: number | null): Promise<void> {
     return this.#run('touchUser', () => {
-      this.#db
-        .prepare(`INSERT INTO users (handle, name, last_seen) VALUES (?, ?, ?) ON CONFLICT (handle) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen`)
+      this.#stmt(`INSERT INTO users (handle, name, last_seen) VALUES (?, ?, ?) ON CONFLICT (handle) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen`, this.#fast)
         .run(user.handle, user.name, lastSeen);
     });
   }
 
   presence(handle: string): Promise<StoredPresence | null> {
     return this.#run('presence', () => {
-      const row = this.#db.prepare(`SELECT name, last_seen FROM users WHERE handle = ?`).get(handle) as { name: string | null; last_seen: number | null } | undefined;
+      const row = this.#stmt(`SELECT name, last_seen FROM users WHERE handle = ?`).get(handle) as { name: string | null; last_seen: number | null } | undefined;
       return row ? { name: row.name ?? handle, lastSeen: row.last_seen } : null;
     });
   }
@@ -143,9 +162,8 @@ export class SqliteStore implements StateStore {
   addMissedCall(handle: string, record: MissedCall, maxPerUser: number): Promise<void> {
     return this.#run('addMissedCall', () =>
       this.#db.transaction(() => {
-        this.#db.prepare(`INSERT INTO missed_calls (handle, id, record) VALUES (?, ?, ?)`).run(handle, record.id, JSON.stringify(record));
-        this.#db
-          .prepare(`DELETE FROM missed_calls WHERE handle = ? AND seq NOT IN (SELECT seq FROM missed_calls WHERE handle = ? ORDER BY seq DESC LIMIT ?)`)
+        this.#stmt(`INSERT INTO missed_calls (handle, id, record) VALUES (?, ?, ?)`).run(handle, record.id, JSON.stringify(record));
+        this.#stmt(`DELETE FROM missed_calls WHERE handle = ? AND seq NOT IN (SELECT seq FROM missed_calls WHERE handle = ? ORDER BY seq DESC LIMIT ?)`)
           .run(handle, handle, maxPerUser);
       })(),
     );
@@ -153,7 +171,7 @@ export class SqliteStore implements StateStore {
 
   missedCalls(handle: string): Promise<MissedCall[]> {
     return this.#run('missedCalls', () => {
-      const rows = this.#db.prepare(`SELECT seq, record FROM missed_calls WHERE handle = ? ORDER BY seq`).all(handle) as { seq: number; record: string }[];
+      const rows = this.#stmt(`SELECT seq, record FROM missed_calls WHERE handle = ? ORDER BY seq`).all(handle) as { seq: number; record: string }[];
       return rows.flatMap((r) => parseRow(MissedCallRow, r.record, `missed call row ${r.seq}`, this.#report) ?? []);
     });
   }
@@ -161,34 +179,34 @@ export class SqliteStore implements StateStore {
   ackMissedCalls(handle: string, ids: readonly string[]): Promise<number> {
     return this.#run('ackMissedCalls', () =>
       this.#db.transaction(() => {
-        const del = this.#db.prepare(`DELETE FROM missed_calls WHERE handle = ? AND id = ?`);
+        const del = this.#stmt(`DELETE FROM missed_calls WHERE handle = ? AND id = ?`);
         for (const id of ids) del.run(handle, id);
-        return (this.#db.prepare(`SELECT COUNT(*) AS n FROM missed_calls WHERE handle = ?`).get(handle) as { n: number }).n;
+        return (this.#stmt(`SELECT COUNT(*) AS n FROM missed_calls WHERE handle = ?`).get(handle) as { n: number }).n;
       })(),
     );
   }
 
   pendingMissedCalls(): Promise<number> {
-    return this.#run('pendingMissedCalls', () => (this.#db.prepare(`SELECT COUNT(*) AS n FROM missed_calls`).get() as { n: number }).n);
+    return this.#run('pendingMissedCalls', () => (this.#stmt(`SELECT COUNT(*) AS n FROM missed_calls`).get() as { n: number }).n);
   }
 
   putPendingCall(call: PendingCall): Promise<void> {
     return this.#run('putPendingCall', () => {
-      this.#db.prepare(`INSERT OR REPLACE INTO pending_calls (id, node, record) VALUES (?, ?, ?)`).run(call.id, call.node, JSON.stringify(call));
+      this.#stmt(`INSERT OR REPLACE INTO pending_calls (id, node, record) VALUES (?, ?, ?)`, this.#fast).run(call.id, call.node, JSON.stringify(call));
     });
   }
 
   deletePendingCall(id: string): Promise<void> {
     return this.#run('deletePendingCall', () => {
-      this.#db.prepare(`DELETE FROM pending_calls WHERE id = ?`).run(id);
+      this.#stmt(`DELETE FROM pending_calls WHERE id = ?`, this.#fast).run(id);
     });
   }
 
   takePendingCalls(node: string): Promise<PendingCall[]> {
     return this.#run('takePendingCalls', () =>
       this.#db.transaction(() => {
-        const rows = this.#db.prepare(`SELECT id, record FROM pending_calls WHERE node = ?`).all(node) as { id: string; record: string }[];
-        this.#db.prepare(`DELETE FROM pending_calls WHERE node = ?`).run(node);
+        const rows = this.#stmt(`SELECT id, record FROM pending_calls WHERE node = ?`).all(node) as { id: string; record: string }[];
+        this.#stmt(`DELETE FROM pending_calls WHERE node = ?`).run(node);
         return rows.flatMap((r) => parseRow(PendingCallRow, r.record, `pending call ${r.id}`, this.#report) ?? []);
       })(),
     );
@@ -202,6 +220,7 @@ export class SqliteStore implements StateStore {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      if (this.#fast !== this.#db) this.#fast.close();
       this.#db.close();
     }
     return Promise.resolve();

@@ -45,6 +45,10 @@ export class RedisProcess {
     return this.#log;
   }
 
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   get running(): boolean {
     return this.#child !== null;
   }
