@@ -1,6 +1,7 @@
 /** `npm start` entry point: configuration from the environment, then the server. */
 import { CallwireServer } from './CallwireServer.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { StoreError } from './store/StateStore.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -17,7 +18,10 @@ async function main(): Promise<void> {
   try {
     await server.start();
   } catch (err) {
-    console.error(`callwire: cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+    // The store (a data file, or Redis) comes first; then the port.
+    const why = err instanceof StoreError ? `cannot open its store: ${err.message}` : `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`;
+    console.error(`callwire: ${why}`);
+    await server.close().catch(() => {});
     process.exit(1);
   }
   console.log(`callwire is running: open ${server.url}`);

@@ -2,7 +2,7 @@
  * Nothing is lost on restart: real callwire processes killed with SIGKILL (as a crash would) and
  * started again — one node on its embedded store, and a whole two-node Redis cluster (Redis too).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -86,4 +86,21 @@ describe('restart', () => {
     cleanups.push(() => b2.kill());
     await afterTheRestart([a2.url, b2.url], ids);
   }, 60_000);
+});
+
+describe('start-up faults', () => {
+  it('an unreachable Redis stops the node at start with a message that says so', async () => {
+    const port = await freeTcpPort();
+    const err = await ServerProcess.start(port, { ...ENV, REDIS_URL: `redis://127.0.0.1:${await freeTcpPort()}` }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/exited with 1/);
+    expect(String(err)).toMatch(/callwire: cannot open its store: cannot reach Redis at 127\.0\.0\.1:\d+/);
+  }, 30_000);
+
+  it('a data file that is not a database stops the node at start with a message naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'callwire-data-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'callwire.sqlite'), 'not a database, just some text that is long enough to be read as a header');
+    const err = await ServerProcess.start(await freeTcpPort(), { ...ENV, DATA_DIR: dir }).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/callwire: cannot open its store: .*callwire\.sqlite: file is not a database/);
+  }, 30_000);
 });

@@ -43,7 +43,12 @@ export class SignalingClient extends Emitter<{
       this.#setState('connected');
       this.emit('session', s, { reconnected: this.#sessions++ > 0 });
     });
-    this.socket.on('disconnect', () => this.#setState('reconnecting'));
+    this.socket.on('disconnect', (reason) => {
+      this.#setState('reconnecting');
+      // socket.io does not reconnect by itself after the server closed the connection; callwire
+      // does that only when it could not set the connection up (its store was unreachable).
+      if (reason === 'io server disconnect' && this.state !== 'failed') setTimeout(() => this.socket.connect(), 1_000);
+    });
     this.socket.on('connect_error', (err) => {
       const data = (err as Error & { data?: { code?: string } }).data;
       // Credentials problems will not fix themselves by retrying.
