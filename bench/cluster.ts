@@ -9,13 +9,14 @@
  *
  *   sh scripts/netns.sh npx tsx bench/cluster.ts [--pairs 40] [--seconds 10] [--rings 300] [--connections 2000]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
 import { RedisProcess, freeTcpPort } from '../server/src/testing/RedisProcess.ts';
 import { ServerProcess } from '../server/src/testing/ServerProcess.ts';
 import { SqliteStore } from '../server/src/store/SqliteStore.ts';
+import { callSetupLoop, connect as connectTo, cpuTicks, next, req, rssKb, sleep } from './signalingLoad.ts';
 
 const arg = (name: string, def: number, max: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,30 +31,10 @@ const CONNECTIONS = arg('connections', 2000, 20_000);
 const WRITES = arg('writes', 2000, 100_000);
 
 const NODE_ENV = { SFU_ENABLED: 'false', TURN_ENABLED: 'false', LOG_LEVEL: 'error', RATE_LIMIT_PER_SEC: '10000', RING_TIMEOUT_MS: '60000' };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-const cpuTicks = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]);
-};
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 let seq = 0;
-function connect(url: string, handle = `u${seq++}`): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = io(url, { auth: { guest: { handle, name: handle, key: `${handle}-key-0123456789` } }, transports: ['websocket'], reconnection: false, forceNew: true });
-    s.once('session', () => resolve(s));
-    s.once('connect_error', reject);
-  });
-}
-
-type AckBody = { ok: boolean; data?: Record<string, unknown>; error?: { code: string } };
-const req = async (s: Socket, event: string, payload: unknown): Promise<Record<string, unknown>> => {
-  const res = (await s.timeout(10_000).emitWithAck(event, payload)) as AckBody;
-  if (!res.ok) throw new Error(`${event}: ${res.error?.code}`);
-  return res.data ?? {};
-};
-const next = (s: Socket, event: string) => new Promise<Record<string, unknown>>((resolve) => s.once(event, resolve));
+const connect = (url: string, handle = `u${seq++}`) => connectTo(url, handle);
 
 interface Deployment {
   label: string;
@@ -112,34 +93,10 @@ async function setups(d: Deployment): Promise<string> {
     }),
   );
   await sleep(500);
-  let calls = 0;
   const deadline = Date.now() + SECONDS * 1_000;
   const cpu0 = d.pids.map((p) => cpuTicks(p.pid));
   const started = Date.now();
-  await Promise.all(
-    pairs.map(async ([caller, callee, calleeHandle]) => {
-      while (Date.now() < deadline) {
-        const ringing = next(callee, 'call.incoming');
-        const { callId, roomId } = await req(caller, 'call.invite', { to: calleeHandle, video: true });
-        await req(caller, 'room.join', { roomId, media: { audioMuted: false, videoEnabled: true } });
-        await ringing;
-        const accepted = next(caller, 'call.accepted');
-        await req(callee, 'call.accept', { callId });
-        await accepted;
-        const joined = next(caller, 'room.participantJoined');
-        const b = await req(callee, 'room.join', { roomId, media: { audioMuted: false, videoEnabled: true } });
-        const j = await joined;
-        const offered = next(caller, 'rtc.signal');
-        await req(callee, 'rtc.signal', { roomId, to: (b['participants'] as { id: string }[])[0]!.id, description: { type: 'offer', sdp: 'v=0' } });
-        await offered;
-        await req(caller, 'rtc.signal', { roomId, to: (j['participant'] as { id: string }).id, description: { type: 'answer', sdp: 'v=0' } });
-        const ended = next(callee, 'call.ended');
-        await req(caller, 'room.leave', { roomId });
-        await ended;
-        calls++;
-      }
-    }),
-  );
+  const calls = await callSetupLoop(pairs, deadline);
   const secs = (Date.now() - started) / 1_000;
   const cpu = d.pids.map((p, i) => `${p.label} ${(((cpuTicks(p.pid) - cpu0[i]!) / 100 / secs) * 100).toFixed(0)} %`);
   for (const [a, b] of pairs) {

@@ -7,8 +7,8 @@
  *   sh scripts/netns.sh npx tsx bench/signaling.ts [--connections 2000] [--pairs 50] [--seconds 10]
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { REQUESTS_PER_SETUP, callSetupLoop, connect as connectTo, cpuTicks, rssKb, sleep } from './signalingLoad.ts';
 
 const arg = (name: string, def: number, max: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,33 +21,11 @@ const PAIRS = arg('pairs', 50, 500);
 const SECONDS = arg('seconds', 10, 120);
 const PORT = 3391;
 const URL = `http://127.0.0.1:${PORT}`;
-
-const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-const cpuTicks = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (100/s)
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function connect(handle: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = io(URL, { auth: { guest: { handle, name: handle, key: `${handle}-key-0123456789` } }, transports: ['websocket'], reconnection: false, forceNew: true });
-    s.once('session', () => resolve(s));
-    s.once('connect_error', reject);
-  });
-}
-
-type AckBody = { ok: boolean; data?: Record<string, unknown>; error?: { code: string } };
-const req = async (s: Socket, event: string, payload: unknown): Promise<Record<string, unknown>> => {
-  const res = (await s.timeout(10_000).emitWithAck(event, payload)) as AckBody;
-  if (!res.ok) throw new Error(`${event}: ${res.error?.code}`);
-  return res.data ?? {};
-};
-const next = (s: Socket, event: string) => new Promise<Record<string, unknown>>((resolve) => s.once(event, resolve));
+const connect = (handle: string) => connectTo(URL, handle);
 
 async function main(): Promise<void> {
   const server = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-    env: { ...process.env, PORT: String(PORT), HOST: '127.0.0.1', SFU_ENABLED: 'false', TURN_ENABLED: 'false', LOG_LEVEL: 'error', RATE_LIMIT_PER_SEC: '10000' },
+    env: { ...process.env, PORT: String(PORT), HOST: '127.0.0.1', DATA_DIR: ':memory:', SFU_ENABLED: 'false', TURN_ENABLED: 'false', LOG_LEVEL: 'error', RATE_LIMIT_PER_SEC: '10000' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const pid = server.pid!;
@@ -75,38 +53,11 @@ async function main(): Promise<void> {
 
     // Call set-up throughput.
     const pairs = await Promise.all(Array.from({ length: PAIRS }, async (_, i) => [await connect(`caller${i}`), await connect(`callee${i}`), `callee${i}`] as const));
-    let messages = 0;
-    let calls = 0;
     const deadline = Date.now() + SECONDS * 1_000;
     const cpu0 = cpuTicks(pid);
     const started = Date.now();
-    await Promise.all(
-      pairs.map(async ([caller, callee, calleeHandle]) => {
-        while (Date.now() < deadline) {
-          const ringing = next(callee, 'call.incoming');
-          const { callId, roomId } = await req(caller, 'call.invite', { to: calleeHandle, video: true });
-          await req(caller, 'room.join', { roomId, media: { audioMuted: false, videoEnabled: true } });
-          await ringing;
-          const accepted = next(caller, 'call.accepted');
-          await req(callee, 'call.accept', { callId });
-          await accepted;
-          const joined = next(caller, 'room.participantJoined');
-          const b = await req(callee, 'room.join', { roomId, media: { audioMuted: false, videoEnabled: true } });
-          const j = await joined;
-          const callerId = ((b['participants'] as { id: string }[])[0]!).id;
-          const offered = next(caller, 'rtc.signal');
-          await req(callee, 'rtc.signal', { roomId, to: callerId, description: { type: 'offer', sdp: 'v=0' } });
-          await offered;
-          const calleeId = (j['participant'] as { id: string }).id;
-          await req(caller, 'rtc.signal', { roomId, to: calleeId, description: { type: 'answer', sdp: 'v=0' } });
-          const ended = next(callee, 'call.ended');
-          await req(caller, 'room.leave', { roomId });
-          await ended;
-          messages += 7; // requests: invite, join, accept, join, offer, answer, leave
-          calls++;
-        }
-      }),
-    );
+    const calls = await callSetupLoop(pairs, deadline);
+    const messages = calls * REQUESTS_PER_SETUP;
     const secs = (Date.now() - started) / 1_000;
     const cpu = (cpuTicks(pid) - cpu0) / 100 / secs;
     for (const [a, b] of pairs) {
