@@ -17,6 +17,11 @@ describe('configuration', () => {
     [{ AUTH_MODE: 'magic' }, 'AUTH_MODE'],
     [{ AUTH_MODE: 'jwt' }, 'JWT_SECRET is required'],
     [{ AUTH_MODE: 'jwt', JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32) }, 'JWT_ISSUER and JWT_AUDIENCE are required'],
+    [{ AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32), JWT_ISSUER: 'https://app.example' }, 'JWT_ISSUER and JWT_AUDIENCE are required'],
+    [{ JWT_MAX_LIFETIME: '10' }, 'JWT_MAX_LIFETIME'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    [{ NODE_ID: 'Node A' }, 'NODE_ID'],
     [{ TLS_CERT: '/x.pem' }, 'TLS_CERT and TLS_KEY'],
     [{ TLS_CERT: '/nonexistent.pem', TLS_KEY: '/nonexistent.key' }, 'TLS_CERT/TLS_KEY'],
     [{ STUN_URLS: 'http://example' }, 'must start with stun:'],
@@ -37,11 +42,13 @@ describe('configuration', () => {
       TLS_KEY: join(dir, 'k.pem'),
       AUTH_MODE: 'jwt',
       JWT_SECRET: 'x'.repeat(32),
+      JWT_ISSUER: 'https://app.example',
+      JWT_AUDIENCE: 'callwire',
       STUN_URLS: 'stun:127.0.0.1:3478, stun:[::1]:3478',
       ICE_SERVERS_JSON: '[{"urls":"turn:127.0.0.1:3478","username":"u","credential":"p"}]',
     });
     expect(c.tls?.cert.toString()).toBe('CERT');
-    expect(c.auth).toMatchObject({ mode: 'jwt' });
+    expect(c.auth).toMatchObject({ mode: 'jwt', issuer: 'https://app.example', audience: 'callwire', maxLifetimeSeconds: 86_400, clockToleranceSeconds: 30 });
     expect(c.iceServers).toEqual([{ urls: ['stun:127.0.0.1:3478', 'stun:[::1]:3478'] }, { urls: 'turn:127.0.0.1:3478', username: 'u', credential: 'p' }]);
   });
 

@@ -34,6 +34,10 @@ const EnvSchema = z.object({
   JWT_SECRET: z.string().min(32, 'JWT_SECRET must be at least 32 characters').optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Longest a token may live (exp − iat, or exp − now without iat). */
+  JWT_MAX_LIFETIME: int(60, 30 * 86_400).default(86_400),
+  /** Clock skew allowed between the token issuer and this server, for exp/nbf/iat. */
+  JWT_CLOCK_TOLERANCE: int(0, 300).default(30),
   RING_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
   RECONNECT_GRACE_MS: int(0, 300_000).default(15_000),
   MISSED_CALLS_PER_USER: int(1, 10_000).default(100),
@@ -126,7 +130,7 @@ export interface Config {
   port: number;
   host: string;
   tls: { cert: Buffer; key: Buffer } | null;
-  auth: { mode: 'guest' } | { mode: 'jwt'; secret: string; issuer?: string; audience?: string };
+  auth: { mode: 'guest' } | { mode: 'jwt'; secret: string; issuer: string; audience: string; maxLifetimeSeconds: number; clockToleranceSeconds: number };
   ringTimeoutMs: number;
   reconnectGraceMs: number;
   missedCallsPerUser: number;
@@ -177,7 +181,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (e.JWT_SECRET === undefined) {
       throw new ConfigError('invalid configuration:\n  JWT_SECRET is required when AUTH_MODE=jwt');
     }
-    auth = { mode: 'jwt', secret: e.JWT_SECRET, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE };
+    // Without both, a token minted for another application by the same secret would be accepted.
+    if (e.JWT_ISSUER === undefined || e.JWT_AUDIENCE === undefined) {
+      throw new ConfigError('invalid configuration:\n  JWT_ISSUER and JWT_AUDIENCE are required when AUTH_MODE=jwt (the iss and aud your tokens carry)');
+    }
+    auth = {
+      mode: 'jwt',
+      secret: e.JWT_SECRET,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      maxLifetimeSeconds: e.JWT_MAX_LIFETIME,
+      clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE,
+    };
   }
 
   const iceServers: Config['iceServers'] = [

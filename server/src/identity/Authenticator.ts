@@ -45,16 +45,28 @@ export class Authenticator {
     return { handle, name };
   }
 
+  /**
+   * A token must be HS256 with our secret, name this server as issuer and audience, carry `exp`,
+   * and live no longer than JWT_MAX_LIFETIME (so a leaked token cannot be used for ever).
+   */
   async verifyToken(token: string): Promise<UserInfo> {
-    if (!this.#secret || this.auth.mode !== 'jwt') {
+    const auth = this.auth;
+    if (!this.#secret || auth.mode !== 'jwt') {
       throw new SignalingError('unauthorized', 'this server does not accept tokens (AUTH_MODE=guest)');
     }
     try {
       const { payload } = await jwtVerify(token, this.#secret, {
         algorithms: ['HS256'],
-        issuer: this.auth.issuer,
-        audience: this.auth.audience,
+        issuer: auth.issuer,
+        audience: auth.audience,
+        requiredClaims: ['exp'],
+        clockTolerance: auth.clockToleranceSeconds,
       });
+      const now = Math.floor(Date.now() / 1000);
+      const lifetime = payload.exp! - (typeof payload.iat === 'number' ? payload.iat : now);
+      if (lifetime > auth.maxLifetimeSeconds) {
+        throw new SignalingError('unauthorized', `token lives longer than this server allows (${auth.maxLifetimeSeconds} s)`);
+      }
       const handle = Handle.safeParse(payload['handle'] ?? payload.sub);
       const name = DisplayName.safeParse(payload['name']);
       if (!handle.success) throw new SignalingError('unauthorized', 'token: `sub` (or `handle`) is not a valid handle');
@@ -62,8 +74,19 @@ export class Authenticator {
       return { handle: handle.data, name: name.data };
     } catch (err) {
       if (err instanceof SignalingError) throw err;
-      const reason = err instanceof joseErrors.JWTExpired ? 'token expired' : 'token rejected';
-      throw new SignalingError('unauthorized', reason);
+      throw new SignalingError('unauthorized', tokenProblem(err));
     }
   }
+}
+
+/** A reason a person (or the integrator reading logs) can act on; never the token itself. */
+function tokenProblem(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'token expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'exp') return 'token has no expiry (exp)';
+    if (err.claim === 'iss') return 'token issuer (iss) is not the one this server expects';
+    if (err.claim === 'aud') return 'token audience (aud) is not this server';
+    return `token claim ${err.claim} rejected`;
+  }
+  return 'token rejected';
 }

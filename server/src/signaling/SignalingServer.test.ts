@@ -141,9 +141,9 @@ describe('identity', () => {
 
   it('JWT mode: a valid token names the user; expired, forged and guest handshakes are refused', async () => {
     const secret = 'a-shared-secret-that-is-long-enough-123';
-    server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: secret, STUN_URLS: 'stun:127.0.0.1:3478' });
+    server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: secret, JWT_ISSUER: 'https://app.example', JWT_AUDIENCE: 'callwire', STUN_URLS: 'stun:127.0.0.1:3478' });
     const sign = (claims: Record<string, unknown>, key = secret, exp: string | number = '5m') =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').setIssuedAt().setExpirationTime(exp).sign(new TextEncoder().encode(key));
+      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').setIssuer('https://app.example').setAudience('callwire').setIssuedAt().setExpirationTime(exp).sign(new TextEncoder().encode(key));
 
     const c = new TestClient(server.url, { token: await sign({ name: 'Dana' }) });
     await c.connected();
@@ -162,6 +162,32 @@ describe('identity', () => {
     expect((await fetch(`${server.url}/api/ice-servers`)).status).toBe(401);
     const ok = await fetch(`${server.url}/api/ice-servers`, { headers: { Authorization: `Bearer ${await sign({ name: 'Dana' })}` } });
     expect(await ok.json()).toEqual({ iceServers: [{ urls: ['stun:127.0.0.1:3478'] }] });
+  });
+
+  it('JWT mode: a token without exp, for another issuer or audience, or living too long is refused with its reason', async () => {
+    const secret = 'a-shared-secret-that-is-long-enough-123';
+    server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: secret, JWT_ISSUER: 'https://app.example', JWT_AUDIENCE: 'callwire', JWT_MAX_LIFETIME: '3600' });
+    const key = new TextEncoder().encode(secret);
+    const base = () => new SignJWT({ name: 'Dana' }).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').setIssuedAt();
+    const refused = async (token: string) => connectError(server.url, { token });
+
+    expect(await refused(await base().setIssuer('https://app.example').setAudience('callwire').sign(key))).toMatchObject({
+      message: 'token has no expiry (exp)',
+      data: { code: 'unauthorized' },
+    });
+    expect((await refused(await base().setIssuer('https://other.example').setAudience('callwire').setExpirationTime('5m').sign(key))).message).toBe(
+      'token issuer (iss) is not the one this server expects',
+    );
+    expect((await refused(await base().setIssuer('https://app.example').setAudience('another-app').setExpirationTime('5m').sign(key))).message).toBe(
+      'token audience (aud) is not this server',
+    );
+    expect((await refused(await base().setExpirationTime('5m').sign(key))).data?.code).toBe('unauthorized');
+    expect((await refused(await base().setIssuer('https://app.example').setAudience('callwire').setExpirationTime('2h').sign(key))).message).toBe(
+      'token lives longer than this server allows (3600 s)',
+    );
+    // Without iat the lifetime counts from now.
+    const noIat = new SignJWT({ name: 'Dana' }).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').setIssuer('https://app.example').setAudience('callwire');
+    expect((await refused(await noIat.setExpirationTime('30d').sign(key))).message).toMatch(/lives longer/);
   });
 
   it('guest mode: the REST endpoint needs no token; unknown API routes are JSON 404s', async () => {
