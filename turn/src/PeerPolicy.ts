@@ -14,6 +14,7 @@ export const DEFAULT_DENIED_PEERS: readonly string[] = [
   '192.0.0.0/24', // IETF protocol assignments
   '192.0.2.0/24', // TEST-NET-1
   '192.168.0.0/16', // RFC 1918
+  '192.88.99.0/24', // 6to4 relay anycast (deprecated, RFC 7526)
   '198.18.0.0/15', // benchmarking
   '198.51.100.0/24', // TEST-NET-2
   '203.0.113.0/24', // TEST-NET-3
@@ -55,6 +56,24 @@ function embeddedIpv4(address: string): string | null {
   const mapped = zeroPrefix && b[10] === 0xff && b[11] === 0xff;
   const compatible = zeroPrefix && b[10] === 0 && b[11] === 0 && b.readUInt32BE(12) > 1;
   return mapped || compatible ? [...b.subarray(12)].join('.') : null;
+}
+
+/**
+ * IPv4 addresses carried inside other IPv6 forms, which reach the IPv4 network through a
+ * translator or tunnel: SIIT `::ffff:0:a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`, and
+ * Teredo `2001::/32` (its server and its obfuscated client address). A denied IPv4 address must
+ * not become reachable by writing it in one of these.
+ */
+function tunnelledIpv4s(address: string): string[] {
+  const b = ipv6ToBuffer(address);
+  const v4 = (x: Buffer | number[]) => [...x].join('.');
+  const zero = (from: number, to: number) => b.subarray(from, to).every((x) => x === 0);
+  const out: string[] = [];
+  if (zero(0, 8) && b[8] === 0xff && b[9] === 0xff && b[10] === 0 && b[11] === 0) out.push(v4(b.subarray(12)));
+  if (b.readUInt32BE(0) === 0x0064ff9b && zero(4, 12)) out.push(v4(b.subarray(12)));
+  if (b.readUInt16BE(0) === 0x2002) out.push(v4(b.subarray(2, 6)));
+  if (b.readUInt32BE(0) === 0x20010000) out.push(v4(b.subarray(4, 8)), v4([...b.subarray(12)].map((x) => x ^ 0xff)));
+  return out;
 }
 
 export interface PeerPolicyOptions {
@@ -114,6 +133,9 @@ export class PeerPolicy {
       return port === undefined || (!this.listeningPorts.has(port) && port >= this.relayPortRange.min && port <= this.relayPortRange.max);
     }
     if (this.denied.check(ip, family) && !this.allowed.check(ip, family)) return false;
+    if (family === 'ipv6') {
+      for (const v4 of tunnelledIpv4s(ip)) if (this.denied.check(v4, 'ipv4') && !this.allowed.check(v4, 'ipv4')) return false;
+    }
     return true;
   }
 }

@@ -107,6 +107,23 @@ describe('PeerPolicy', () => {
     expect(policy.isAllowed('not-an-ip')).toBe(false);
   });
 
+  it('denies IPv4 ranges written inside IPv6 translation and tunnel forms, and the 6to4 relay anycast', () => {
+    const denied = [
+      '::ffff:0:127.0.0.1', // SIIT IPv4-translated
+      '::ffff:0:10.1.2.3',
+      '64:ff9b::10.0.0.1', // NAT64 well-known prefix
+      '64:ff9b::7f00:1',
+      '2002:7f00:0001::1', // 6to4 of 127.0.0.1
+      '2002:c0a8:0101::', // 6to4 of 192.168.1.1
+      '2001:0:7f00:1::1', // Teredo whose server is 127.0.0.1
+      '2001:0:808:808::f5ff:fffe', // Teredo whose client is 10.0.0.1 (obfuscated)
+      '192.88.99.1',
+    ];
+    for (const ip of denied) expect(policy.isAllowed(ip, 1000), ip).toBe(false);
+    const allowed = ['::ffff:0:8.8.8.8', '64:ff9b::8.8.8.8', '2002:0808:0808::1', '2001:0:808:808::f7f7:f7f7'];
+    for (const ip of allowed) expect(policy.isAllowed(ip, 1000), ip).toBe(true);
+  });
+
   it('lets the allow-list override denied ranges', () => {
     expect(policy.isAllowed('192.168.10.20', 5000)).toBe(true);
     expect(policy.isAllowed('192.168.11.20', 5000)).toBe(false);

@@ -10,7 +10,12 @@ export function randomId(length = 16): string {
   return out;
 }
 
-/** A call-link room name like `kfw-pqzm-tnd` (50 bits): short enough to read, long enough not to guess. */
+/**
+ * A call-link room name like `kfwpq-zmtnd-8rx2c-a9bke-hw3qs-n` (26 characters, 130 bits): a link
+ * is the key to the call, so it must not be guessable however many tries are made; the dashes
+ * only help reading it aloud.
+ */
 export function randomRoomName(): string {
-  return `${randomId(3)}-${randomId(4)}-${randomId(3)}`;
+  const id = randomId(26);
+  return `${id.slice(0, 5)}-${id.slice(5, 10)}-${id.slice(10, 15)}-${id.slice(15, 20)}-${id.slice(20, 25)}-${id.slice(25)}`;
 }
