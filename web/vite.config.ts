@@ -13,7 +13,8 @@ export default defineConfig({
     outDir: here('dist'),
     emptyOutDir: true,
     target: 'es2022',
-    sourcemap: true,
+    // Maps for operators (web/dist/assets/*.map), without a sourceMappingURL; the server never serves them.
+    sourcemap: 'hidden',
   },
   server: {
     proxy: { '/socket.io': { target: 'http://localhost:3000', ws: true }, '/api': 'http://localhost:3000' },

@@ -67,6 +67,7 @@ export class CallwireServer {
       iceServersFor,
       trustProxy: config.trustProxy,
       embedAllowedOrigins: config.embedAllowedOrigins,
+      tls: config.tls !== null,
       health: () => this.health(),
     });
     this.#http = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, app) : createHttpServer(app);

@@ -1,3 +1,4 @@
+import './strictCsp.ts';
 import { ConnectivityView } from './connectivity/ConnectivityView.ts';
 import { EmbedApp } from './embed/EmbedApp.ts';
 import { App } from './ui/App.ts';

@@ -9,6 +9,7 @@ import { randomId } from '../identity/ids.ts';
 import { RoomId, SignalingError, type IceServerInfo, type UserInfo } from '../protocol/index.ts';
 import { EmbedPolicy, type EmbedOrigins } from './EmbedPolicy.ts';
 import { createEmbedRouter } from './embedRoutes.ts';
+import { HSTS, pageCsp } from './contentSecurity.ts';
 
 export interface HttpAppDeps {
   webDist: string;
@@ -20,6 +21,8 @@ export interface HttpAppDeps {
   trustProxy: boolean;
   /** Host page origins that may embed calls; default none. */
   embedAllowedOrigins?: EmbedOrigins;
+  /** Served over TLS by callwire itself: send HSTS. */
+  tls?: boolean;
 }
 
 
@@ -30,6 +33,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
+    if (deps.tls) res.setHeader('Strict-Transport-Security', HSTS);
     next();
   });
   // Before the /api fallback and the app pages: embed.js, /api/embed/check, /embed/call/:room.
@@ -65,6 +69,12 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   });
 
   const indexHtml = join(deps.webDist, 'index.html');
+  // Source maps are built for operators (error reports) but never published: they would hand
+  // out the whole client source with comments.
+  app.use((req, res, next) => {
+    if (req.path.endsWith('.map')) res.status(404).type('text/plain').send('Not found');
+    else next();
+  });
   app.use(
     express.static(deps.webDist, {
       index: false,
@@ -81,7 +91,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     }
     res.setHeader('Cache-Control', 'no-cache');
     // Only /embed/call/:room may be framed (by allowed origins); the app pages never.
-    res.setHeader('Content-Security-Policy', "frame-ancestors 'none'");
+    res.setHeader('Content-Security-Policy', pageCsp("'none'"));
     res.sendFile(indexHtml);
   };
   app.get('/', sendApp);

@@ -71,16 +71,18 @@ describe('embed routes', () => {
     any = await serve('*');
   });
   afterAll(() => servers.forEach((s) => s.close()));
+  const frameAncestors = (res: Response) => /(?:^|; )frame-ancestors ([^;]+)/.exec(res.headers.get('content-security-policy') ?? '')?.[1];
   const frame = (base: string, parent: string | null, room = 'some-room') => fetch(`${base}/embed/call/${room}${parent === null ? '' : `?parent=${encodeURIComponent(parent)}`}`);
 
   it('serves the frame page to an allowed parent, framable only by the allowed origins', async () => {
     const res = await frame(listed, 'https://a.example');
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-security-policy')).toBe('frame-ancestors https://a.example https://b.example');
+    expect(frameAncestors(res)).toBe('https://a.example https://b.example');
+    expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(await res.text()).toContain('<title>app</title>');
     const star = await frame(any, 'https://whoever.example');
     expect(star.status).toBe(200);
-    expect(star.headers.get('content-security-policy')).toBe('frame-ancestors *');
+    expect(frameAncestors(star)).toBe('*');
   });
 
   it('refuses other parents, a missing parent, a disabled server and bad rooms, never framable', async () => {
@@ -106,8 +108,6 @@ describe('embed routes', () => {
     expect(js.headers.get('content-type')).toContain('javascript');
     expect(js.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
     expect(js.headers.get('cache-control')).toBe('no-cache');
-    for (const path of ['/', '/call/some-room']) {
-      expect((await fetch(`${listed}${path}`)).headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
-    }
+    for (const path of ['/', '/call/some-room']) expect(frameAncestors(await fetch(`${listed}${path}`))).toBe("'none'");
   });
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import express, { type Response } from 'express';
 import { RoomId } from '../protocol/index.ts';
 import type { EmbedPolicy } from './EmbedPolicy.ts';
+import { pageCsp } from './contentSecurity.ts';
 
 export function createEmbedRouter(deps: { policy: EmbedPolicy; webDist: string }): express.Router {
   const router = express.Router();
@@ -51,7 +52,7 @@ export function createEmbedRouter(deps: { policy: EmbedPolicy; webDist: string }
       return;
     }
     // The browser itself stops any other site from framing the call.
-    res.setHeader('Content-Security-Policy', `frame-ancestors ${policy.frameAncestors}`);
+    res.setHeader('Content-Security-Policy', pageCsp(policy.frameAncestors));
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(indexHtml);
   });
