@@ -207,12 +207,12 @@ export class CallwireServer {
     const { cluster, rooms, logger } = this;
     const quiet = (what: string) => (err: unknown) => logger.warn(`${what}: ${(err as Error).message}`);
     rooms.on('seat', (handle, marker, on) => void cluster.setBusy(handle, marker, on).catch(quiet('busy marker')));
+    rooms.on('roomClosed', (room) => {
+      void cluster.release(`room:${room.id}`).catch(quiet(`room ${room.id} release`));
+      if (cluster.shared) void cluster.deleteRoom(room.id).catch(quiet(`room ${room.id} snapshot`));
+    });
     if (!cluster.shared) return;
     rooms.on('changed', (room) => void cluster.saveRoom(room.snapshot()).catch(quiet(`room ${room.id} snapshot`)));
-    rooms.on('roomClosed', (room) => {
-      void cluster.deleteRoom(room.id).catch(quiet(`room ${room.id} snapshot`));
-      void cluster.release(`room:${room.id}`).catch(quiet(`room ${room.id} release`));
-    });
     cluster.on('wentOffline', (handles) => void this.#markOffline(handles).catch(quiet('presence')));
     cluster.on('nodeDown', (node) => void ownership.takeOver(node).catch(quiet(`take-over of ${node}`)));
   }
@@ -229,9 +229,8 @@ export class CallwireServer {
 
   async #releaseIdleHandles(): Promise<void> {
     try {
-      const online = new Set<string>();
       const cutoff = Date.now() - USER_RETENTION_MS;
-      const idle = await this.store.releaseIdleHandles(cutoff, RELEASE_BATCH, (h) => online.has(h));
+      const idle = await this.store.releaseIdleHandles(cutoff, RELEASE_BATCH, (h) => this.cluster.isOnline(h));
       if (idle.length > 0) this.logger.info(`released ${idle.length} guest handles unused for 30 days`);
     } catch (err) {
       this.logger.warn(`releasing idle handles failed: ${(err as Error).message}`);

@@ -39,11 +39,6 @@ export class LocalCluster extends EventEmitter<ClusterEvents> implements Cluster
     return Promise.resolve(this.#sockets.get(handle)?.has(socketId) ?? false);
   }
 
-  /** Synchronous form for the idle-handle sweep. */
-  isOnlineNow(handle: string): boolean {
-    return this.#sockets.has(handle);
-  }
-
   onlineCount(): Promise<number> {
     return Promise.resolve(this.#sockets.size);
   }

@@ -32,8 +32,8 @@ export class Ownership {
   async run<T>(key: OwnedKey, create: boolean, local: () => Promise<T>, forward: (node: string) => Promise<T>): Promise<T> {
     if (!this.cluster.shared) return local();
     for (let attempt = 1; ; attempt++) {
-      const node = await this.#resolve(key, create);
-      if (node === this.cluster.nodeId) return local();
+      const { node, claimed } = await this.#resolve(key, create);
+      if (node === this.cluster.nodeId) return claimed ? this.#runClaimed(key, local) : local();
       try {
         return await forward(node);
       } catch (err) {
@@ -44,12 +44,25 @@ export class Ownership {
     }
   }
 
-  async #resolve(key: OwnedKey, create: boolean): Promise<string> {
+  async #resolve(key: OwnedKey, create: boolean): Promise<{ node: string; claimed: boolean }> {
     const owner = await this.cluster.ownerOf(key);
-    if (owner?.alive) return owner.node;
-    if (owner) return this.adopt(key, owner.node);
+    if (owner?.alive) return { node: owner.node, claimed: false };
+    if (owner) return { node: await this.adopt(key, owner.node), claimed: false };
     // Nobody runs it: a join creates it here; anything else gets the local "unknown" answer.
-    return create ? this.cluster.claim(key) : this.cluster.nodeId;
+    if (!create) return { node: this.cluster.nodeId, claimed: false };
+    const node = await this.cluster.claim(key);
+    return { node, claimed: node === this.cluster.nodeId };
+  }
+
+  /** A join that claimed a room but created nothing (refused, unknown call room) gives the claim back. */
+  async #runClaimed<T>(key: OwnedKey, local: () => Promise<T>): Promise<T> {
+    try {
+      return await local();
+    } catch (err) {
+      const exists = key.startsWith('room:') ? this.rooms.get(key.slice('room:'.length)) !== undefined : this.calls.get(key.slice('call:'.length)) !== undefined;
+      if (!exists) await this.cluster.release(key).catch(() => {});
+      throw err;
+    }
   }
 
   /** Claims `key` from a dead node; rebuilds the room from its snapshot. Resolves with the owner. */

@@ -112,10 +112,11 @@ export class RedisStore implements StateStore {
     return this.#run('handleExists', async () => (await this.redis.hexists(`${P}user:${handle}`, 'key')) === 1);
   }
 
-  releaseIdleHandles(olderThan: number, limit: number, isOnline: (handle: string) => boolean): Promise<string[]> {
+  releaseIdleHandles(olderThan: number, limit: number, isOnline: (handle: string) => boolean | Promise<boolean>): Promise<string[]> {
     return this.#run('releaseIdleHandles', async () => {
       const idle = await this.redis.zrangebyscore(`${P}users:activity`, '-inf', `(${olderThan}`, 'LIMIT', 0, limit);
-      const gone = idle.filter((h) => !isOnline(h));
+      const gone: string[] = [];
+      for (const h of idle) if (!(await isOnline(h))) gone.push(h);
       if (gone.length === 0) return [];
       const m = this.redis.multi();
       for (const h of gone) m.del(`${P}user:${h}`).zrem(`${P}users:activity`, h);

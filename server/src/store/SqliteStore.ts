@@ -132,17 +132,18 @@ export class SqliteStore implements StateStore {
     return this.#run('handleExists', () => this.#stmt(`SELECT 1 FROM users WHERE handle = ? AND key_digest IS NOT NULL`).get(handle) !== undefined);
   }
 
-  releaseIdleHandles(olderThan: number, limit: number, isOnline: (handle: string) => boolean): Promise<string[]> {
-    return this.#run('releaseIdleHandles', () => {
-      const rows = this.#stmt(`SELECT handle FROM users WHERE key_digest IS NOT NULL AND COALESCE(last_seen, bound_at) < ? ORDER BY COALESCE(last_seen, bound_at) LIMIT ?`)
-        .all(olderThan, limit) as { handle: string }[];
-      const gone = rows.map((r) => r.handle).filter((h) => !isOnline(h));
-      const del = this.#stmt(`DELETE FROM users WHERE handle = ?`);
-      this.#db.transaction(() => {
-        for (const h of gone) del.run(h);
-      })();
-      return gone;
-    });
+  async releaseIdleHandles(olderThan: number, limit: number, isOnline: (handle: string) => boolean | Promise<boolean>): Promise<string[]> {
+    const idle = await this.#run('releaseIdleHandles', () =>
+      (this.#stmt(`SELECT handle FROM users WHERE key_digest IS NOT NULL AND COALESCE(last_seen, bound_at) < ? ORDER BY COALESCE(last_seen, bound_at) LIMIT ?`).all(olderThan, limit) as { handle: string }[]).map(
+        (r) => r.handle,
+      ),
+    );
+    const gone: string[] = [];
+    for (const h of idle) if (!(await isOnline(h))) gone.push(h);
+    // Seen again while we looked: keep it (the condition is checked again as it is deleted).
+    return this.#run('releaseIdleHandles', () =>
+      this.#db.transaction(() => gone.filter((h) => this.#stmt(`DELETE FROM users WHERE handle = ? AND COALESCE(last_seen, bound_at) < ?`).run(h, olderThan).changes > 0))(),
+    );
   }
 
   touchUser(user: UserInfo, lastSeen: number | null): Promise<void> {

@@ -43,7 +43,7 @@ export interface StateStore {
    * Releases handles whose owners were last seen before `olderThan` (never one seen since, and
    * never one online now, which `isOnline` says). Returns the handles released.
    */
-  releaseIdleHandles(olderThan: number, limit: number, isOnline: (handle: string) => boolean): Promise<string[]>;
+  releaseIdleHandles(olderThan: number, limit: number, isOnline: (handle: string) => boolean | Promise<boolean>): Promise<string[]>;
 
   /** Remembers a user's display name and when they were last seen (null: online now). */
   touchUser(user: UserInfo, lastSeen: number | null): Promise<void>;
