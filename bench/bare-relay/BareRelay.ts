@@ -205,7 +205,8 @@ export class BareRelay {
   }
 
   #onConnection(socket: RelaySocket): void {
-    socket.emit('session', { user: socket.data.user, iceServers: [], serverTime: Date.now() });
+    // No HTTP API here, so no bearer token to hand out.
+    socket.emit('session', { user: socket.data.user, iceServers: [], serverTime: Date.now(), token: '' });
     for (const event of Object.keys(this.#handlers) as Handled[]) {
       socket.on(event, (...args: unknown[]) => void this.#dispatch(socket, event, args));
     }

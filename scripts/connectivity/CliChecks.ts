@@ -81,10 +81,6 @@ export class CliChecks {
     });
   }
 
-  #auth(): Record<string, string> {
-    return this.o.token ? { Authorization: `Bearer ${this.o.token}` } : {};
-  }
-
   async #reachable(ctx: CheckContext): Promise<Outcome> {
     ctx.progress(`GET ${new URL('/healthz', this.o.url).href}`);
     let res: HttpAnswer;
@@ -158,9 +154,11 @@ export class CliChecks {
 
   // ---- ICE servers, STUN, TURN -------------------------------------------------------------
 
-  async #fetchIceServers(signal: AbortSignal): Promise<IceServerInfo[]> {
-    const res = await this.#get('/api/ice-servers', signal, this.#auth());
-    if (res.status === 401) throw new Error('the server wants a token (AUTH_MODE=jwt): pass --token');
+  /** The list comes only with a signaling session's bearer token: TURN credentials are never anonymous. */
+  async #fetchIceServers(ctx: CheckContext): Promise<IceServerInfo[]> {
+    const conn = await this.#connection(ctx);
+    const res = await this.#get('/api/ice-servers', ctx.signal, { Authorization: `Bearer ${conn.session.token}` });
+    if (res.status === 401) throw new Error('the server refused the session token');
     if (res.status !== 200) throw new Error(`GET /api/ice-servers answered ${res.status}`);
     const body = JSON.parse(res.body) as { iceServers?: IceServerInfo[] };
     if (!Array.isArray(body.iceServers)) throw new Error('GET /api/ice-servers answered without iceServers');
@@ -170,7 +168,7 @@ export class CliChecks {
   async #iceServersCheck(ctx: CheckContext): Promise<Outcome> {
     ctx.progress('GET /api/ice-servers');
     try {
-      this.#iceServers = await this.#fetchIceServers(ctx.signal);
+      this.#iceServers = await this.#fetchIceServers(ctx);
     } catch (err) {
       return { status: 'fail', details: `Could not get the ICE server list: ${(err as Error).message}.`, advice: this.o.token ? ADVICE.serverDown : 'Pass --token if the server uses AUTH_MODE=jwt.' };
     }
@@ -213,7 +211,7 @@ export class CliChecks {
     ctx.progress('fresh credentials from /api/ice-servers');
     let servers: IceServerInfo[];
     try {
-      servers = await this.#fetchIceServers(ctx.signal);
+      servers = await this.#fetchIceServers(ctx);
     } catch (err) {
       return { status: 'fail', details: `Could not get TURN credentials: ${(err as Error).message}.`, advice: ADVICE.serverDown };
     }

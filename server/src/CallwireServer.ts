@@ -17,6 +17,7 @@ import { RedisCluster } from './cluster/RedisCluster.ts';
 import type { Config } from './config.ts';
 import { createHttpApp } from './http/createHttpApp.ts';
 import { Authenticator } from './identity/Authenticator.ts';
+import { SessionTokens } from './identity/SessionTokens.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { ClientToServerEvents, IceServerInfo, ServerToClientEvents, UserInfo } from './protocol/index.ts';
 import { RoomManager } from './rooms/RoomManager.ts';
@@ -35,6 +36,9 @@ const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url
 /** Guest handles nobody used for a month are released (another device may take them). */
 const USER_RETENTION_MS = 30 * 24 * 3_600_000;
 const RELEASE_BATCH = 10_000;
+
+/** TURN credentials of one person are the same within this window (then a new one starts). */
+const CREDENTIAL_WINDOW_S = 3_600;
 
 /** Largest socket.io frame; bigger ones close the connection (our own per-message limit is lower). */
 const MAX_FRAME_BYTES = 1_000_000;
@@ -63,7 +67,7 @@ export class CallwireServer {
     const iceServersFor = (user: UserInfo, host?: string) => this.iceServersFor(user, host);
     const app = createHttpApp({
       webDist: config.webDist ?? DEFAULT_WEB_DIST,
-      auth: { mode: config.auth.mode, verifyToken: (t: string) => this.#auth.verifyToken(t) },
+      auth: { mode: config.auth.mode, verifyBearer: (t: string) => this.#auth.verifyBearer(t) },
       iceServersFor,
       trustProxy: config.trustProxy,
       embedAllowedOrigins: config.embedAllowedOrigins,
@@ -112,7 +116,15 @@ export class CallwireServer {
       ];
     }
     if (urls && urls.length > 0) {
-      const { username, credential } = createTurnCredentials({ secret: turn.secret, userId: user.handle, ttlSeconds: turn.credentialTtlSeconds });
+      // One credential per person per window, not one per request: asking again hands out the
+      // same one, and the relay counts a person's allocations by the user id inside it.
+      const window = Math.min(CREDENTIAL_WINDOW_S, Math.floor(turn.credentialTtlSeconds / 2)) * 1000;
+      const { username, credential } = createTurnCredentials({
+        secret: turn.secret,
+        userId: user.handle,
+        ttlSeconds: turn.credentialTtlSeconds,
+        now: Math.floor(Date.now() / window) * window,
+      });
       servers.push({ urls, username, credential });
     }
     return servers;
@@ -122,7 +134,7 @@ export class CallwireServer {
     const config = this.config;
     await this.#openStore();
     const log = this.logger;
-    this.#auth = new Authenticator(config.auth, this.store);
+    this.#auth = new Authenticator(config.auth, this.store, new SessionTokens(await this.store.sharedSecret('session')));
     // Rooms stay 1:1 until the SFU is up (#startSfu).
     this.rooms = new RoomManager(this.#notifier, { reconnectGraceMs: config.reconnectGraceMs, limits: null });
     this.calls = new CallManager(this.#notifier, this.cluster, this.store, this.rooms, log.child('calls'), {

@@ -8,6 +8,18 @@ import { TestClient, startTestServer } from './testing/harness.ts';
 const turnEntry = (servers: IceServerInfo[]) => servers.find((s) => s.username)!;
 const urls = (s: IceServerInfo) => (Array.isArray(s.urls) ? s.urls : [s.urls]);
 
+/** GET /api/ice-servers with a guest's session token (the route gives nothing to anonymous callers). */
+async function restIceServers(server: CallwireServer, handle = 'rest-user'): Promise<IceServerInfo[]> {
+  const c = await TestClient.guest(server.url, handle);
+  try {
+    const { token } = await c.session;
+    const res = await fetch(`${server.url}/api/ice-servers`, { headers: { Authorization: `Bearer ${token}` } });
+    return ((await res.json()) as { iceServers: IceServerInfo[] }).iceServers;
+  } finally {
+    c.close();
+  }
+}
+
 describe('ICE servers from the bundled relay', () => {
   let server: CallwireServer;
   afterEach(async () => server?.close());
@@ -23,7 +35,9 @@ describe('ICE servers from the bundled relay', () => {
     ]);
     const turn = turnEntry(iceServers);
     const expiry = Number(turn.username!.split(':')[0]);
-    expect(expiry - Date.now() / 1000).toBeGreaterThan(590);
+    // One credential per person per window (half the TTL here): it always has half its life left.
+    expect(expiry - Date.now() / 1000).toBeGreaterThan(299);
+    expect(expiry - Date.now() / 1000).toBeLessThanOrEqual(600);
 
     for (const transport of ['udp', 'tcp'] as TurnTransportKind[]) {
       const port = Number(/:(\d+)\?/.exec(urls(turn).find((u) => u.endsWith(transport))!)![1]);
@@ -34,9 +48,8 @@ describe('ICE servers from the bundled relay', () => {
     }
     c.close();
 
-    // The REST endpoint returns the same shape (guest mode: no token needed).
-    const rest = (await (await fetch(`${server.url}/api/ice-servers`)).json()) as { iceServers: IceServerInfo[] };
-    expect(rest.iceServers.map(urls)).toEqual(iceServers.map(urls));
+    // The REST endpoint returns the same shape, for the holder of a session token.
+    expect((await restIceServers(server)).map(urls)).toEqual(iceServers.map(urls));
   });
 
   it('points clients at an external relay (coturn) by configuration alone', async () => {
@@ -46,7 +59,7 @@ describe('ICE servers from the bundled relay', () => {
       TURN_URLS: 'turn:turn.example.org:3478?transport=udp,turns:turn.example.org:443?transport=tcp',
     });
     expect(server.turn).toBeNull();
-    const { iceServers } = (await (await fetch(`${server.url}/api/ice-servers`)).json()) as { iceServers: IceServerInfo[] };
+    const iceServers = await restIceServers(server);
     expect(iceServers).toHaveLength(1);
     expect(iceServers[0]!.urls).toEqual(['turn:turn.example.org:3478?transport=udp', 'turns:turn.example.org:443?transport=tcp']);
     const { createHmac } = await import('node:crypto');
@@ -55,7 +68,31 @@ describe('ICE servers from the bundled relay', () => {
 
   it('names the relay by the host the client used, unless TURN_PUBLIC_HOST says otherwise', async () => {
     server = await startTestServer({ TURN_ENABLED: 'true', TURN_UDP_PORT: '0', TURN_TCP_PORT: 'off', TURN_PUBLIC_HOST: 'turn.example.net' });
-    const { iceServers } = (await (await fetch(`${server.url}/api/ice-servers`)).json()) as { iceServers: IceServerInfo[] };
+    const iceServers = await restIceServers(server);
     expect(urls(turnEntry(iceServers))).toEqual([`turn:turn.example.net:${server.turn!.addresses().udp!.port}?transport=udp`]);
+  });
+});
+
+describe('TURN credentials are never anonymous', () => {
+  let server: CallwireServer;
+  afterEach(async () => server?.close());
+
+  it('GET /api/ice-servers refuses callers without a session token, however many; a session gets one credential, not one per request', async () => {
+    server = await startTestServer({ TURN_ENABLED: 'true', TURN_UDP_PORT: '0', TURN_TCP_PORT: 'off' });
+    const flood = await Promise.all(Array.from({ length: 30 }, () => fetch(`${server.url}/api/ice-servers`)));
+    expect(flood.map((r) => r.status)).toEqual(Array(30).fill(401));
+    const forged = await fetch(`${server.url}/api/ice-servers`, { headers: { Authorization: 'Bearer cws1.YWRh.9999999999.forgedforgedforgedforgedforgedforgedforged' } });
+    expect(forged.status).toBe(401);
+    expect(await forged.json()).toMatchObject({ error: { code: 'unauthorized', message: 'session token rejected' } });
+
+    const c = await TestClient.guest(server.url, 'ada');
+    const { token, iceServers } = await c.session;
+    const ask = async () => turnEntry(((await (await fetch(`${server.url}/api/ice-servers`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { iceServers: IceServerInfo[] }).iceServers);
+    const [first, second] = [await ask(), await ask()];
+    // Bound to the person: the same credential on every request, and the one the session got.
+    expect(second).toEqual(first);
+    expect(first.username).toMatch(/^\d+:ada$/);
+    expect(turnEntry(iceServers)).toEqual(first);
+    c.close();
   });
 });

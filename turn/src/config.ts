@@ -40,13 +40,16 @@ const inputSchema = z
     allowedPeers: z.array(cidr).default([]),
     /** Concurrent allocations per user id (0 = unlimited). */
     userQuota: z.number().int().min(0).default(10),
-    /** Concurrent allocations in total (0 = unlimited). */
-    totalQuota: z.number().int().min(0).default(0),
+    /** Concurrent allocations in total (0 = unlimited). A small deployment's worth by default. */
+    totalQuota: z.number().int().min(0).default(1000),
     minLifetime: seconds.default(60),
     defaultLifetime: seconds.default(600),
     maxLifetime: seconds.default(3600),
-    /** Per-allocation relay cap in bytes per second, both directions together (0 = none). */
-    bandwidthBps: z.number().int().min(0).default(0),
+    /**
+     * Per-allocation relay cap in bytes per second, both directions together (0 = none). The
+     * default, 750 000 B/s (6 Mbit/s), carries a 720p video call both ways with room to spare.
+     */
+    bandwidthBps: z.number().int().min(0).default(750_000),
     software: z.string().max(127).default('callwire-turn'),
     logLevel: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   })

@@ -46,7 +46,7 @@ describe('parseTurnConfig', () => {
 
   it('applies defaults and is idempotent', () => {
     const config = parseTurnConfig({ secret, listenIp: '127.0.0.1' });
-    expect(config).toMatchObject({ realm: 'callwire', udpPort: 3478, tcpPort: 3478, tlsPort: 5349, relayIp: '127.0.0.1', userQuota: 10, defaultLifetime: 600, bandwidthBps: 0 });
+    expect(config).toMatchObject({ realm: 'callwire', udpPort: 3478, tcpPort: 3478, tlsPort: 5349, relayIp: '127.0.0.1', userQuota: 10, totalQuota: 1000, defaultLifetime: 600, bandwidthBps: 750_000 });
     expect(parseTurnConfig(config)).toEqual(config);
   });
 

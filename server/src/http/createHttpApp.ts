@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Request, type Response } from 'express';
 import type { Authenticator } from '../identity/Authenticator.ts';
-import { randomId } from '../identity/ids.ts';
 import { RoomId, SignalingError, type IceServerInfo, type UserInfo } from '../protocol/index.ts';
 import { EmbedPolicy, type EmbedOrigins } from './EmbedPolicy.ts';
 import { createEmbedRouter } from './embedRoutes.ts';
@@ -14,7 +13,7 @@ import { HSTS, pageCsp } from './contentSecurity.ts';
 export interface HttpAppDeps {
   webDist: string;
   /** Only token checks happen over HTTP; guest handles are bound by signaling. */
-  auth: Pick<Authenticator, 'mode' | 'verifyToken'>;
+  auth: Pick<Authenticator, 'mode' | 'verifyBearer'>;
   iceServersFor: (user: UserInfo, requestHost?: string) => IceServerInfo[];
   /** `ok: false` answers 503 (the shared store is unreachable): a load balancer takes the node out. */
   health: () => Promise<{ ok: boolean } & Record<string, unknown>>;
@@ -111,8 +110,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 
 async function authenticateHttp(req: Request, auth: HttpAppDeps['auth']): Promise<UserInfo> {
   const header = req.headers.authorization;
-  if (header?.startsWith('Bearer ')) return auth.verifyToken(header.slice('Bearer '.length).trim());
-  if (auth.mode === 'jwt') throw new SignalingError('unauthorized', 'Authorization: Bearer <token> required');
-  // Guest mode: each anonymous caller is its own TURN user, so one cannot use up another's quota.
-  return { handle: `anon-${randomId(10)}`, name: 'anonymous' };
+  if (header?.startsWith('Bearer ')) return auth.verifyBearer(header.slice('Bearer '.length).trim());
+  // No anonymous TURN credentials: that would make the relay an open one (docs/security.md).
+  throw new SignalingError('unauthorized', `Authorization: Bearer <${auth.mode === 'jwt' ? 'token' : 'session token from the signaling session'}> required`);
 }

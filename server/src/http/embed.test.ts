@@ -51,7 +51,7 @@ describe('embed routes', () => {
   async function serve(origins: EmbedOrigins | undefined): Promise<string> {
     const app = createHttpApp({
       webDist: dist,
-      auth: { mode: 'guest', verifyToken: () => Promise.reject(new Error('no tokens')) },
+      auth: { mode: 'guest', verifyBearer: () => Promise.reject(new Error('no tokens')) },
       iceServersFor: () => [],
       health: () => Promise.resolve({ ok: true }),
       trustProxy: false,

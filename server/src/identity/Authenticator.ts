@@ -8,6 +8,7 @@ import { jwtVerify, errors as joseErrors } from 'jose';
 import { DisplayName, Handle, HandshakeAuth, SignalingError, type UserInfo } from '../protocol/index.ts';
 import type { Config } from '../config.ts';
 import type { StateStore } from '../store/StateStore.ts';
+import { SessionTokens } from './SessionTokens.ts';
 
 export class Authenticator {
   readonly #secret: Uint8Array | null;
@@ -15,6 +16,7 @@ export class Authenticator {
   constructor(
     private readonly auth: Config['auth'],
     private readonly store: StateStore,
+    private readonly sessions: SessionTokens,
   ) {
     this.#secret = auth.mode === 'jwt' ? new TextEncoder().encode(auth.secret) : null;
   }
@@ -43,6 +45,23 @@ export class Authenticator {
     }
     if (claim === 'taken') throw new SignalingError('handle-taken', `the handle "${handle}" is in use by another device`);
     return { handle, name };
+  }
+
+  /** The HTTP API's bearer token for this person's signaling session. */
+  sessionToken(user: UserInfo): string {
+    return this.sessions.issue(user.handle);
+  }
+
+  /**
+   * Who an HTTP `Authorization: Bearer` belongs to: a session token (any mode; the person must
+   * have connected), or the site's JWT in JWT mode.
+   */
+  async verifyBearer(token: string): Promise<UserInfo> {
+    if (SessionTokens.looksLike(token)) {
+      const handle = this.sessions.verify(token);
+      return { handle, name: handle };
+    }
+    return this.verifyToken(token);
   }
 
   /**

@@ -274,7 +274,8 @@ export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCo
 
 export interface ServerEventMap {
   /** Sent once after the handshake. */
-  session: { user: UserInfo; iceServers: IceServerInfo[]; serverTime: number };
+  /** `token`: this session's bearer token for the HTTP API (`GET /api/ice-servers`). */
+  session: { user: UserInfo; iceServers: IceServerInfo[]; serverTime: number; token: string };
   presence: PresenceInfo;
   /** The pending missed calls (all of them), on connect and whenever one is added. */
   missedCalls: { missedCalls: MissedCall[] };

@@ -190,9 +190,13 @@ describe('identity', () => {
     expect((await refused(await noIat.setExpirationTime('30d').sign(key))).message).toMatch(/lives longer/);
   });
 
-  it('guest mode: the REST endpoint needs no token; unknown API routes are JSON 404s', async () => {
+  it('guest mode: the REST endpoint needs the session token; unknown API routes are JSON 404s', async () => {
     server = await startTestServer({ STUN_URLS: 'stun:127.0.0.1:3478' });
-    expect(await (await fetch(`${server.url}/api/ice-servers`)).json()).toEqual({ iceServers: [{ urls: ['stun:127.0.0.1:3478'] }] });
+    expect((await fetch(`${server.url}/api/ice-servers`)).status).toBe(401);
+    const c = await TestClient.guest(server.url, 'erin');
+    const { token } = await c.session;
+    expect(await (await fetch(`${server.url}/api/ice-servers`, { headers: { Authorization: `Bearer ${token}` } })).json()).toEqual({ iceServers: [{ urls: ['stun:127.0.0.1:3478'] }] });
+    c.close();
     const nf = await fetch(`${server.url}/api/nope`);
     expect(nf.status).toBe(404);
     expect(await nf.json()).toMatchObject({ error: { code: 'unknown-event' } });

@@ -173,7 +173,7 @@ export class SignalingServer {
       const cameOnline = await cluster.addSocket(user, socket.id);
       await store.touchUser(user, null);
       if (cameOnline) await this.announcePresence(user.handle, user.name, true, null);
-      socket.emit('session', { user, iceServers: this.deps.iceServersFor(user, socket.handshake.headers.host), serverTime: Date.now() });
+      socket.emit('session', { user, iceServers: this.deps.iceServersFor(user, socket.handshake.headers.host), serverTime: Date.now(), token: this.deps.auth.sessionToken(user) });
       const pending = await store.missedCalls(user.handle);
       if (pending.length > 0) socket.emit('missedCalls', { missedCalls: pending });
       await calls.userConnected(user.handle, socket.id);

@@ -10,6 +10,7 @@
  *   missed:total         int   all queued missed calls (health)
  *   pcall:{id}           JSON  a pending (unanswered) call; pcalls:{node} set of its ids
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { MissedCall, UserInfo } from '../protocol/index.ts';
 import {
@@ -183,6 +184,15 @@ export class RedisStore implements StateStore {
     return this.#run('takePendingCalls', async () => {
       const rows = (await this.redis.eval(TAKE_PENDING, 1, `${P}pcalls:${node}`, `${P}pcall:`)) as string[];
       return rows.flatMap((raw, i) => parseRow(PendingCallRow, raw, `pending call ${node}[${i}]`, this.report) ?? []);
+    });
+  }
+
+  sharedSecret(name: string): Promise<string> {
+    return this.#run('sharedSecret', async () => {
+      await this.redis.set(`${P}secret:${name}`, randomBytes(32).toString('base64url'), 'NX');
+      const value = await this.redis.get(`${P}secret:${name}`);
+      if (!value) throw new StoreError('corrupt', `secret ${name} vanished`);
+      return value;
     });
   }
 

@@ -7,6 +7,7 @@
  *   committed to the WAL in the OS before returning, so it survives the process dying (SIGKILL),
  *   and is fsynced with the next FULL commit or checkpoint.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -209,6 +210,15 @@ export class SqliteStore implements StateStore {
         const rows = this.#stmt(`SELECT id, record FROM pending_calls WHERE node = ?`).all(node) as { id: string; record: string }[];
         this.#stmt(`DELETE FROM pending_calls WHERE node = ?`).run(node);
         return rows.flatMap((r) => parseRow(PendingCallRow, r.record, `pending call ${r.id}`, this.#report) ?? []);
+      })(),
+    );
+  }
+
+  sharedSecret(name: string): Promise<string> {
+    return this.#run('sharedSecret', () =>
+      this.#db.transaction(() => {
+        this.#stmt(`INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)`).run(`secret:${name}`, randomBytes(32).toString('base64url'));
+        return (this.#stmt(`SELECT value FROM meta WHERE key = ?`).get(`secret:${name}`) as { value: string }).value;
       })(),
     );
   }

@@ -125,6 +125,20 @@ export function stateStoreContract(name: string, open: () => Promise<StoreFixtur
       }
     });
 
+    it('makes a shared secret once: the same for every caller and after a restart', async () => {
+      let f = await open();
+      try {
+        const [a, b] = await Promise.all([f.store.sharedSecret('session'), f.store.sharedSecret('session')]);
+        expect(a).toBe(b);
+        expect(a.length).toBeGreaterThanOrEqual(40);
+        expect(await f.store.sharedSecret('other')).not.toBe(a);
+        f = await reopen(f);
+        expect(await f.store.sharedSecret('session')).toBe(a);
+      } finally {
+        await close(f);
+      }
+    });
+
     it('a corrupt or old-format row is reported and skipped, the good ones still served', async () => {
       const f = await open();
       try {

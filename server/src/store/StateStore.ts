@@ -64,6 +64,12 @@ export interface StateStore {
    */
   takePendingCalls(node: string): Promise<PendingCall[]>;
 
+  /**
+   * A random secret by name, made once and then the same for every node and after restarts
+   * (session tokens are signed with it).
+   */
+  sharedSecret(name: string): Promise<string>;
+
   /** True while the store can serve requests (health checks). */
   readonly healthy: boolean;
   close(): Promise<void>;

@@ -177,8 +177,10 @@ export class BrowserChecks {
     }
   }
 
+  /** The list comes only with a signaling session's bearer token: TURN credentials are never anonymous. */
   async #fetchIceServers(signal: AbortSignal): Promise<IceServerInfo[]> {
-    const res = await fetch(`${this.o.origin}/api/ice-servers`, { cache: 'no-store', signal, headers: this.o.token ? { Authorization: `Bearer ${this.o.token}` } : {} });
+    const conn = await this.#connection(signal);
+    const res = await fetch(`${this.o.origin}/api/ice-servers`, { cache: 'no-store', signal, headers: { Authorization: `Bearer ${conn.session.token}` } });
     if (!res.ok) throw new Error(`GET /api/ice-servers answered ${res.status}`);
     const body = (await res.json()) as { iceServers?: IceServerInfo[] };
     if (!Array.isArray(body.iceServers)) throw new Error('the answer has no iceServers');
@@ -288,15 +290,19 @@ export class BrowserChecks {
 
   // ---- media through the SFU -----------------------------------------------------------------
 
+  /** The connection the later checks use: WebSocket if it worked, else a fresh long-polling one. */
+  async #connection(signal: AbortSignal): Promise<ProbeSignaling> {
+    if (this.#signaling) return this.#signaling;
+    const auth = this.o.token ? { token: this.o.token } : { guest: this.#guest };
+    return (this.#signaling = await ProbeSignaling.connect(this.o.origin, auth, 'polling', 8_000, signal));
+  }
+
   async #media(ctx: CheckContext): Promise<Outcome> {
-    let conn = this.#signaling;
-    if (!conn) {
-      try {
-        const auth = this.o.token ? { token: this.o.token } : { guest: this.#guest };
-        conn = this.#signaling = await ProbeSignaling.connect(this.o.origin, auth, 'polling', 8_000, ctx.signal);
-      } catch (err) {
-        return { status: 'fail', details: `No signaling connection: ${(err as Error).message}.`, advice: ADVICE.signalingDown };
-      }
+    let conn: ProbeSignaling;
+    try {
+      conn = await this.#connection(ctx.signal);
+    } catch (err) {
+      return { status: 'fail', details: `No signaling connection: ${(err as Error).message}.`, advice: ADVICE.signalingDown };
     }
     const media = new SyntheticMedia(this.o.audioContext);
     const probe = new EchoProbe({
