@@ -9,4 +9,6 @@ if ! unshare -n true 2>/dev/null; then
   echo "Run as root, or set CALLWIRE_NO_NETNS=1 to run without the loopback-only sandbox." >&2
   exit 1
 fi
-exec unshare -n sh -c 'ip link set lo up && CALLWIRE_IN_NETNS=1 exec "$@"' _ "$@"
+# Ports the OS picks for itself (a client's source port, a `listen(0)`) start at 50000 here, so they
+# never take one of the fixed media ports tests and benchmarks choose in 40000-49999 (SFU_RTC_PORT).
+exec unshare -n sh -c 'ip link set lo up && sysctl -qw net.ipv4.ip_local_port_range="50000 60999" && CALLWIRE_IN_NETNS=1 exec "$@"' _ "$@"

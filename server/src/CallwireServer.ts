@@ -29,6 +29,7 @@ import { SqliteStore } from './store/SqliteStore.ts';
 import { connectRedis } from './store/redis.ts';
 import { TurnServer, createTurnCredentials } from '../../turn/src/index.ts';
 import { SignalingServer, type SocketData } from './signaling/SignalingServer.ts';
+import { AbuseLimits } from './signaling/AbuseLimits.ts';
 import { SocketNotifier } from './signaling/SocketNotifier.ts';
 
 const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
@@ -154,6 +155,8 @@ export class CallwireServer {
       sfu: () => this.sfu,
       iceServersFor: (user, host) => this.iceServersFor(user, host),
       rateLimitPerSec: config.rateLimitPerSec,
+      limits: new AbuseLimits(config.limits),
+      trustProxy: config.trustProxy,
       logger: log.child('signaling'),
     });
     // Calls that were ringing when this node last stopped (one node: a restart) are missed calls now.

@@ -77,6 +77,14 @@ const EnvSchema = z.object({
   SFU_TOP_K_THRESHOLD: int(2, 1000).default(8),
   SFU_MAX_INCOMING_BITRATE: int(100_000, 100_000_000).default(1_500_000),
   RATE_LIMIT_PER_SEC: int(1, 10_000).default(50),
+  /** Open signaling connections from one address (loopback not counted). */
+  MAX_CONNECTIONS_PER_IP: int(1, 100_000).default(20),
+  /** Guest handles one address may create per hour (loopback not counted). */
+  NEW_HANDLES_PER_IP_HOUR: int(1, 100_000).default(20),
+  /** `room.create` calls one connection may make per hour. */
+  ROOM_CREATES_PER_HOUR: int(1, 100_000).default(30),
+  /** SFU rooms (mediasoup routers) one node runs at once; more answer `limit-reached`. */
+  SFU_MAX_ROOMS: int(1, 100_000).default(500),
   WEB_DIST: z.string().min(1).optional(),
   TRUST_PROXY: bool.default(false),
   /** Host page origins that may embed calls (embed.js): comma-separated, or `*`. Unset: none. */
@@ -124,6 +132,8 @@ export interface SfuSettings {
   topK: number;
   topKThreshold: number;
   maxIncomingBitrate: number;
+  /** SFU rooms (routers) this node runs at once. */
+  maxRooms: number;
 }
 
 export interface Config {
@@ -141,6 +151,7 @@ export interface Config {
   /** The mediasoup SFU for group calls; null: disabled (rooms stay 1:1). */
   sfu: SfuSettings | null;
   rateLimitPerSec: number;
+  limits: { connectionsPerIp: number; newHandlesPerIpHour: number; roomCreatesPerConnectionHour: number };
   webDist: string | null;
   trustProxy: boolean;
   /** Origins allowed to embed calls: a list, `*`, or [] (embedding refused). */
@@ -221,6 +232,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     turn,
     sfu: e.SFU_ENABLED ? loadSfu(e) : null,
     rateLimitPerSec: e.RATE_LIMIT_PER_SEC,
+    limits: { connectionsPerIp: e.MAX_CONNECTIONS_PER_IP, newHandlesPerIpHour: e.NEW_HANDLES_PER_IP_HOUR, roomCreatesPerConnectionHour: e.ROOM_CREATES_PER_HOUR },
     webDist: e.WEB_DIST ?? null,
     trustProxy: e.TRUST_PROXY,
     embedAllowedOrigins: e.EMBED_ALLOWED_ORIGINS ?? [],
@@ -297,5 +309,6 @@ function loadSfu(e: Env): SfuSettings {
     topK: e.SFU_TOP_K,
     topKThreshold: e.SFU_TOP_K_THRESHOLD,
     maxIncomingBitrate: e.SFU_MAX_INCOMING_BITRATE,
+    maxRooms: e.SFU_MAX_ROOMS,
   };
 }

@@ -148,13 +148,18 @@ describe('peer policy', () => {
     // a local service on the server's own address (127.0.0.1)
     // outside the relay port range: relay ports on own addresses are reachable by design
     let service: dgram.Socket | undefined;
+    // A port below the relay range (and below the ports the test namespace hands out by itself).
     for (let i = 0; i < 50 && !service; i++) {
       const candidate = dgram.createSocket('udp4');
-      await new Promise<void>((r) => candidate.bind(0, '127.0.0.1', () => r()));
-      if (candidate.address().port < open.config.minPort) service = candidate;
+      const port = 30_000 + Math.floor(Math.random() * 9_000);
+      const bound = await new Promise<boolean>((r) => {
+        candidate.once('error', () => r(false));
+        candidate.bind(port, '127.0.0.1', () => r(true));
+      });
+      if (bound && candidate.address().port < open.config.minPort) service = candidate;
       else candidate.close();
     }
-    if (!service) throw new Error('no ephemeral port below the relay range');
+    if (!service) throw new Error('no free port below the relay range');
     let hits = 0;
     service.on('message', () => hits++);
     const target = { address: '127.0.0.1', port: service.address().port };

@@ -25,8 +25,11 @@ export class Authenticator {
     return this.auth.mode;
   }
 
-  /** Validates a socket.io `auth` payload (or a bearer token) and returns who it is. */
-  async authenticate(raw: unknown): Promise<UserInfo> {
+  /**
+   * Validates a socket.io `auth` payload (or a bearer token) and returns who it is.
+   * `beforeNewHandle` runs (and may refuse, by throwing) before a guest handle is bound for the first time.
+   */
+  async authenticate(raw: unknown, beforeNewHandle: () => void = () => {}): Promise<UserInfo> {
     const parsed = HandshakeAuth.safeParse(raw);
     if (!parsed.success) {
       throw new SignalingError('unauthorized', `bad handshake: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
@@ -39,8 +42,10 @@ export class Authenticator {
     const digest = createHash('sha256').update(key).digest('hex');
     let claim;
     try {
+      if (!(await this.store.handleExists(handle))) beforeNewHandle();
       claim = await this.store.claimHandle(handle, digest, Date.now());
     } catch (err) {
+      if (err instanceof SignalingError) throw err;
       throw new SignalingError('unavailable', `cannot check the handle now; try again shortly (${(err as Error).message})`);
     }
     if (claim === 'taken') throw new SignalingError('handle-taken', `the handle "${handle}" is in use by another device`);

@@ -11,6 +11,8 @@ export const ERROR_CODES = [
   'payload-too-large',
   /** The client sends faster than the server accepts. */
   'rate-limited',
+  /** A configured limit is reached (connections or new handles per address, rooms created, media rooms); the message names it. */
+  'limit-reached',
   /** Handshake: missing or bad credentials. */
   'unauthorized',
   /** Handshake (guest mode): the handle belongs to another device. */

@@ -24,7 +24,7 @@ export class Sfu {
     readonly pool: WorkerPool,
     private readonly rooms: RoomManager,
     private readonly notifier: Notifier,
-    private readonly options: SfuRoomOptions,
+    private readonly options: SfuRoomOptions & { maxRooms: number },
     private readonly logger: Logger,
   ) {
     rooms.on('participantLeft', (room, p) => this.#settled.get(room.id)?.removePeer(p.id));
@@ -109,6 +109,9 @@ export class Sfu {
   #room(room: Room): Promise<SfuRoom> {
     const existing = this.#rooms.get(room.id);
     if (existing) return existing;
+    if (this.#rooms.size >= this.options.maxRooms) {
+      return Promise.reject(new SignalingError('limit-reached', `this server runs as many group calls as it may (SFU_MAX_ROOMS=${this.options.maxRooms}); try again later`));
+    }
     const hooks = {
       logger: this.logger,
       send: <E extends keyof ServerEventMap>(participantId: string, event: E, payload: ServerEventMap[E]) => {

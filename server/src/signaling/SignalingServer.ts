@@ -30,6 +30,7 @@ import {
 import type { RoomManager } from '../rooms/RoomManager.ts';
 import type { StateStore } from '../store/StateStore.ts';
 import { RateLimiter } from './RateLimiter.ts';
+import type { AbuseLimits } from './AbuseLimits.ts';
 import { userChannel } from './SocketNotifier.ts';
 import type { Sfu, SfuRequest } from '../sfu/Sfu.ts';
 
@@ -37,6 +38,9 @@ export interface SocketData {
   user: UserInfo;
   watching: string[];
   limiter: RateLimiter;
+  /** The client's address (X-Forwarded-For with TRUST_PROXY); null: loopback, not counted. */
+  ip: string | null;
+  roomCreated: () => void;
 }
 
 /** Who sent a request: enough to run it on another node than the one holding the socket. */
@@ -64,6 +68,8 @@ export interface SignalingDeps {
   sfu: () => Sfu | null;
   iceServersFor: (user: UserInfo, requestHost?: string) => IceServerInfo[];
   rateLimitPerSec: number;
+  limits: AbuseLimits;
+  trustProxy: boolean;
   logger: Logger;
 }
 
@@ -123,16 +129,28 @@ export class SignalingServer {
     cluster.onBroadcast('socket-closed', (raw) => rooms.socketClosed(String((raw as { socketId: string }).socketId)));
 
     io.use((socket, next) => {
-      deps.auth.authenticate(socket.handshake.auth).then(
+      const refuse = (err: unknown) => {
+        const body = err instanceof SignalingError ? err.toJSON() : { code: 'unauthorized', message: 'authentication failed' };
+        next(Object.assign(new Error(body.message), { data: body }));
+      };
+      const ip = countedAddress(socket, deps.trustProxy);
+      try {
+        if (ip) deps.limits.connectionOpened(ip);
+      } catch (err) {
+        return refuse(err);
+      }
+      deps.auth.authenticate(socket.handshake.auth, () => ip && deps.limits.newHandle(ip)).then(
         (user) => {
           socket.data.user = user;
           socket.data.watching = [];
           socket.data.limiter = new RateLimiter(deps.rateLimitPerSec);
+          socket.data.ip = ip;
+          socket.data.roomCreated = deps.limits.roomCreates();
           next();
         },
         (err: unknown) => {
-          const body = err instanceof SignalingError ? err.toJSON() : { code: 'unauthorized', message: 'authentication failed' };
-          next(Object.assign(new Error(body.message), { data: body }));
+          if (ip) deps.limits.connectionClosed(ip);
+          refuse(err);
         },
       );
     });
@@ -189,6 +207,7 @@ export class SignalingServer {
   async #onDisconnect(socket: CallwireSocket): Promise<void> {
     const { cluster, store, calls, rooms, logger } = this.deps;
     const user = socket.data.user;
+    if (socket.data.ip) this.deps.limits.connectionClosed(socket.data.ip);
     rooms.socketClosed(socket.id);
     try {
       await cluster.broadcast('socket-closed', { socketId: socket.id });
@@ -225,6 +244,7 @@ export class SignalingServer {
   #route<E extends LocalRequest>(socket: CallwireSocket, event: E, payload: RequestOf<E>): Promise<ResponseMap[E]> {
     const caller: Caller = { socketId: socket.id, user: socket.data.user, host: socket.handshake.headers.host, node: this.deps.cluster.nodeId };
     const key = ownedKeyOf(event, payload as Record<string, unknown>);
+    if (event === 'room.create') socket.data.roomCreated();
     if (!key) return this.#local(caller, event, payload);
     return this.deps.ownership.run(
       key,
@@ -266,6 +286,19 @@ export class SignalingServer {
     socket.data.watching = unique;
     return { presence };
   }
+}
+
+/**
+ * The address a connection is counted under for the per-address limits: the first
+ * X-Forwarded-For entry behind a trusted proxy, else the peer address. Loopback is not counted
+ * (tests, benchmarks, and a local proxy without TRUST_PROXY, which would otherwise put everyone
+ * under one address).
+ */
+function countedAddress(socket: CallwireSocket, trustProxy: boolean): string | null {
+  const forwarded = trustProxy ? String(socket.handshake.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
+  const ip = (forwarded || socket.handshake.address || '').replace(/^::ffff:/, '');
+  if (!ip || ip === '::1' || ip.startsWith('127.')) return null;
+  return ip;
 }
 
 /** A store failure becomes the typed signaling error `unavailable`. */

@@ -24,8 +24,9 @@ export class TestClient {
   readonly session: Promise<ServerEventMap['session']>;
   #waiters: { match: (r: Received) => boolean; resolve: (r: Received) => void }[] = [];
 
-  constructor(url: string, auth: unknown) {
-    this.socket = io(url, { auth: auth as Record<string, unknown>, transports: ['websocket'], reconnection: false, forceNew: true });
+  /** `headers`: extra HTTP headers of the handshake (e.g. X-Forwarded-For behind a trusted proxy). */
+  constructor(url: string, auth: unknown, headers?: Record<string, string>) {
+    this.socket = io(url, { auth: auth as Record<string, unknown>, transports: ['websocket'], reconnection: false, forceNew: true, ...(headers ? { extraHeaders: headers } : {}) });
     this.session = new Promise((resolve) => this.socket.once('session', resolve));
     this.socket.onAny((event: string, payload: unknown) => {
       const r = { event, payload } as Received;
