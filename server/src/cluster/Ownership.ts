@@ -47,7 +47,11 @@ export class Ownership {
   async #resolve(key: OwnedKey, create: boolean): Promise<{ node: string; claimed: boolean }> {
     const owner = await this.cluster.ownerOf(key);
     if (owner?.alive) return { node: owner.node, claimed: false };
-    if (owner) return { node: await this.adopt(key, owner.node), claimed: false };
+    // Taken over on the spot: if that rebuilt nothing and the request creates nothing, the claim goes back.
+    if (owner) {
+      const node = await this.adopt(key, owner.node, true);
+      return { node, claimed: node === this.cluster.nodeId };
+    }
     // Nobody runs it: a join creates it here; anything else gets the local "unknown" answer.
     if (!create) return { node: this.cluster.nodeId, claimed: false };
     const node = await this.cluster.claim(key);
@@ -65,16 +69,20 @@ export class Ownership {
     }
   }
 
-  /** Claims `key` from a dead node; rebuilds the room from its snapshot. Resolves with the owner. */
-  async adopt(key: OwnedKey, deadNode: string): Promise<string> {
+  /**
+   * Claims `key` from a dead node; rebuilds the room from its snapshot. Resolves with the owner.
+   * With nothing to rebuild the claim is given back, unless `forRequest` (a request is about to
+   * run here and may create the room: it keeps the claim, and gives it back if it creates nothing).
+   */
+  async adopt(key: OwnedKey, deadNode: string, forRequest = false): Promise<string> {
     const owner = await this.cluster.claim(key, deadNode);
     if (owner !== this.cluster.nodeId) return owner;
     if (key.startsWith('room:')) {
       const roomId = key.slice('room:'.length);
       const snapshot = await this.cluster.loadRoom(roomId);
       if (!snapshot || snapshot.participants.length === 0) {
-        await this.cluster.release(key);
         await this.cluster.deleteRoom(roomId);
+        if (!forRequest) await this.cluster.release(key);
         return this.cluster.nodeId;
       }
       const live = new Set<string>();
@@ -83,7 +91,7 @@ export class Ownership {
       }
       this.rooms.restore(snapshot, (p) => live.has(p.id));
       this.logger.warn(`took over room ${roomId} from node ${deadNode} (${snapshot.participants.length} participants, ${live.size} still connected)`);
-    } else {
+    } else if (!forRequest) {
       // A call's ringing state died with its node (recoverPending files it as missed); an
       // answered call lives on as its room.
       await this.cluster.release(key);

@@ -51,4 +51,22 @@ describe('ownership across two nodes', () => {
     await ann.ok('room.leave', { roomId: 'team-room' });
     await expect.poll(ownedKeys).toEqual([]);
   });
+
+  it('a room whose dead owner left a corrupt snapshot starts afresh on the node that takes it over (logged, no crash)', async () => {
+    cluster = await twoNodes(redis);
+    const r = await connectRedis(redis.url);
+    try {
+      // A node that no longer heartbeats owned `broken-room`, and its snapshot is garbage.
+      await r.multi().set('cw:own:room:broken-room', 'node-gone').sadd('cw:owned:node-gone', 'room:broken-room').set('cw:room:broken-room', '{"id":"broken-room","participants":"not a list"}').exec();
+    } finally {
+      r.disconnect();
+    }
+    const ann = await TestClient.guest(cluster.urlFor(1), 'ann');
+    clients.push(ann);
+    const j = await ann.ok('room.join', { roomId: 'broken-room', media: VOICE });
+    expect(j.participants).toEqual([]);
+    expect(j.room).toMatchObject({ id: 'broken-room', mode: 'p2p' });
+    expect(await ownedKeys()).toEqual(['cw:own:room:broken-room']);
+    expect(cluster.nodes[1]!.rooms.roomCount).toBe(1);
+  });
 });
