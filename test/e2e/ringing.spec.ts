@@ -11,13 +11,15 @@ const ended = (page: Page) => page.getByTestId('call-ended');
 test('accept: the callee hears nothing until accepting, then both connect; hang-up ends it for both', async ({ browser }) => {
   const alice = await person(browser);
   const bob = await person(browser);
-  await signUp(alice, 'Alice');
+  const aliceHandle = await signUp(alice, 'Alice');
   const bobHandle = await signUp(bob, 'Bob');
 
   await dial(alice, bobHandle, 'Video call');
   await expect(status(alice)).toHaveText('Ringing…');
   await expect(incoming(bob)).toContainText('Alice');
   await expect(incoming(bob)).toContainText('Incoming video call');
+  // The handle the server verified, set apart from the typed name.
+  await expect(incoming(bob).getByTestId('verified-handle')).toHaveText(`✓ @${aliceHandle}`);
   // No media path exists for the callee before they accept.
   expect((await snapshot(bob)).peerConnections).toBe(0);
 
@@ -68,7 +70,8 @@ test('busy: calling someone who is in a call', async ({ browser }) => {
 test('no answer: the caller gives up after the timeout and the offline callee finds a missed call on return', async ({ browser }) => {
   const alice = await person(browser);
   const bob = await person(browser);
-  await signUp(alice, 'Alice');
+  // A display name made to look like someone else's handle.
+  const aliceHandle = await signUp(alice, 'Carol (carol)');
   const bobHandle = await signUp(bob, 'Bob');
   // Bob goes offline (closes the tab); his identity stays in his browser.
   const bobContext = bob.context();
@@ -82,8 +85,11 @@ test('no answer: the caller gives up after the timeout and the offline callee fi
   await bobAgain.goto('/');
   const missed = bobAgain.getByTestId('missed-call');
   await expect(missed).toHaveCount(1);
-  await expect(missed).toContainText('Alice');
+  await expect(missed).toContainText('Carol (carol)');
   await expect(missed).toContainText('video');
+  // Whatever the name says, the verified handle is Alice's, shown on its own.
+  await expect(missed.getByTestId('verified-handle')).toHaveText(`✓ @${aliceHandle}`);
+  expect(aliceHandle).not.toBe('carol');
   await missed.getByRole('button', { name: 'Dismiss' }).click();
   await expect(missed).toHaveCount(0);
   // Acknowledged records are deleted on the server: a new connection gets none.

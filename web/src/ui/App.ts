@@ -13,6 +13,7 @@ import { DEFAULT_VIDEO, LocalMedia, type VideoQuality } from '../rtc/LocalMedia.
 import { createIdentity, loadIdentity, saveIdentity, suggestHandle, type GuestIdentity } from '../signaling/identity.ts';
 import { SignalingClient } from '../signaling/SignalingClient.ts';
 import { CallView } from './CallView.ts';
+import { verifiedHandle } from './verifiedHandle.ts';
 import { h, replaceChildren, toast } from './dom.ts';
 import { HomeView, rememberRecent } from './HomeView.ts';
 import { Ringtone } from './Ringtone.ts';
@@ -298,7 +299,8 @@ export class App {
       'div',
       { class: 'incoming', role: 'dialog', 'aria-label': 'Incoming call', 'data-call-id': call.callId },
       h('p', { class: 'who' }, call.from.name),
-      h('p', {}, `Incoming ${call.video ? 'video' : 'voice'} call · ${call.from.handle}`),
+      // The name is whatever the caller typed; the handle is what the server verified.
+      h('p', {}, `Incoming ${call.video ? 'video' : 'voice'} call · `, verifiedHandle(call.from.handle)),
       h(
         'div',
         { class: 'row' },

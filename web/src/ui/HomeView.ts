@@ -5,6 +5,7 @@
 import { Handle, type MissedCall, type PresenceInfo } from '@protocol';
 import type { Phone } from '../model/Phone.ts';
 import { ago, h, replaceChildren } from './dom.ts';
+import { verifiedHandle } from './verifiedHandle.ts';
 
 export interface HomeActions {
   newCall: (video: boolean) => void;
@@ -121,7 +122,7 @@ export class HomeView {
       h(
         'li',
         { 'data-testid': 'missed-call' },
-        h('span', {}, `${m.from.name} (${m.from.handle}) · ${m.video ? 'video' : 'voice'} · ${ago(m.at)}`),
+        h('span', {}, `${m.from.name} `, verifiedHandle(m.from.handle), ` · ${m.video ? 'video' : 'voice'} · ${ago(m.at)}`),
         h('button', { class: 'secondary', onclick: () => this.actions.call(m.from.handle, m.video) }, 'Call back'),
         h('button', { class: 'link', onclick: () => void this.phone.acknowledgeMissed([m.id]) }, 'Dismiss'),
       ),
