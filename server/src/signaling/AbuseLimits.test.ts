@@ -74,7 +74,8 @@ describe('abuse limits', () => {
   });
 
   it('SFU rooms per node: the one past SFU_MAX_ROOMS answers limit-reached and holds no router', async () => {
-    server = await startTestServer({ SFU_ENABLED: 'true', SFU_WORKERS: '1', SFU_RTC_PORT: '44400', SFU_MAX_ROOMS: '1' });
+    // 39000-39999: no other test picks media ports there, and the namespace never hands them out.
+    server = await startTestServer({ SFU_ENABLED: 'true', SFU_WORKERS: '1', SFU_RTC_PORT: String(39_000 + 2 * Math.floor(Math.random() * 400)), SFU_MAX_ROOMS: '1' });
     const a = await TestClient.guest(server.url, 'echo-a');
     const b = await TestClient.guest(server.url, 'echo-b');
     clients.push(a, b);
