@@ -161,41 +161,25 @@ async function storeWrites(): Promise<string> {
   }
 }
 
+/** A fresh deployment for one measurement, always torn down. */
+async function measure<D extends Deployment>(make: () => Promise<D>, run: (d: D) => Promise<string>): Promise<string> {
+  const d = await make();
+  try {
+    return await run(d);
+  } finally {
+    await d.close();
+  }
+}
+
 async function main(): Promise<void> {
   const out: string[] = [];
   out.push('', '| deployment | call set-ups/s | CPU (% of one core) |', '|---|---:|---|');
-  for (const make of [oneNode, twoNodes]) {
-    const d = await make();
-    try {
-      out.push(await setups(d));
-    } finally {
-      await d.close();
-    }
-  }
+  for (const make of [oneNode, twoNodes]) out.push(await measure(make, setups));
   out.push('', '| ring: invite → call.incoming | rings | p50 ms | p99 ms | max ms |', '|---|---:|---:|---:|---:|');
-  for (const make of [oneNode, twoNodes]) {
-    const d = await make();
-    try {
-      out.push(await ringLatency(d));
-    } finally {
-      await d.close();
-    }
-  }
+  for (const make of [oneNode, twoNodes]) out.push(await measure(make, ringLatency));
   out.push('', '| idle connections | held | node memory per connection |', '|---|---|---|');
-  {
-    const d = await oneNode();
-    try {
-      out.push(await idle(d.callerUrl, d.pids[0]!.pid, '1 node (SQLite)'));
-    } finally {
-      await d.close();
-    }
-    const c = await twoNodes();
-    try {
-      out.push(await idle(c.callerUrl, c.a.pid!, 'node A of 2 (Redis)'));
-    } finally {
-      await c.close();
-    }
-  }
+  out.push(await measure(oneNode, (d) => idle(d.callerUrl, d.pids[0]!.pid, '1 node (SQLite)')));
+  out.push(await measure(twoNodes, (d) => idle(d.callerUrl, d.a.pid!, 'node A of 2 (Redis)')));
   out.push('', '| missed-call writes | writes | per second | ms each |', '|---|---:|---:|---:|');
   out.push(await storeWrites());
   console.log(out.join('\n'));

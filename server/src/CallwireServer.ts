@@ -238,7 +238,7 @@ export class CallwireServer {
     for (const handle of handles) {
       const name = (await this.store.presence(handle))?.name ?? handle;
       await this.store.touchUser({ handle, name }, at);
-      await this.#signaling?.announcePresence(handle, name, false, at);
+      this.#signaling?.announcePresence(handle, name, false, at);
     }
   }
 

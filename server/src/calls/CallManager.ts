@@ -14,7 +14,7 @@ import { SignalingError, type CallEndReason, type MissedCallReason, type Request
 import type { Room } from '../rooms/Room.ts';
 import type { RoomManager } from '../rooms/RoomManager.ts';
 import type { Notifier } from '../signaling/Notifier.ts';
-import type { PendingCall, StateStore } from '../store/StateStore.ts';
+import { orUnavailable, type PendingCall, type StateStore } from '../store/StateStore.ts';
 import { Call } from './Call.ts';
 
 export interface CallManagerOptions {
@@ -61,7 +61,7 @@ export class CallManager {
 
   async invite(user: UserInfo, socketId: string, req: RequestOf<'call.invite'>): Promise<ResponseMap['call.invite']> {
     if (req.to === user.handle) throw new SignalingError('self-call', 'you cannot call yourself');
-    if (this.options.requireKnownCallee && !(await this.#storeOp(() => this.store.handleExists(req.to)))) {
+    if (this.options.requireKnownCallee && !(await orUnavailable(() => this.store.handleExists(req.to)))) {
       throw new SignalingError('unknown-user', `nobody with the handle "${req.to}" has been here`);
     }
     if (await this.cluster.isBusy(user.handle)) throw new SignalingError('busy', 'you are already in a call');
@@ -72,7 +72,7 @@ export class CallManager {
 
     const call = new Call(user, socketId, req.to, req.video, await this.cluster.isOnline(req.to));
     // On disk first: if this node dies while it rings, a survivor turns it into a missed call.
-    await this.#storeOp(() => this.store.putPendingCall(pendingOf(call, this.cluster.nodeId)));
+    await orUnavailable(() => this.store.putPendingCall(pendingOf(call, this.cluster.nodeId)));
     this.#calls.set(call.id, call);
     await Promise.all([this.cluster.claim(`call:${call.id}`), this.cluster.claim(`room:${call.roomId}`)]);
     await this.cluster.setBusy(call.caller.handle, `call:${call.id}`, true);
@@ -103,7 +103,7 @@ export class CallManager {
     await Promise.all([
       this.cluster.setBusy(call.callee, `call:${call.id}`, true),
       this.cluster.broadcast('callee', news),
-      this.#storeOp(() => this.store.deletePendingCall(call.id)),
+      orUnavailable(() => this.store.deletePendingCall(call.id)),
     ]);
     return { roomId: call.roomId };
   }
@@ -236,16 +236,6 @@ export class CallManager {
     } catch (err) {
       // The call still ends for everyone; the operator sees what could not be kept.
       this.logger.error(`missed call for ${handle} not stored: ${(err as Error).message}`, { record });
-    }
-  }
-
-  /** A store failure becomes the typed signaling error `unavailable`. */
-  async #storeOp<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof SignalingError) throw err;
-      throw new SignalingError('unavailable', `the service's store is not reachable; try again shortly (${(err as Error).message})`);
     }
   }
 }

@@ -38,6 +38,8 @@ export interface Cluster extends EventEmitter<ClusterEvents> {
   readonly nodeId: string;
   /** True when other nodes may exist (work must be forwarded and snapshots kept). */
   readonly shared: boolean;
+  /** How long a node that died still looks alive (its heartbeat's expiry). */
+  readonly deadAfterMs: number;
 
   /** Registers a device; resolves true when it is the person's first online device anywhere. */
   addSocket(user: UserInfo, socketId: string): Promise<boolean>;

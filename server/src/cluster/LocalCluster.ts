@@ -10,6 +10,7 @@ import type { RoomSnapshot } from '../rooms/RoomSnapshot.ts';
 export class LocalCluster extends EventEmitter<ClusterEvents> implements Cluster {
   readonly nodeId = 'local';
   readonly shared = false;
+  readonly deadAfterMs = 0;
   readonly healthy = true;
   readonly #sockets = new Map<string, Set<string>>();
   readonly #busy = new Map<string, Set<string>>();

@@ -11,7 +11,6 @@ import type { Logger } from '../logger.ts';
 import { SignalingError } from '../protocol/index.ts';
 import type { RoomManager } from '../rooms/RoomManager.ts';
 import type { CallManager } from '../calls/CallManager.ts';
-import { HEARTBEAT_TTL_MS } from './RedisCluster.ts';
 import type { Cluster, OwnedKey } from './Cluster.ts';
 
 const ATTEMPTS = 3;
@@ -39,7 +38,7 @@ export class Ownership {
       } catch (err) {
         if (!(err instanceof SignalingError) || err.code !== 'unavailable' || attempt >= ATTEMPTS || !this.cluster.healthy) throw err;
         // The owner may have just died: once its heartbeat lapses the next resolve takes over.
-        await new Promise((r) => setTimeout(r, HEARTBEAT_TTL_MS));
+        await new Promise((r) => setTimeout(r, this.cluster.deadAfterMs));
       }
     }
   }

@@ -22,8 +22,8 @@ import type { Logger } from '../logger.ts';
 import type { BroadcastHandler, Cluster, ClusterEvents, OwnedKey, Owner, RequestHandler } from './Cluster.ts';
 
 const P = 'cw:';
-export const HEARTBEAT_MS = 500;
-export const HEARTBEAT_TTL_MS = 2_500;
+const HEARTBEAT_MS = 500;
+const HEARTBEAT_TTL_MS = 2_500;
 const REQUEST_TIMEOUT_MS = 4_000;
 
 const ADD_SOCKET = `
@@ -81,6 +81,7 @@ interface Envelope {
 
 export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster {
   readonly shared = true;
+  readonly deadAfterMs = HEARTBEAT_TTL_MS;
   readonly nodeId: string;
   readonly #handlers = new Map<string, RequestHandler>();
   readonly #broadcastHandlers = new Map<string, BroadcastHandler>();

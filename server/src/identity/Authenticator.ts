@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { jwtVerify, errors as joseErrors } from 'jose';
 import { DisplayName, Handle, HandshakeAuth, SignalingError, type UserInfo } from '../protocol/index.ts';
 import type { Config } from '../config.ts';
-import type { StateStore } from '../store/StateStore.ts';
+import { orUnavailable, type StateStore } from '../store/StateStore.ts';
 import { SessionTokens } from './SessionTokens.ts';
 
 export class Authenticator {
@@ -40,14 +40,10 @@ export class Authenticator {
 
     const { handle, name, key } = auth.guest;
     const digest = createHash('sha256').update(key).digest('hex');
-    let claim;
-    try {
+    const claim = await orUnavailable(async () => {
       if (!(await this.store.handleExists(handle))) beforeNewHandle();
-      claim = await this.store.claimHandle(handle, digest, Date.now());
-    } catch (err) {
-      if (err instanceof SignalingError) throw err;
-      throw new SignalingError('unavailable', `cannot check the handle now; try again shortly (${(err as Error).message})`);
-    }
+      return this.store.claimHandle(handle, digest, Date.now());
+    });
     if (claim === 'taken') throw new SignalingError('handle-taken', `the handle "${handle}" is in use by another device`);
     return { handle, name };
   }

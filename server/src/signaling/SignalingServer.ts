@@ -28,7 +28,7 @@ import {
   type UserInfo,
 } from '../protocol/index.ts';
 import type { RoomManager } from '../rooms/RoomManager.ts';
-import type { StateStore } from '../store/StateStore.ts';
+import { orUnavailable, type StateStore } from '../store/StateStore.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import type { AbuseLimits } from './AbuseLimits.ts';
 import { userChannel } from './SocketNotifier.ts';
@@ -95,7 +95,7 @@ export class SignalingServer {
       'call.accept': (c, p) => calls.accept(c.user, c.socketId, p),
       'call.decline': async (c, p) => (await calls.decline(c.user, c.socketId, p), {}),
       'call.cancel': async (c, p) => (await calls.cancel(c.user, c.socketId, p), {}),
-      'missedCalls.ack': async (c, { ids }) => ({ remaining: await storeOp(() => store.ackMissedCalls(c.user.handle, ids)) }),
+      'missedCalls.ack': async (c, { ids }) => ({ remaining: await orUnavailable(() => store.ackMissedCalls(c.user.handle, ids)) }),
       'room.create': async (_c, { video }) => {
         const room = rooms.createLinkRoom(video ? 'video' : 'audio');
         await cluster.claim(`room:${room.id}`);
@@ -166,7 +166,7 @@ export class SignalingServer {
   }
 
   /** Tells the people watching `handle` that it came online or went offline (on any node). */
-  async announcePresence(handle: string, name: string, online: boolean, lastSeen: number | null): Promise<void> {
+  announcePresence(handle: string, name: string, online: boolean, lastSeen: number | null): void {
     const info: PresenceInfo = { handle, name, online, lastSeen: online ? null : lastSeen };
     this.io.to(presenceChannel(handle)).emit('presence', info);
   }
@@ -190,7 +190,7 @@ export class SignalingServer {
     try {
       const cameOnline = await cluster.addSocket(user, socket.id);
       await store.touchUser(user, null);
-      if (cameOnline) await this.announcePresence(user.handle, user.name, true, null);
+      if (cameOnline) this.announcePresence(user.handle, user.name, true, null);
       socket.emit('session', { user, iceServers: this.deps.iceServersFor(user, socket.handshake.headers.host), serverTime: Date.now(), token: this.deps.auth.sessionToken(user) });
       const pending = await store.missedCalls(user.handle);
       if (pending.length > 0) socket.emit('missedCalls', { missedCalls: pending });
@@ -216,7 +216,7 @@ export class SignalingServer {
       if (wentOffline) {
         const at = Date.now();
         await store.touchUser(user, at);
-        await this.announcePresence(user.handle, user.name, false, at);
+        this.announcePresence(user.handle, user.name, false, at);
       }
     } catch (err) {
       // A dead store loses only presence bookkeeping here; the node's reaper or the next connect mends it.
@@ -277,7 +277,7 @@ export class SignalingServer {
     const unique = [...new Set(handles)];
     const presence = await Promise.all(
       unique.map(async (h): Promise<PresenceInfo> => {
-        const [online, stored] = await Promise.all([cluster.isOnline(h), storeOp(() => store.presence(h))]);
+        const [online, stored] = await Promise.all([cluster.isOnline(h), orUnavailable(() => store.presence(h))]);
         return { handle: h, name: stored?.name ?? h, online, lastSeen: online ? null : (stored?.lastSeen ?? null) };
       }),
     );
@@ -299,16 +299,6 @@ function countedAddress(socket: CallwireSocket, trustProxy: boolean): string | n
   const ip = (forwarded || socket.handshake.address || '').replace(/^::ffff:/, '');
   if (!ip || ip === '::1' || ip.startsWith('127.')) return null;
   return ip;
-}
-
-/** A store failure becomes the typed signaling error `unavailable`. */
-async function storeOp<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (err instanceof SignalingError) throw err;
-    throw new SignalingError('unavailable', `the service's store is not reachable; try again shortly (${(err as Error).message})`);
-  }
 }
 
 function parsePayload<E extends RequestName>(event: E, raw: unknown): RequestOf<E> {

@@ -7,7 +7,7 @@
  * `StoreError`; callers turn that into the signaling error `unavailable`.
  */
 import { z } from 'zod';
-import type { MissedCall, UserInfo } from '../protocol/index.ts';
+import { SignalingError, type MissedCall, type UserInfo } from '../protocol/index.ts';
 
 export type ClaimResult = 'new' | 'same' | 'taken';
 
@@ -84,6 +84,16 @@ export class StoreError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/** Runs a store operation for a request: a store failure becomes the signaling error `unavailable`. */
+export async function orUnavailable<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof SignalingError) throw err;
+    throw new SignalingError('unavailable', `the service's store is not reachable; try again shortly (${(err as Error).message})`);
   }
 }
 

@@ -6,6 +6,7 @@
 import { CallwireServer } from '../CallwireServer.ts';
 import { loadConfig } from '../config.ts';
 import type { StateStore } from '../store/StateStore.ts';
+import { connectRedis } from '../store/redis.ts';
 import type { RedisProcess } from './RedisProcess.ts';
 
 export interface Deployment {
@@ -52,7 +53,6 @@ export function singleNode(env: Record<string, string> = {}): Promise<Deployment
 
 /** Two nodes on `redis` (emptied first). */
 export async function twoNodes(redis: RedisProcess, env: Record<string, string> = {}): Promise<Deployment> {
-  const { connectRedis } = await import('../store/redis.ts');
   const r = await connectRedis(redis.url);
   await r.flushall();
   r.disconnect();
