@@ -90,21 +90,21 @@ export class CliChecks {
       const e = err as NodeJS.ErrnoException;
       return { status: 'fail', details: `The callwire server at ${this.o.url.origin} is not reachable (${e.code ?? e.message}).`, advice: ADVICE.serverDown };
     }
-    let health: { ok?: boolean; sfu?: { workers: number } | null } = {};
-    try {
-      health = JSON.parse(res.body) as typeof health;
-    } catch {
-      /* checked below */
-    }
+    const health = parseJson<{ ok?: boolean }>(res.body);
     if (res.status !== 200 || health.ok !== true) {
       return { status: 'fail', details: `${this.o.url.origin}/healthz answered ${res.status}, not a healthy callwire server.`, advice: ADVICE.serverDown };
     }
-    const sfu = health.sfu ? `${health.sfu.workers} media worker${health.sfu.workers === 1 ? '' : 's'}` : 'no media server (SFU)';
+    // Whether group calls run is public configuration (/healthz tells outsiders only liveness).
+    const config = await this.#get('/api/config', ctx.signal).then(
+      (r) => parseJson<{ groupCalls?: boolean }>(r.body),
+      () => ({}) as { groupCalls?: boolean },
+    );
+    const sfu = config.groupCalls === true;
     return {
-      status: health.sfu ? 'pass' : 'warn',
-      details: `The server answered in ${res.ms.toFixed(0)} ms; ${sfu}.`,
-      advice: health.sfu ? '' : ADVICE.sfuDown,
-      metrics: { httpMs: round(res.ms), sfuWorkers: health.sfu?.workers ?? 0 },
+      status: sfu ? 'pass' : 'warn',
+      details: `The server answered in ${res.ms.toFixed(0)} ms; ${sfu ? 'group calls (SFU) available' : 'no media server (SFU)'}.`,
+      advice: sfu ? '' : ADVICE.sfuDown,
+      metrics: { httpMs: round(res.ms), groupCalls: sfu ? 1 : 0 },
     };
   }
 
@@ -321,4 +321,13 @@ export class CliChecks {
 
 function round(n: number): number {
   return Math.round(n * 10) / 10;
+}
+
+function parseJson<T extends object>(body: string): Partial<T> {
+  try {
+    const v: unknown = JSON.parse(body);
+    return v && typeof v === 'object' ? (v as Partial<T>) : {};
+  } catch {
+    return {};
+  }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { startTestServer } from './testing/harness.ts';
+import { healthDetails } from './testing/health.ts';
 
 describe('CallwireServer', () => {
   it('serves HTTPS and secure WebSockets when given a certificate and key', async () => {
@@ -35,8 +36,14 @@ describe('CallwireServer', () => {
   it('serves the app for / and /call/:room, and a health check', async () => {
     const server = await startTestServer();
     try {
-      const health = await (await fetch(`${server.url}/healthz`)).json();
-      expect(health).toMatchObject({ ok: true, online: 0, rooms: 0, calls: 0 });
+      // Liveness for everyone; the counts only for the operator's metrics token.
+      const open = await fetch(`${server.url}/healthz`);
+      expect(open.status).toBe(200);
+      expect(await open.json()).toEqual({ ok: true });
+      const wrong = await fetch(`${server.url}/healthz`, { headers: { authorization: 'Bearer not-the-metrics-token-at-all' } });
+      expect(await wrong.json()).toEqual({ ok: true });
+      expect((await healthDetails(server.url)).body).toMatchObject({ ok: true, online: 0, rooms: 0, calls: 0 });
+      expect(await (await fetch(`${server.url}/api/config`)).json()).toEqual({ authMode: 'guest', groupCalls: false });
       for (const path of ['/', '/call/some-room']) {
         const res = await fetch(server.url + path);
         // 200 with the built app, or 503 telling the operator to build it: never a crash.

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
 import type { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
-import { CallManager } from './calls/CallManager.ts';
+import { CONTACTS_PER_USER, CallManager } from './calls/CallManager.ts';
 import type { Cluster } from './cluster/Cluster.ts';
 import { LocalCluster } from './cluster/LocalCluster.ts';
 import { Ownership } from './cluster/Ownership.ts';
@@ -74,6 +74,8 @@ export class CallwireServer {
       embedAllowedOrigins: config.embedAllowedOrigins,
       tls: config.tls !== null,
       health: () => this.health(),
+      metricsToken: config.metricsToken,
+      groupCalls: () => this.sfu !== null,
     });
     this.#http = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, app) : createHttpServer(app);
     this.#io = new Server(this.#http, { maxHttpBufferSize: MAX_FRAME_BYTES, serveClient: false });
@@ -137,7 +139,7 @@ export class CallwireServer {
     const log = this.logger;
     this.#auth = new Authenticator(config.auth, this.store, new SessionTokens(await this.store.sharedSecret('session')));
     // Rooms stay 1:1 until the SFU is up (#startSfu).
-    this.rooms = new RoomManager(this.#notifier, { reconnectGraceMs: config.reconnectGraceMs, limits: null });
+    this.rooms = new RoomManager(this.#notifier, { reconnectGraceMs: config.reconnectGraceMs, limits: null, roomsPerConnection: config.limits.roomsPerConnection });
     this.calls = new CallManager(this.#notifier, this.cluster, this.store, this.rooms, log.child('calls'), {
       ringTimeoutMs: config.ringTimeoutMs,
       requireKnownCallee: config.auth.mode === 'guest',
@@ -222,6 +224,12 @@ export class CallwireServer {
     const { cluster, rooms, logger } = this;
     const quiet = (what: string) => (err: unknown) => logger.warn(`${what}: ${(err as Error).message}`);
     rooms.on('seat', (handle, marker, on) => void cluster.setBusy(handle, marker, on).catch(quiet('busy marker')));
+    // People who shared a room may follow each other's presence from now on (presence.watch).
+    rooms.on('met', (handle, others) => {
+      const now = Date.now();
+      void this.store.addContacts(handle, others, now, CONTACTS_PER_USER).catch(quiet('contacts'));
+      for (const o of others) void this.store.addContacts(o, [handle], now, CONTACTS_PER_USER).catch(quiet('contacts'));
+    });
     rooms.on('roomClosed', (room) => {
       void cluster.release(`room:${room.id}`).catch(quiet(`room ${room.id} release`));
       if (cluster.shared) void cluster.deleteRoom(room.id).catch(quiet(`room ${room.id} snapshot`));

@@ -2,6 +2,7 @@
  * Server configuration, read from environment variables and validated once at start-up.
  * A bad value stops the server with a message naming the variable, never a late crash.
  */
+import type { AbuseLimitSettings } from './signaling/AbuseLimits.ts';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, networkInterfaces } from 'node:os';
@@ -85,6 +86,15 @@ const EnvSchema = z.object({
   ROOM_CREATES_PER_HOUR: int(1, 100_000).default(30),
   /** SFU rooms (mediasoup routers) one node runs at once; more answer `limit-reached`. */
   SFU_MAX_ROOMS: int(1, 100_000).default(500),
+  /** Rooms one connection may be in at once (echo rooms: one at a time, always). */
+  ROOMS_PER_CONNECTION: int(1, 1_000).default(4),
+  /** Calls to handles that do not exist, per connection per hour (stops handle enumeration). */
+  UNKNOWN_CALLEES_PER_HOUR: int(1, 100_000).default(20),
+  /**
+   * Bearer token for operators: `/healthz` shows counts (users online, rooms, calls, SFU) only
+   * to `Authorization: Bearer <METRICS_TOKEN>`; without it, it answers liveness only.
+   */
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').max(256).optional(),
   WEB_DIST: z.string().min(1).optional(),
   TRUST_PROXY: bool.default(false),
   /** Host page origins that may embed calls (embed.js): comma-separated, or `*`. Unset: none. */
@@ -151,7 +161,9 @@ export interface Config {
   /** The mediasoup SFU for group calls; null: disabled (rooms stay 1:1). */
   sfu: SfuSettings | null;
   rateLimitPerSec: number;
-  limits: { connectionsPerIp: number; newHandlesPerIpHour: number; roomCreatesPerConnectionHour: number };
+  limits: AbuseLimitSettings;
+  /** Shows /healthz details to `Authorization: Bearer <token>`; null: liveness only, for everyone. */
+  metricsToken: string | null;
   webDist: string | null;
   trustProxy: boolean;
   /** Origins allowed to embed calls: a list, `*`, or [] (embedding refused). */
@@ -232,7 +244,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     turn,
     sfu: e.SFU_ENABLED ? loadSfu(e) : null,
     rateLimitPerSec: e.RATE_LIMIT_PER_SEC,
-    limits: { connectionsPerIp: e.MAX_CONNECTIONS_PER_IP, newHandlesPerIpHour: e.NEW_HANDLES_PER_IP_HOUR, roomCreatesPerConnectionHour: e.ROOM_CREATES_PER_HOUR },
+    limits: { connectionsPerIp: e.MAX_CONNECTIONS_PER_IP, newHandlesPerIpHour: e.NEW_HANDLES_PER_IP_HOUR, roomCreatesPerConnectionHour: e.ROOM_CREATES_PER_HOUR, roomsPerConnection: e.ROOMS_PER_CONNECTION, unknownCalleesPerHour: e.UNKNOWN_CALLEES_PER_HOUR },
+    metricsToken: e.METRICS_TOKEN ?? null,
     webDist: e.WEB_DIST ?? null,
     trustProxy: e.TRUST_PROXY,
     embedAllowedOrigins: e.EMBED_ALLOWED_ORIGINS ?? [],

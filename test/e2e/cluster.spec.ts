@@ -8,6 +8,7 @@ import { HaproxyProcess } from '../../server/src/testing/HaproxyProcess.ts';
 import { RedisProcess, freeTcpPort } from '../../server/src/testing/RedisProcess.ts';
 import { ServerProcess } from '../../server/src/testing/ServerProcess.ts';
 import { closePeople, dial, expectMediaFlowing, person, signUp, snapshot, untilNewVideoStreams, type MediaSnapshot } from './media.ts';
+import { healthDetails } from '../../server/src/testing/health.ts';
 
 test.afterEach(closePeople);
 
@@ -65,7 +66,7 @@ async function cluster(): Promise<Cluster> {
 /** The node that runs `room` (it counts it in /healthz). */
 async function ownerOf(c: Cluster): Promise<ServerProcess> {
   for (const n of c.nodes) {
-    const h = (await (await fetch(`${n.url}/healthz`)).json()) as { rooms?: number };
+    const h = (await healthDetails(n.url)).body;
     if ((h.rooms ?? 0) > 0) return n;
   }
   throw new Error('no node runs the room');
@@ -165,7 +166,7 @@ test.describe('behind HAProxy', () => {
         expect(longestStall[i]).toBeLessThan(2_000);
       }
       const survivor = c.nodes.find((n) => n !== owner)!;
-      expect(await (await fetch(`${survivor.url}/healthz`)).json()).toMatchObject({ ok: true, rooms: 1, online: 2 });
+      expect((await healthDetails(survivor.url)).body).toMatchObject({ ok: true, rooms: 1, online: 2 });
     } finally {
       await lb.close();
       await c.close();

@@ -189,20 +189,55 @@ describe.each([
     expect(await bob.next('call.ended')).toEqual({ callId, reason: 'cancelled' });
   });
 
-  it('presence: online, offline with last seen', async () => {
+  it('presence: only of contacts (a shared room, or they called you), online and offline with last seen; strangers hidden', async () => {
     const alice = await guest('alice');
     const key = 'bob-presence-key-0123456';
-    (await guest('bob', key)).close();
+    const bob0 = await guest('bob', key);
+    expect(await alice.ok('presence.watch', { handles: ['bob'] }), 'a stranger is hidden').toEqual({ presence: [], hidden: ['bob'] });
+    // Bob calls Alice: she may follow him from now on (to call back); he may not follow her.
+    const { callId } = await bob0.ok('call.invite', { to: 'alice', video: false });
+    await bob0.ok('call.cancel', { callId });
+    expect(await bob0.ok('presence.watch', { handles: ['alice'] })).toEqual({ presence: [], hidden: ['alice'] });
+    bob0.close();
     await sleep(100);
-    const { presence } = await alice.ok('presence.watch', { handles: ['bob', 'zed'] });
+    const { presence, hidden } = await alice.ok('presence.watch', { handles: ['bob', 'zed'] });
+    expect(hidden).toEqual(['zed']);
+    expect(presence).toHaveLength(1);
     expect(presence[0]).toMatchObject({ handle: 'bob', online: false });
     expect(typeof presence[0]!.lastSeen).toBe('number');
-    expect(presence[1]).toMatchObject({ handle: 'zed', online: false, lastSeen: null });
     const bob = await guest('bob', key);
     expect(await alice.next('presence')).toMatchObject({ handle: 'bob', online: true, lastSeen: null });
     bob.close();
     const off = await alice.next('presence');
     expect(off.online).toBe(false);
     expect(off.lastSeen).toBeGreaterThan(Date.now() - 5_000);
+  });
+
+  it('people who shared a room may follow each other', async () => {
+    const ann = await guest('ann');
+    const ben = await guest('ben');
+    const roomId = `met-${Date.now()}`;
+    await ann.ok('room.join', { roomId, media: { audioMuted: false, videoEnabled: false } });
+    await ben.ok('room.join', { roomId, media: { audioMuted: false, videoEnabled: false } });
+    await sleep(100);
+    expect((await ann.ok('presence.watch', { handles: ['ben'] })).presence).toMatchObject([{ handle: 'ben', online: true }]);
+    expect((await ben.ok('presence.watch', { handles: ['ann'] })).presence).toMatchObject([{ handle: 'ann', online: true }]);
+  });
+
+  it('calling someone busy files one missed call per caller until they have seen it', async () => {
+    const alice = await guest('alice');
+    const bob = await guest('bob');
+    const carol = await guest('carol');
+    const { callId } = await alice.ok('call.invite', { to: 'bob', video: false });
+    await bob.next('call.incoming');
+    await bob.ok('call.accept', { callId });
+    for (let i = 0; i < 3; i++) expect(await carol.request('call.invite', { to: 'bob', video: false })).toMatchObject({ ok: false, error: { code: 'busy' } });
+    await sleep(100);
+    const pending = await server.store.missedCalls('bob');
+    expect(pending.filter((m) => m.from.handle === 'carol').map((m) => m.reason)).toEqual(['busy']);
+    await bob.ok('missedCalls.ack', { ids: pending.map((m) => m.id) });
+    expect(await carol.request('call.invite', { to: 'bob', video: false })).toMatchObject({ ok: false, error: { code: 'busy' } });
+    await sleep(100);
+    expect((await server.store.missedCalls('bob')).filter((m) => m.from.handle === 'carol')).toHaveLength(1);
   });
 });

@@ -24,6 +24,9 @@ export interface CallManagerOptions {
   missedCallsPerUser: number;
 }
 
+/** Contacts kept per person (the most recent): whose presence they may follow. */
+export const CONTACTS_PER_USER = 500;
+
 /** Ended calls are remembered this long so late messages get `call-ended`, not `unknown-call`. */
 const TOMBSTONE_MS = 60_000;
 
@@ -66,13 +69,24 @@ export class CallManager {
     }
     if (await this.cluster.isBusy(user.handle)) throw new SignalingError('busy', 'you are already in a call');
     if (await this.cluster.isBusy(req.to)) {
-      await this.#recordMissed(req.to, { callId: randomId(16), caller: user, video: req.video, at: Date.now() }, 'busy');
+      // A real call that ends at once as busy: the callee sees it among their missed calls, but
+      // only once per caller until they have seen it, so redialling cannot flood their list.
+      const call = new Call(user, socketId, req.to, req.video, false);
+      call.end('busy');
+      const unseen = await orUnavailable(() => this.store.missedCalls(req.to));
+      if (!unseen.some((m) => m.reason === 'busy' && m.from.handle === user.handle)) {
+        await orUnavailable(() => this.store.addContacts(req.to, [user.handle], call.createdAt, CONTACTS_PER_USER));
+        await this.#recordMissed(req.to, { callId: call.id, caller: user, video: req.video, at: call.createdAt }, 'busy');
+      }
       throw new SignalingError('busy', `${req.to} is on another call`);
     }
 
     const call = new Call(user, socketId, req.to, req.video, await this.cluster.isOnline(req.to));
     // On disk first: if this node dies while it rings, a survivor turns it into a missed call.
-    await orUnavailable(() => this.store.putPendingCall(pendingOf(call, this.cluster.nodeId)));
+    // The callee may follow the caller's presence from now on (to call back); not the reverse.
+    await orUnavailable(() =>
+      Promise.all([this.store.putPendingCall(pendingOf(call, this.cluster.nodeId)), this.store.addContacts(req.to, [user.handle], call.createdAt, CONTACTS_PER_USER)]),
+    );
     this.#calls.set(call.id, call);
     await Promise.all([this.cluster.claim(`call:${call.id}`), this.cluster.claim(`room:${call.roomId}`)]);
     await this.cluster.setBusy(call.caller.handle, `call:${call.id}`, true);

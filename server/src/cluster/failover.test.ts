@@ -8,6 +8,7 @@ import { loadConfig } from '../config.ts';
 import { TestClient, sleep } from '../testing/harness.ts';
 import { RedisProcess, freeTcpPort } from '../testing/RedisProcess.ts';
 import { ServerProcess } from '../testing/ServerProcess.ts';
+import { healthDetails } from '../testing/health.ts';
 
 const VIDEO = { audioMuted: false, videoEnabled: true };
 const OFFER = { type: 'offer' as const, sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n' };
@@ -60,7 +61,7 @@ describe('a node dies mid-call', () => {
     expect(await ben.next('rtc.signal')).toMatchObject({ from: annJoin.self.id });
     await sleep(300);
     expect(ben.has('room.participantLeft')).toBe(false);
-    expect(await (await fetch(`${b.url}/healthz`)).json()).toMatchObject({ ok: true, node: 'node-b', rooms: 1 });
+    expect((await healthDetails(b.url)).body).toMatchObject({ ok: true, node: 'node-b', rooms: 1 });
   }, 60_000);
 });
 

@@ -9,6 +9,7 @@ import { io, type Socket } from 'socket.io-client';
 import { HaproxyProcess } from '../testing/HaproxyProcess.ts';
 import { RedisProcess, freeTcpPort } from '../testing/RedisProcess.ts';
 import { ServerProcess } from '../testing/ServerProcess.ts';
+import { TEST_METRICS_TOKEN } from '../testing/health.ts';
 
 let redis: RedisProcess;
 let nodes: ServerProcess[];
@@ -85,7 +86,7 @@ describe('HAProxy in front of two nodes', () => {
     await new Promise((r) => setTimeout(r, 2_500));
     const seen = new Set<string>();
     for (let i = 0; i < 6; i++) {
-      const res = await fetch(`${lb.url}/healthz`, { headers: { cookie: 'cwnode=b' } });
+      const res = await fetch(`${lb.url}/healthz`, { headers: { cookie: 'cwnode=b', authorization: `Bearer ${TEST_METRICS_TOKEN}` } });
       expect(res.status).toBe(200);
       seen.add(((await res.json()) as { node: string }).node);
     }

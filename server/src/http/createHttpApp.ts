@@ -1,6 +1,7 @@
 /**
  * HTTP routes: the web app (one page for `/` and `/call/:room`), the REST API and a health check.
  */
+import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Request, type Response } from 'express';
@@ -17,6 +18,10 @@ export interface HttpAppDeps {
   iceServersFor: (user: UserInfo, requestHost?: string) => IceServerInfo[];
   /** `ok: false` answers 503 (the shared store is unreachable): a load balancer takes the node out. */
   health: () => Promise<{ ok: boolean } & Record<string, unknown>>;
+  /** Who may see the health details (counts of people, rooms, calls); null: nobody. */
+  metricsToken: string | null;
+  /** Whether group calls (the SFU) are available, for `/api/config`. */
+  groupCalls: () => boolean;
   trustProxy: boolean;
   /** Host page origins that may embed calls; default none. */
   embedAllowedOrigins?: EmbedOrigins;
@@ -38,17 +43,20 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   // Before the /api fallback and the app pages: embed.js, /api/embed/check, /embed/call/:room.
   app.use(createEmbedRouter({ policy: new EmbedPolicy(deps.embedAllowedOrigins), webDist: deps.webDist }));
 
-  app.get('/healthz', async (_req, res) => {
+  app.get('/healthz', async (req, res) => {
     try {
       const h = await deps.health();
-      res.status(h.ok ? 200 : 503).json(h);
+      res.setHeader('Cache-Control', 'no-store');
+      // Counts of people, rooms and calls tell an outsider how busy (and how big) a deployment
+      // is: only operators holding the metrics token see them.
+      res.status(h.ok ? 200 : 503).json(bearerMatches(req, deps.metricsToken) ? h : { ok: h.ok });
     } catch (err) {
       res.status(503).json({ ok: false, error: (err as Error).message });
     }
   });
 
   app.get('/api/config', (_req, res) => {
-    res.json({ authMode: deps.auth.mode });
+    res.json({ authMode: deps.auth.mode, groupCalls: deps.groupCalls() });
   });
 
   /** Same iceServers a client gets when it joins; authenticated like signaling. */
@@ -106,6 +114,14 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     res.status(404).type('text/plain').send('Not found');
   });
   return app;
+}
+
+function bearerMatches(req: Request, token: string | null): boolean {
+  const header = req.headers.authorization;
+  if (!token || !header?.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice('Bearer '.length).trim());
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 async function authenticateHttp(req: Request, auth: HttpAppDeps['auth']): Promise<UserInfo> {

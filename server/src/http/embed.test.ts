@@ -54,6 +54,8 @@ describe('embed routes', () => {
       auth: { mode: 'guest', verifyBearer: () => Promise.reject(new Error('no tokens')) },
       iceServersFor: () => [],
       health: () => Promise.resolve({ ok: true }),
+      metricsToken: null,
+      groupCalls: () => false,
       trustProxy: false,
       ...(origins === undefined ? {} : { embedAllowedOrigins: origins }),
     });

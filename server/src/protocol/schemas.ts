@@ -96,7 +96,10 @@ export const MediaSource = z.enum(['mic', 'camera']);
 export const requestSchemas = {
   /** Round-trip probe; also used by the connectivity test. */
   ping: z.strictObject({ t: z.number() }),
-  /** Replace the set of handles whose presence this connection follows. */
+  /**
+   * Replace the set of handles whose presence this connection follows. Only contacts are
+   * followed: people you have been in a call or room with, or who called you.
+   */
   'presence.watch': z.strictObject({ handles: z.array(Handle).max(LIMITS.presenceWatch) }),
   'call.invite': z.strictObject({ to: Handle, video: z.boolean() }),
   'call.accept': z.strictObject({ callId: Id }),
@@ -235,7 +238,8 @@ export type LeaveReason = 'left' | 'disconnected';
 
 export interface ResponseMap {
   ping: { t: number; serverTime: number };
-  'presence.watch': { presence: PresenceInfo[] };
+  /** `hidden`: asked-for handles that are not your contacts (no shared call or room): not followed. */
+  'presence.watch': { presence: PresenceInfo[]; hidden: string[] };
   'call.invite': { callId: string; roomId: string; state: 'calling' | 'ringing' };
   'call.accept': { roomId: string };
   'call.decline': Record<string, never>;

@@ -26,6 +26,8 @@ export interface RoomManagerOptions {
   reconnectGraceMs: number;
   /** Group-call limits when the SFU runs; null keeps rooms at two people (peer to peer). */
   limits: RoomLimits | null;
+  /** Rooms one connection may be in at once (ROOMS_PER_CONNECTION); echo rooms: one at a time. */
+  roomsPerConnection: number;
 }
 
 export type RoomManagerEvents = {
@@ -37,6 +39,8 @@ export type RoomManagerEvents = {
   seat: [handle: string, marker: string, on: boolean];
   /** A room was taken over from a node that died. */
   restored: [room: Room];
+  /** `handle` joined a room where `others` are: from now on they may follow each other's presence. */
+  met: [handle: string, others: string[]];
   /** The room moved from peer to peer to the SFU (a third person is joining). */
   escalated: [room: Room];
 };
@@ -114,6 +118,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   }
 
   join(user: UserInfo, socketId: string, req: RequestOf<'room.join'>, node: string | null = null): JoinResult {
+    this.#checkHeld(socketId, req.roomId);
     let room = this.#rooms.get(req.roomId);
     if (!room) {
       // Call links create their room on first join, like a meeting link; 1:1 call rooms only
@@ -154,9 +159,32 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     const p = new Participant(user, req.name ?? user.name, socketId, media, node);
     room.add(p);
     this.emit('seat', p.handle, seatMarker(room, p), true);
+    const others = [...new Set(room.others(p.id).map((o) => o.handle))].filter((h) => h !== p.handle);
+    if (others.length > 0) this.emit('met', p.handle, others);
     this.emit('changed', room);
     this.#broadcast(room, p.id, 'room.participantJoined', { roomId: room.id, participant: p.info() });
     return this.#joinResult(room, p);
+  }
+
+  /**
+   * One connection cannot make this node hold rooms without end: it may sit in
+   * `roomsPerConnection` rooms at once, and in one echo room (each is an SFU router of its own).
+   */
+  #checkHeld(socketId: string, joining: string): void {
+    let held = 0;
+    let echo = false;
+    for (const room of this.#rooms.values()) {
+      if (room.id === joining) continue;
+      for (const p of room.participants.values()) {
+        if (p.socketId !== socketId) continue;
+        held++;
+        if (room.kind === 'echo') echo = true;
+      }
+    }
+    if (held >= this.options.roomsPerConnection) {
+      throw new SignalingError('limit-reached', `this connection is already in ${held} rooms (ROOMS_PER_CONNECTION=${this.options.roomsPerConnection}); leave one first`);
+    }
+    if (echo && joining.startsWith(ECHO_ROOM_PREFIX)) throw new SignalingError('limit-reached', 'one echo room per connection at a time; leave the other first');
   }
 
   leave(socketId: string, roomId: string): void {

@@ -60,6 +60,52 @@ describe('abuse limits', () => {
     await from('203.0.113.9', 'h1').connected();
   });
 
+  it('handle-taken answers share the new-handle budget, so handles cannot be enumerated by signing in', async () => {
+    server = await startTestServer({ TRUST_PROXY: 'true', NEW_HANDLES_PER_IP_HOUR: '2' });
+    const owner = from('198.51.100.1', 'owned');
+    await owner.connected();
+    expect((await refusal(from('203.0.113.5', 'owned', 'another-device-key-000000'))).code).toBe('handle-taken');
+    expect((await refusal(from('203.0.113.5', 'owned', 'yet-another-device-key-00'))).code).toBe('handle-taken');
+    expect(await refusal(from('203.0.113.5', 'owned', 'third-device-key-00000000'))).toEqual({ code: 'limit-reached', message: expect.stringContaining('NEW_HANDLES_PER_IP_HOUR=2') });
+  });
+
+  it('calls to unknown handles per connection per hour: past UNKNOWN_CALLEES_PER_HOUR every unknown callee is limit-reached', async () => {
+    server = await startTestServer({ UNKNOWN_CALLEES_PER_HOUR: '2' });
+    const c = await TestClient.guest(server.url, 'prober');
+    const known = await TestClient.guest(server.url, 'known');
+    clients.push(c, known);
+    for (const h of ['nobody1', 'nobody2']) expect(await c.request('call.invite', { to: h, video: false })).toMatchObject({ ok: false, error: { code: 'unknown-user' } });
+    expect(await c.request('call.invite', { to: 'nobody3', video: false })).toMatchObject({ ok: false, error: { code: 'limit-reached', message: expect.stringContaining('UNKNOWN_CALLEES_PER_HOUR=2') } });
+    expect(await c.request('call.invite', { to: 'known', video: false }), 'even a real handle: the answer must not tell them apart').toMatchObject({ ok: false, error: { code: 'limit-reached' } });
+    expect(server.calls.liveCount).toBe(0);
+  });
+
+  it('rooms held per connection: the one past ROOMS_PER_CONNECTION is refused until one is left, and nothing is left open', async () => {
+    server = await startTestServer({ ROOMS_PER_CONNECTION: '2' });
+    const c = await TestClient.guest(server.url, 'holder');
+    clients.push(c);
+    const media = { audioMuted: false, videoEnabled: false };
+    await c.ok('room.join', { roomId: 'held-one', media });
+    await c.ok('room.join', { roomId: 'held-two', media });
+    expect(await c.request('room.join', { roomId: 'held-three', media })).toMatchObject({ ok: false, error: { code: 'limit-reached', message: expect.stringContaining('ROOMS_PER_CONNECTION=2') } });
+    expect(server.rooms.get('held-three'), 'the refused room was never opened').toBeUndefined();
+    expect(server.rooms.roomCount).toBe(2);
+    await c.ok('room.leave', { roomId: 'held-one' });
+    await c.ok('room.join', { roomId: 'held-three', media });
+  });
+
+  it('one echo room per connection at a time', async () => {
+    server = await startTestServer({ SFU_ENABLED: 'true', SFU_WORKERS: '1', SFU_RTC_PORT: String(39_000 + 2 * Math.floor(Math.random() * 400)) });
+    const c = await TestClient.guest(server.url, 'echoer');
+    clients.push(c);
+    const media = { audioMuted: false, videoEnabled: false };
+    await c.ok('room.join', { roomId: 'echo-first', media });
+    expect(await c.request('room.join', { roomId: 'echo-second', media })).toMatchObject({ ok: false, error: { code: 'limit-reached', message: expect.stringContaining('echo') } });
+    expect(server.rooms.roomCount).toBe(1);
+    await c.ok('room.leave', { roomId: 'echo-first' });
+    await c.ok('room.join', { roomId: 'echo-second', media });
+  });
+
   it('rooms created per connection per hour', async () => {
     server = await startTestServer({ ROOM_CREATES_PER_HOUR: '3' });
     const c = await TestClient.guest(server.url, 'maker');

@@ -13,6 +13,10 @@ export interface AbuseLimitSettings {
   newHandlesPerIpHour: number;
   /** `room.create` calls one connection may make per hour. */
   roomCreatesPerConnectionHour: number;
+  /** Rooms one connection may be in at once (echo rooms: one at a time regardless). */
+  roomsPerConnection: number;
+  /** `call.invite`s to handles that do not exist, per connection per hour. */
+  unknownCalleesPerHour: number;
 }
 
 const HOUR_MS = 3_600_000;
@@ -52,11 +56,16 @@ export class AbuseLimits {
     else this.#connections.set(ip, n);
   }
 
-  /** Before a new guest handle is bound for `ip`: throws past the hourly limit, else counts it. */
+  /**
+   * Before a new guest handle is bound for `ip`, and after a sign-in refused as `handle-taken`
+   * (which tells the client the handle exists, so it counts as a look-up too): throws past the
+   * hourly limit, else counts it. One budget for both keeps handle enumeration as slow as
+   * handle creation.
+   */
   newHandle(ip: string, now = Date.now()): void {
     const w = this.#newHandles.get(ip) ?? new HourWindow();
     if (w.count(now) >= this.settings.newHandlesPerIpHour) {
-      throw new SignalingError('limit-reached', `too many new handles from your address this hour (NEW_HANDLES_PER_IP_HOUR=${this.settings.newHandlesPerIpHour})`);
+      throw new SignalingError('limit-reached', `too many new or taken handles tried from your address this hour (NEW_HANDLES_PER_IP_HOUR=${this.settings.newHandlesPerIpHour})`);
     }
     w.add(now);
     this.#newHandles.set(ip, w);
@@ -72,6 +81,21 @@ export class AbuseLimits {
         throw new SignalingError('limit-reached', `too many new rooms from this connection this hour (ROOM_CREATES_PER_HOUR=${this.settings.roomCreatesPerConnectionHour})`);
       }
       w.add(now);
+    };
+  }
+
+  /**
+   * A per-connection budget for calls to handles that do not exist: `unknown-user` tells the
+   * caller a handle is free, so past the budget every unknown callee answers `limit-reached`.
+   */
+  unknownCallees(): { check(now?: number): void; spend(now?: number): void } {
+    const w = new HourWindow();
+    const max = this.settings.unknownCalleesPerHour;
+    return {
+      check: (now = Date.now()) => {
+        if (w.count(now) >= max) throw new SignalingError('limit-reached', `too many calls to unknown handles from this connection this hour (UNKNOWN_CALLEES_PER_HOUR=${max})`);
+      },
+      spend: (now = Date.now()) => w.add(now),
     };
   }
 

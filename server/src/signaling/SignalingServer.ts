@@ -41,6 +41,7 @@ export interface SocketData {
   /** The client's address (X-Forwarded-For with TRUST_PROXY); null: loopback, not counted. */
   ip: string | null;
   roomCreated: () => void;
+  unknownCallees: ReturnType<AbuseLimits['unknownCallees']>;
 }
 
 /** Who sent a request: enough to run it on another node than the one holding the socket. */
@@ -146,10 +147,19 @@ export class SignalingServer {
           socket.data.limiter = new RateLimiter(deps.rateLimitPerSec);
           socket.data.ip = ip;
           socket.data.roomCreated = deps.limits.roomCreates();
+          socket.data.unknownCallees = deps.limits.unknownCallees();
           next();
         },
         (err: unknown) => {
           if (ip) deps.limits.connectionClosed(ip);
+          // "taken" tells the client the handle exists: such answers share the new-handle budget.
+          if (ip && err instanceof SignalingError && err.code === 'handle-taken') {
+            try {
+              deps.limits.newHandle(ip);
+            } catch (limit) {
+              return refuse(limit);
+            }
+          }
           refuse(err);
         },
       );
@@ -245,6 +255,14 @@ export class SignalingServer {
     const caller: Caller = { socketId: socket.id, user: socket.data.user, host: socket.handshake.headers.host, node: this.deps.cluster.nodeId };
     const key = ownedKeyOf(event, payload as Record<string, unknown>);
     if (event === 'room.create') socket.data.roomCreated();
+    if (event === 'call.invite') {
+      // `unknown-user` tells the caller a handle is free: a budget keeps enumeration slow.
+      socket.data.unknownCallees.check();
+      return this.#local(caller, event, payload).catch((err: unknown) => {
+        if (err instanceof SignalingError && err.code === 'unknown-user') socket.data.unknownCallees.spend();
+        throw err;
+      });
+    }
     if (!key) return this.#local(caller, event, payload);
     return this.deps.ownership.run(
       key,
@@ -272,19 +290,25 @@ export class SignalingServer {
     return sfu.handle(caller.socketId, event, payload);
   }
 
+  /**
+   * Follows the presence of the handles among `handles` that are this person's contacts (people
+   * they have shared a call or room with, or who called them); the others are answered as
+   * `hidden`, so nobody can watch a stranger come and go.
+   */
   async #watch(socket: CallwireSocket, handles: string[]): Promise<ResponseMap['presence.watch']> {
     const { cluster, store } = this.deps;
-    const unique = [...new Set(handles)];
+    const unique = [...new Set(handles)].filter((h) => h !== socket.data.user.handle);
+    const allowed = await orUnavailable(() => store.contactsAmong(socket.data.user.handle, unique));
     const presence = await Promise.all(
-      unique.map(async (h): Promise<PresenceInfo> => {
+      allowed.map(async (h): Promise<PresenceInfo> => {
         const [online, stored] = await Promise.all([cluster.isOnline(h), orUnavailable(() => store.presence(h))]);
         return { handle: h, name: stored?.name ?? h, online, lastSeen: online ? null : (stored?.lastSeen ?? null) };
       }),
     );
     for (const h of socket.data.watching) void socket.leave(presenceChannel(h));
-    for (const h of unique) void socket.join(presenceChannel(h));
-    socket.data.watching = unique;
-    return { presence };
+    for (const h of allowed) void socket.join(presenceChannel(h));
+    socket.data.watching = allowed;
+    return { presence, hidden: unique.filter((h) => !allowed.includes(h)) };
   }
 }
 

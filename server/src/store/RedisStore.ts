@@ -9,6 +9,7 @@
  *   missed:{handle}      list  JSON missed-call records, oldest first
  *   missed:total         int   all queued missed calls (health)
  *   pcall:{id}           JSON  a pending (unanswered) call; pcalls:{node} set of its ids
+ *   contacts:{handle}    zset  handle → when they last shared a call (whose presence it may follow)
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -120,9 +121,34 @@ export class RedisStore implements StateStore {
       for (const h of idle) if (!(await isOnline(h))) gone.push(h);
       if (gone.length === 0) return [];
       const m = this.redis.multi();
-      for (const h of gone) m.del(`${P}user:${h}`).zrem(`${P}users:activity`, h);
+      for (const h of gone) {
+        // Whoever binds the handle next is someone else: nobody follows them from before.
+        for (const peer of await this.redis.zrange(`${P}contacts:${h}`, 0, -1)) m.zrem(`${P}contacts:${peer}`, h);
+        m.del(`${P}user:${h}`, `${P}contacts:${h}`).zrem(`${P}users:activity`, h);
+      }
       await m.exec();
       return gone;
+    });
+  }
+
+  addContacts(owner: string, peers: readonly string[], now: number, maxPerUser: number): Promise<void> {
+    return this.#run('addContacts', async () => {
+      const others = peers.filter((p) => p !== owner);
+      if (others.length === 0) return;
+      const key = `${P}contacts:${owner}`;
+      await this.redis
+        .multi()
+        .zadd(key, ...others.flatMap((p) => [now, p]))
+        .zremrangebyrank(key, 0, -maxPerUser - 1)
+        .exec();
+    });
+  }
+
+  contactsAmong(owner: string, candidates: readonly string[]): Promise<string[]> {
+    return this.#run('contactsAmong', async () => {
+      if (candidates.length === 0) return [];
+      const scores = await this.redis.zmscore(`${P}contacts:${owner}`, ...candidates);
+      return candidates.filter((_, i) => scores[i] !== null);
     });
   }
 

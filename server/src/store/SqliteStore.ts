@@ -24,7 +24,8 @@ import {
 } from './StateStore.ts';
 
 /** Bumped when the tables change; a file from a newer callwire is refused, not misread. */
-const SCHEMA_VERSION = 1;
+/** 2: contacts. */
+const SCHEMA_VERSION = 2;
 
 export class SqliteStore implements StateStore {
   readonly kind = 'sqlite';
@@ -95,6 +96,8 @@ export class SqliteStore implements StateStore {
       CREATE INDEX IF NOT EXISTS missed_calls_handle ON missed_calls (handle, seq);
       CREATE TABLE IF NOT EXISTS pending_calls (id TEXT PRIMARY KEY, node TEXT NOT NULL, record TEXT NOT NULL);
       CREATE INDEX IF NOT EXISTS pending_calls_node ON pending_calls (node);
+      CREATE TABLE IF NOT EXISTS contacts (owner TEXT NOT NULL, peer TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (owner, peer));
+      CREATE INDEX IF NOT EXISTS contacts_peer ON contacts (peer);
     `);
     db.prepare(`INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)`).run(String(SCHEMA_VERSION));
   }
@@ -143,8 +146,32 @@ export class SqliteStore implements StateStore {
     for (const h of idle) if (!(await isOnline(h))) gone.push(h);
     // Seen again while we looked: keep it (the condition is checked again as it is deleted).
     return this.#run('releaseIdleHandles', () =>
-      this.#db.transaction(() => gone.filter((h) => this.#stmt(`DELETE FROM users WHERE handle = ? AND COALESCE(last_seen, bound_at) < ?`).run(h, olderThan).changes > 0))(),
+      this.#db.transaction(() =>
+        gone.filter((h) => {
+          if (this.#stmt(`DELETE FROM users WHERE handle = ? AND COALESCE(last_seen, bound_at) < ?`).run(h, olderThan).changes === 0) return false;
+          // Whoever binds the handle next is someone else: nobody follows them from before.
+          this.#stmt(`DELETE FROM contacts WHERE owner = ? OR peer = ?`).run(h, h);
+          return true;
+        }),
+      )(),
     );
+  }
+
+  addContacts(owner: string, peers: readonly string[], now: number, maxPerUser: number): Promise<void> {
+    return this.#run('addContacts', () =>
+      this.#db.transaction(() => {
+        const put = this.#stmt(`INSERT INTO contacts (owner, peer, at) VALUES (?, ?, ?) ON CONFLICT (owner, peer) DO UPDATE SET at = excluded.at`, this.#fast);
+        for (const peer of peers) if (peer !== owner) put.run(owner, peer, now);
+        this.#stmt(`DELETE FROM contacts WHERE owner = ? AND peer NOT IN (SELECT peer FROM contacts WHERE owner = ? ORDER BY at DESC, peer LIMIT ?)`, this.#fast).run(owner, owner, maxPerUser);
+      }).call(null),
+    );
+  }
+
+  contactsAmong(owner: string, candidates: readonly string[]): Promise<string[]> {
+    return this.#run('contactsAmong', () => {
+      const has = this.#stmt(`SELECT 1 FROM contacts WHERE owner = ? AND peer = ?`);
+      return candidates.filter((c) => has.get(owner, c) !== undefined);
+    });
   }
 
   touchUser(user: UserInfo, lastSeen: number | null): Promise<void> {

@@ -73,6 +73,30 @@ export function stateStoreContract(name: string, open: () => Promise<StoreFixtur
       }
     });
 
+    it('keeps contacts one way, the most recent ones, and forgets them with a released handle', async () => {
+      const f = await open();
+      try {
+        expect(await f.store.contactsAmong('ann', ['ben', 'cat'])).toEqual([]);
+        await f.store.addContacts('ann', ['ben', 'ann'], 1, 3);
+        expect(await f.store.contactsAmong('ann', ['ben', 'cat', 'ann'])).toEqual(['ben']);
+        expect(await f.store.contactsAmong('ben', ['ann']), 'one way only').toEqual([]);
+        await f.store.addContacts('ann', ['cat', 'dan', 'eve'], 2, 3);
+        expect(await f.store.contactsAmong('ann', ['ben', 'cat', 'dan', 'eve']), 'the oldest goes past the cap').toEqual(['cat', 'dan', 'eve']);
+        await f.store.addContacts('ann', ['ben'], 3, 3);
+        expect(await f.store.contactsAmong('ann', ['ben']), 'a new call renews a contact').toEqual(['ben']);
+        expect(await f.store.contactsAmong('ann', ['ben', 'cat', 'dan', 'eve'])).toHaveLength(3);
+
+        await f.store.claimHandle('zed', 'z'.repeat(64), 10);
+        await f.store.addContacts('zed', ['ann'], 10, 5);
+        await f.store.addContacts('ann', ['zed'], 10, 5);
+        await f.store.releaseIdleHandles(100, 10, () => false);
+        expect(await f.store.contactsAmong('ann', ['zed'])).toEqual([]);
+        expect(await f.store.contactsAmong('zed', ['ann'])).toEqual([]);
+      } finally {
+        await close(f);
+      }
+    });
+
     it('releases handles idle since before the cut-off, never one seen later or online now', async () => {
       const f = await open();
       try {

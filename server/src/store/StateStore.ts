@@ -41,9 +41,17 @@ export interface StateStore {
   handleExists(handle: string): Promise<boolean>;
   /**
    * Releases handles whose owners were last seen before `olderThan` (never one seen since, and
-   * never one online now, which `isOnline` says). Returns the handles released.
+   * never one online now, which `isOnline` says), with their contacts. Returns the handles released.
    */
   releaseIdleHandles(olderThan: number, limit: number, isOnline: (handle: string) => boolean | Promise<boolean>): Promise<string[]>;
+
+  /**
+   * Records that `owner` may follow the presence of each of `peers` (they have been in a call or
+   * room together, or the peer called the owner). Keeps the most recent `maxPerUser`.
+   */
+  addContacts(owner: string, peers: readonly string[], now: number, maxPerUser: number): Promise<void>;
+  /** Which of `candidates` are contacts of `owner`. */
+  contactsAmong(owner: string, candidates: readonly string[]): Promise<string[]>;
 
   /** Remembers a user's display name and when they were last seen (null: online now). */
   touchUser(user: UserInfo, lastSeen: number | null): Promise<void>;

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TEST_METRICS_TOKEN } from './health.ts';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -39,7 +40,7 @@ export class ServerProcess {
     if (this.#child) return;
     const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
       cwd: ROOT,
-      env: { ...process.env, PORT: String(this.port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...this.env },
+      env: { ...process.env, PORT: String(this.port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', METRICS_TOKEN: TEST_METRICS_TOKEN, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (d: Buffer) => (this.#log = (this.#log + d.toString()).slice(-40_000));

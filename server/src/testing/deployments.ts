@@ -8,6 +8,7 @@ import { loadConfig } from '../config.ts';
 import type { StateStore } from '../store/StateStore.ts';
 import { connectRedis } from '../store/redis.ts';
 import type { RedisProcess } from './RedisProcess.ts';
+import { TEST_METRICS_TOKEN } from './health.ts';
 
 export interface Deployment {
   readonly name: string;
@@ -20,7 +21,7 @@ export interface Deployment {
   close(): Promise<void>;
 }
 
-const BASE = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', SFU_ENABLED: 'false' };
+const BASE = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', METRICS_TOKEN: TEST_METRICS_TOKEN, TURN_ENABLED: 'false', SFU_ENABLED: 'false' };
 
 async function deploy(name: string, envs: Record<string, string>[]): Promise<Deployment> {
   const nodes: CallwireServer[] = [];

@@ -7,9 +7,10 @@ import { io, type Socket } from 'socket.io-client';
 import { CallwireServer } from '../CallwireServer.ts';
 import { loadConfig } from '../config.ts';
 import type { Ack, ClientToServerEvents, RequestName, RequestOf, ResponseMap, ServerEventMap, ServerToClientEvents } from '../protocol/index.ts';
+import { TEST_METRICS_TOKEN } from './health.ts';
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<CallwireServer> {
-  const server = new CallwireServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', SFU_ENABLED: 'false', DATA_DIR: ':memory:', ...env }));
+  const server = new CallwireServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', METRICS_TOKEN: TEST_METRICS_TOKEN, TURN_ENABLED: 'false', SFU_ENABLED: 'false', DATA_DIR: ':memory:', ...env }));
   await server.start();
   return server;
 }

@@ -136,12 +136,18 @@ export class BrowserChecks {
       return { status: 'fail', details: `The callwire server at ${this.o.origin} is not reachable.`, advice: ADVICE.serverDown };
     }
     const ms = performance.now() - t0;
-    const health = (await res.json().catch(() => ({}))) as { ok?: boolean; sfu?: { workers: number } | null };
+    const health = (await res.json().catch(() => ({}))) as { ok?: boolean };
     if (!res.ok || health.ok !== true) return { status: 'fail', details: `The server answered ${res.status}, not a healthy callwire server.`, advice: ADVICE.serverDown };
+    // /healthz tells outsiders only that the server lives; whether it runs group calls is public
+    // configuration.
+    const config = (await fetch(`${this.o.origin}/api/config`, { cache: 'no-store', signal: ctx.signal })
+      .then((r) => r.json())
+      .catch(() => ({}))) as { groupCalls?: boolean };
+    const sfu = config.groupCalls === true;
     return {
-      status: health.sfu ? 'pass' : 'warn',
-      details: `The server answered in ${ms.toFixed(0)} ms${health.sfu ? '' : '; it has no media server (SFU)'}.`,
-      advice: health.sfu ? '' : ADVICE.sfuDown,
+      status: sfu ? 'pass' : 'warn',
+      details: `The server answered in ${ms.toFixed(0)} ms${sfu ? '' : '; it has no media server (SFU)'}.`,
+      advice: sfu ? '' : ADVICE.sfuDown,
       metrics: { httpMs: Math.round(ms) },
     };
   }
