@@ -246,7 +246,7 @@ export class BareRelay {
     for (const p of room.peers.values()) if (p.socketId === socket.id) throw new SignalingError('invalid-state', 'already in this room');
     const user = socket.data.user;
     const peer = new BarePeer(
-      { id: randomUUID(), handle: user.handle, name: req.name ?? user.name, audioMuted: req.media.audioMuted, videoEnabled: req.media.videoEnabled, joinedAt: Date.now() },
+      { id: randomUUID(), handle: user.handle, name: req.name ?? user.name, audioMuted: req.media.audioMuted, videoEnabled: req.media.videoEnabled, joinedAt: Date.now(), host: false },
       socket.id,
     );
     const participants = [...room.peers.values()].map((p) => p.info);
@@ -311,7 +311,7 @@ export class BareRelay {
 }
 
 function roomInfo(id: string): RoomInfo {
-  return { id, kind: 'link', media: 'video', mode: 'sfu', maxParticipants: MAX_PARTICIPANTS };
+  return { id, kind: 'link', media: 'video', mode: 'sfu', maxParticipants: MAX_PARTICIPANTS, locked: false };
 }
 
 function reply(socket: RelaySocket, args: unknown[], result: unknown): void {

@@ -33,6 +33,8 @@ export const ERROR_CODES = [
   /** Group calls need the media server, which is not running. */
   'sfu-unavailable',
   'room-full',
+  /** A locked call link (or one whose host removed you): knock (`room.knock`) and wait for the host. */
+  'room-locked',
   /** The callee (or the caller) is already in a call. */
   'busy',
   /** A user cannot call themselves. */

@@ -32,6 +32,8 @@ export const DisplayName = z
 export const RoomId = z.string().regex(/^[A-Za-z0-9_-]{3,64}$/, 'room id: 3–64 of A-Z a-z 0-9 _ -');
 export const Id = z.string().regex(/^[A-Za-z0-9_-]{6,64}$/, 'id: 6–64 of A-Z a-z 0-9 _ -');
 export const CALL_ROOM_PREFIX = 'call-';
+/** Host secrets and admission tickets. */
+const Secret = z.string().min(16).max(128);
 /**
  * Ids starting with `echo-` are echo rooms, for the connectivity test: one participant, on the
  * SFU from the start, who receives their own streams back (docs/protocol.md, Echo rooms).
@@ -114,7 +116,23 @@ export const requestSchemas = {
     name: DisplayName.optional(),
     /** Take over a participant whose connection dropped (within the grace period). */
     resume: z.strictObject({ participantId: Id, secret: z.string().min(16).max(128) }).optional(),
+    /** Call links: the host secret (from `room.create`, or an earlier join as host) makes you host. */
+    host: Secret.optional(),
+    /** A locked call link: the ticket `room.admitted` gave you after the host let you in. */
+    admission: Secret.optional(),
   }),
+  /** Host of a call link: lock it (newcomers knock and wait in the lobby) or unlock it. */
+  'room.lock': z.strictObject({ roomId: RoomId, locked: z.boolean() }),
+  /** A locked call link: ask the host to let you in (you wait in its lobby). */
+  'room.knock': z.strictObject({ roomId: RoomId, name: DisplayName.optional() }),
+  /** Stop waiting in a call link's lobby. */
+  'room.knockCancel': z.strictObject({ roomId: RoomId }),
+  /** Host: let someone waiting in the lobby in, or turn them away. */
+  'room.admit': z.strictObject({ roomId: RoomId, lobbyId: Id, admit: z.boolean() }),
+  /** Host: remove a participant. They cannot come back on their own: they must knock, and not at all while the call is locked. */
+  'room.remove': z.strictObject({ roomId: RoomId, participantId: Id }),
+  /** Host: ask a participant to mute their microphone (they decide). */
+  'participant.requestMute': z.strictObject({ roomId: RoomId, participantId: Id }),
   'room.leave': z.strictObject({ roomId: RoomId }),
   'participant.update': z
     .strictObject({
@@ -209,6 +227,17 @@ export interface RoomInfo {
   mode: 'p2p' | 'sfu';
   /** How many people the room admits now (voice calls admit more than calls with cameras on). */
   maxParticipants: number;
+  /** Call links: the host locked it; newcomers knock and wait for the host. */
+  locked: boolean;
+}
+/** Someone waiting in a locked call link's lobby (shown to its hosts). */
+export interface LobbyEntryInfo {
+  id: string;
+  /** The server-verified handle, apart from the display name they typed. */
+  handle: string;
+  name: string;
+  /** Epoch ms when they knocked. */
+  at: number;
 }
 export interface TransportInfo {
   id: string;
@@ -233,8 +262,11 @@ export interface ParticipantInfo {
   audioMuted: boolean;
   videoEnabled: boolean;
   joinedAt: number;
+  /** A host of this call link (joined with its host secret). */
+  host: boolean;
 }
-export type LeaveReason = 'left' | 'disconnected';
+/** `removed`: a host removed them. */
+export type LeaveReason = 'left' | 'disconnected' | 'removed';
 
 export interface ResponseMap {
   ping: { t: number; serverTime: number };
@@ -245,15 +277,24 @@ export interface ResponseMap {
   'call.decline': Record<string, never>;
   'call.cancel': Record<string, never>;
   'missedCalls.ack': { remaining: number };
-  'room.create': { roomId: string };
+  /** `hostSecret`: join with it (`room.join` `host`) to be the call link's host; keep it to stay host after a reload. */
+  'room.create': { roomId: string; hostSecret: string };
   'room.join': {
     room: RoomInfo;
     self: ParticipantInfo;
     participants: ParticipantInfo[];
     resumeSecret: string;
     iceServers: IceServerInfo[];
+    /** Present when you are the host: the room's host secret (a room opened by joining makes its first person host). */
+    hostSecret?: string;
   };
   'room.leave': Record<string, never>;
+  'room.lock': { room: RoomInfo };
+  'room.knock': { lobbyId: string };
+  'room.knockCancel': Record<string, never>;
+  'room.admit': Record<string, never>;
+  'room.remove': Record<string, never>;
+  'participant.requestMute': Record<string, never>;
   'participant.update': ParticipantInfo;
   'video.request': { requestId: string };
   'video.respond': { room: RoomInfo };
@@ -292,6 +333,16 @@ export interface ServerEventMap {
   'room.participantLeft': { roomId: string; participantId: string; reason: LeaveReason };
   'room.participantUpdated': { roomId: string; participant: ParticipantInfo };
   'room.updated': { room: RoomInfo };
+  /** To hosts: who waits in the lobby (the whole list, whenever it changes). */
+  'room.lobby': { roomId: string; lobby: LobbyEntryInfo[] };
+  /** To someone who knocked: the host let you in; join with this `admission` ticket (single use, 60 s). */
+  'room.admitted': { roomId: string; ticket: string };
+  /** To someone who knocked: the host turned you away (or left and the lobby closed). */
+  'room.denied': { roomId: string };
+  /** To the person removed: a host removed you from the call. */
+  'room.removed': { roomId: string };
+  /** A host asks you to mute; muting is still your choice. `from`: the host's participant id. */
+  'room.muteRequested': { roomId: string; from: string };
   'video.requested': { roomId: string; requestId: string; from: string };
   'video.responded': { roomId: string; requestId: string; from: string; accept: boolean };
   'rtc.signal': {

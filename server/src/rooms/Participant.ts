@@ -13,6 +13,8 @@ export class Participant {
   name: string;
   audioMuted: boolean;
   videoEnabled: boolean;
+  /** A host of this call link (joined with its host secret). */
+  host = false;
   socketId: string | null;
   /** The cluster node that holds the socket (multi-node deployments). */
   node: string | null;
@@ -31,6 +33,7 @@ export class Participant {
   static fromSnapshot(s: ParticipantSnapshot): Participant {
     const p = new Participant({ handle: s.handle, name: s.name }, s.name, s.socketId ?? '', s, s.node);
     Object.assign(p, { id: s.id, joinedAt: s.joinedAt, resumeSecret: s.resumeSecret });
+    p.host = s.host;
     p.socketId = s.socketId;
     return p;
   }
@@ -46,6 +49,7 @@ export class Participant {
       videoEnabled: this.videoEnabled,
       joinedAt: this.joinedAt,
       resumeSecret: this.resumeSecret,
+      host: this.host,
     };
   }
 
@@ -74,6 +78,7 @@ export class Participant {
       audioMuted: this.audioMuted,
       videoEnabled: this.videoEnabled,
       joinedAt: this.joinedAt,
+      host: this.host,
     };
   }
 

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { randomId } from '../identity/ids.ts';
+import { Lobby } from './Lobby.ts';
 import { SignalingError, type RequestOf, type RoomInfo } from '../protocol/index.ts';
 import { Participant } from './Participant.ts';
 import type { RoomSnapshot } from './RoomSnapshot.ts';
@@ -41,6 +43,16 @@ export class Room {
   /** `${from}>${to}`: `from` has sent `to` at least one description, so candidates may follow. */
   readonly #described = new Set<string>();
   readonly #videoRequests = new Map<string, { from: string; expiresAt: number }>();
+  /**
+   * Call links: whoever joins with this secret is a host. Made when the link is created
+   * (`room.create`), or when its first person opens it by joining.
+   */
+  hostSecret: string | null = null;
+  /** A host locked the call: newcomers knock and wait in the lobby. */
+  locked = false;
+  /** Handles a host removed: they must knock to come back, and cannot while the call is locked. */
+  readonly removed = new Set<string>();
+  readonly lobby = new Lobby();
 
   constructor(options: RoomOptions) {
     this.id = options.id;
@@ -55,7 +67,7 @@ export class Room {
   }
 
   info(): RoomInfo {
-    return { id: this.id, kind: this.kind, media: this.media, mode: this.mode, maxParticipants: this.capacity };
+    return { id: this.id, kind: this.kind, media: this.media, mode: this.mode, maxParticipants: this.capacity, locked: this.locked };
   }
 
   /** Voice calls hold more people than calls where someone has a camera on. */
@@ -74,6 +86,17 @@ export class Room {
       const why = this.limits ? '' : this.kind === 'call' ? ' — this is a 1:1 call' : ' — group calls need the SFU, which is not running';
       throw new SignalingError('room-full', `call is full (${this.capacity} people)${why}`);
     }
+  }
+
+  /** Gives this call link a host secret (once). */
+  makeHostSecret(): string {
+    this.hostSecret ??= randomBytes(18).toString('base64url');
+    return this.hostSecret;
+  }
+
+  /** Connected hosts, whom lobby news goes to. */
+  hosts(): Participant[] {
+    return [...this.participants.values()].filter((p) => p.host && p.connected);
   }
 
   /** A camera may be on only while the room is small enough for video. */
@@ -115,6 +138,9 @@ export class Room {
       limits: this.limits,
       allowed: this.#allowed,
       participants: [...this.participants.values()].map((p) => p.snapshot()),
+      hostSecret: this.hostSecret,
+      locked: this.locked,
+      removed: [...this.removed],
       pendingOffers: [...this.#pendingOffers],
       described: [...this.#described],
     };
@@ -124,6 +150,9 @@ export class Room {
   static fromSnapshot(s: RoomSnapshot): Room {
     const room = new Room({ id: s.id, kind: s.kind, media: s.media, limits: s.limits, ...(s.allowed ? { allowed: s.allowed } : {}) });
     room.mode = s.mode;
+    room.hostSecret = s.hostSecret;
+    room.locked = s.locked;
+    for (const h of s.removed) room.removed.add(h);
     for (const p of s.participants) room.add(Participant.fromSnapshot(p));
     for (const k of s.pendingOffers) room.#pendingOffers.add(k);
     for (const k of s.described) room.#described.add(k);
@@ -183,5 +212,6 @@ export class Room {
     this.#pendingOffers.clear();
     this.#described.clear();
     this.#videoRequests.clear();
+    this.lobby.clear();
   }
 }

@@ -50,6 +50,7 @@ export interface JoinResult {
   self: ParticipantInfo;
   participants: ParticipantInfo[];
   resumeSecret: string;
+  hostSecret?: string;
 }
 
 /** A link room created with `room.create` that nobody joins is dropped after this long. */
@@ -82,6 +83,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   createLinkRoom(media: RoomInfo['media'], id = randomRoomName()): Room {
     while (this.#rooms.has(id)) id = randomRoomName();
     const room = this.#open({ id, kind: 'link', media, limits: this.options.limits });
+    room.makeHostSecret();
     this.emit('changed', room);
     this.#unusedTimers.set(
       id,
@@ -120,6 +122,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   join(user: UserInfo, socketId: string, req: RequestOf<'room.join'>, node: string | null = null): JoinResult {
     this.#checkHeld(socketId, req.roomId);
     let room = this.#rooms.get(req.roomId);
+    let opened = false;
     if (!room) {
       // Call links create their room on first join, like a meeting link; 1:1 call rooms only
       // exist while their call does.
@@ -128,6 +131,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
       // Echo rooms are SFU rooms; without the SFU (limits unset) they cannot work, so say so now.
       if (echo && !this.options.limits) throw new SignalingError('sfu-unavailable', 'echo rooms need the media server (SFU), which is not running');
       room = this.#open({ id: req.roomId, kind: echo ? 'echo' : 'link', media: 'video', limits: this.options.limits });
+      opened = true;
     }
     for (const p of room.participants.values()) {
       if (p.socketId === socketId) throw new SignalingError('invalid-state', 'already in this room');
@@ -147,7 +151,23 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
       if (p.handle === user.handle && !p.connected) this.#removeParticipant(room, p, 'left');
     }
 
-    room.admit(user.handle);
+    // Call links have hosts: whoever holds the host secret, or the person who opened the link by
+    // joining it. Everyone else passes the lock (and a removal) only with a host's admission.
+    const host = room.kind === 'link' && (opened || (req.host !== undefined && room.hostSecret !== null && sameSecret(room.hostSecret, req.host)));
+    if (room.kind === 'link' && !host && (room.locked || room.removed.has(user.handle))) {
+      if (room.locked && room.removed.has(user.handle)) throw new SignalingError('forbidden', 'a host removed you from this call, and it is locked');
+      if (!req.admission || !room.lobby.redeem(req.admission, user.handle)) {
+        throw new SignalingError('room-locked', room.locked ? 'this call is locked: ask the host to let you in' : 'a host removed you from this call: ask to be let back in');
+      }
+      room.removed.delete(user.handle);
+    }
+    try {
+      room.admit(user.handle);
+    } catch (err) {
+      if (opened) this.closeRoom(room.id);
+      throw err;
+    }
+    if (host) room.makeHostSecret();
     if (room.mode === 'p2p' && room.participants.size >= 2) {
       // Make before break: the two already talking set up the SFU while their P2P link still runs.
       room.mode = 'sfu';
@@ -157,13 +177,95 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     const wantsVideo = req.media.videoEnabled && room.media === 'video' && (!room.limits || room.participants.size < room.limits.maxVideo);
     const media = { audioMuted: req.media.audioMuted, videoEnabled: wantsVideo };
     const p = new Participant(user, req.name ?? user.name, socketId, media, node);
+    p.host = host;
     room.add(p);
     this.emit('seat', p.handle, seatMarker(room, p), true);
     const others = [...new Set(room.others(p.id).map((o) => o.handle))].filter((h) => h !== p.handle);
     if (others.length > 0) this.emit('met', p.handle, others);
     this.emit('changed', room);
     this.#broadcast(room, p.id, 'room.participantJoined', { roomId: room.id, participant: p.info() });
+    if (host && room.lobby.size > 0) this.notifier.toSocket(socketId, 'room.lobby', { roomId: room.id, lobby: room.lobby.list() });
     return this.#joinResult(room, p);
+  }
+
+  // ---- hosts of call links ---------------------------------------------------------------------
+
+  /** Host: lock or unlock. Unlocking lets everyone waiting in the lobby in. */
+  lock(socketId: string, req: RequestOf<'room.lock'>): RoomInfo {
+    const { room } = this.#asHost(socketId, req.roomId);
+    if (room.locked !== req.locked) {
+      room.locked = req.locked;
+      if (!req.locked) {
+        for (const e of room.lobby.drain()) {
+          if (room.removed.has(e.handle)) this.notifier.toSocket(e.socketId, 'room.denied', { roomId: room.id });
+          else this.notifier.toSocket(e.socketId, 'room.admitted', { roomId: room.id, ticket: room.lobby.issueTicket(e.handle) });
+        }
+        this.#lobbyChanged(room);
+      }
+      this.emit('changed', room);
+      this.#broadcast(room, null, 'room.updated', { room: room.info() });
+    }
+    return room.info();
+  }
+
+  /** Someone outside a locked call link asks to come in; its hosts see them in the lobby. */
+  knock(user: UserInfo, socketId: string, req: RequestOf<'room.knock'>): { lobbyId: string } {
+    const room = this.#rooms.get(req.roomId);
+    if (!room) throw new SignalingError('unknown-room', `no room ${req.roomId}`);
+    if (room.kind !== 'link') throw new SignalingError('invalid-state', 'only call links have a lobby');
+    for (const p of room.participants.values()) if (p.socketId === socketId) throw new SignalingError('invalid-state', 'you are already in this call');
+    const removed = room.removed.has(user.handle);
+    if (!room.locked && !removed) throw new SignalingError('invalid-state', 'this call is not locked: join it');
+    if (room.locked && removed) throw new SignalingError('forbidden', 'a host removed you from this call, and it is locked');
+    if (room.hosts().length === 0) throw new SignalingError('room-locked', 'this call is locked and its host is not in it; try again later');
+    const entry = room.lobby.knock(user, req.name ?? user.name, socketId);
+    this.#lobbyChanged(room);
+    return { lobbyId: entry.id };
+  }
+
+  knockCancel(socketId: string, roomId: string): void {
+    const room = this.#rooms.get(roomId);
+    if (room?.lobby.leave(socketId)) this.#lobbyChanged(room);
+  }
+
+  /** Host: let someone in the lobby in (they get a single-use ticket) or turn them away. */
+  admit(socketId: string, req: RequestOf<'room.admit'>): void {
+    const { room } = this.#asHost(socketId, req.roomId);
+    const entry = room.lobby.take(req.lobbyId);
+    if (!entry) throw new SignalingError('unknown-participant', 'nobody with that id is waiting (they left, or another host answered)');
+    if (req.admit) this.notifier.toSocket(entry.socketId, 'room.admitted', { roomId: room.id, ticket: room.lobby.issueTicket(entry.handle) });
+    else this.notifier.toSocket(entry.socketId, 'room.denied', { roomId: room.id });
+    this.#lobbyChanged(room);
+  }
+
+  /** Host: remove a participant. They are told, and cannot come back without a host letting them in. */
+  remove(socketId: string, req: RequestOf<'room.remove'>): void {
+    const { room, participant } = this.#asHost(socketId, req.roomId);
+    const target = room.participants.get(req.participantId);
+    if (!target || target === participant) throw new SignalingError('unknown-participant', `no other participant ${req.participantId} in this call`);
+    if (target.host) throw new SignalingError('forbidden', 'a host cannot be removed');
+    room.removed.add(target.handle);
+    if (target.socketId) this.notifier.toSocket(target.socketId, 'room.removed', { roomId: room.id });
+    this.#removeParticipant(room, target, 'removed');
+  }
+
+  /** Host: ask a participant to mute. Only a request: their microphone stays theirs. */
+  requestMute(socketId: string, req: RequestOf<'participant.requestMute'>): void {
+    const { room, participant } = this.#asHost(socketId, req.roomId);
+    const target = room.participants.get(req.participantId);
+    if (!target || target === participant) throw new SignalingError('unknown-participant', `no other participant ${req.participantId} in this call`);
+    if (target.socketId) this.notifier.toSocket(target.socketId, 'room.muteRequested', { roomId: room.id, from: participant.id });
+  }
+
+  #asHost(socketId: string, roomId: string): { room: Room; participant: Participant } {
+    const found = this.find(socketId, roomId);
+    if (!found.participant.host) throw new SignalingError('forbidden', 'only the host of this call can do that');
+    return found;
+  }
+
+  #lobbyChanged(room: Room): void {
+    const lobby = room.lobby.list();
+    for (const h of room.hosts()) this.notifier.toSocket(h.socketId!, 'room.lobby', { roomId: room.id, lobby });
   }
 
   /**
@@ -247,6 +349,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   /** The socket is gone: its participants keep their seats for the grace period. */
   socketClosed(socketId: string): void {
     for (const room of [...this.#rooms.values()]) {
+      if (room.lobby.leave(socketId)) this.#lobbyChanged(room);
       for (const p of [...room.participants.values()]) {
         if (p.socketId !== socketId) continue;
         this.#detach(room, p);
@@ -308,6 +411,8 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     this.emit('seat', p.handle, seatMarker(room, p), false);
     p.close();
     this.#broadcast(room, p.id, 'room.participantLeft', { roomId: room.id, participantId: p.id, reason });
+    // Nobody is left to answer the people waiting: tell them, rather than leave them hanging.
+    if (p.host && room.hosts().length === 0) for (const e of room.lobby.drain()) this.notifier.toSocket(e.socketId, 'room.denied', { roomId: room.id });
     this.emit('participantLeft', room, p, reason);
     if (room.participants.size === 0 && this.#rooms.get(room.id) === room) this.closeRoom(room.id);
     else if (this.#rooms.get(room.id) === room) this.emit('changed', room);
@@ -319,6 +424,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
       self: p.info(),
       participants: room.others(p.id).map((o) => o.info()),
       resumeSecret: p.resumeSecret,
+      ...(p.host && room.hostSecret ? { hostSecret: room.hostSecret } : {}),
     };
   }
 

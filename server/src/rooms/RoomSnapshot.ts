@@ -16,6 +16,7 @@ export const ParticipantSnapshot = z.strictObject({
   videoEnabled: z.boolean(),
   joinedAt: z.number().int(),
   resumeSecret: z.string().max(64),
+  host: z.boolean().default(false),
 });
 export type ParticipantSnapshot = z.infer<typeof ParticipantSnapshot>;
 
@@ -28,6 +29,10 @@ export const RoomSnapshot = z.strictObject({
   /** 1:1 call rooms: the only two handles that may enter. */
   allowed: z.array(z.string().max(64)).max(2).nullable(),
   participants: z.array(ParticipantSnapshot).max(1000),
+  /** Call links: the host secret, whether the host locked it, and whom the hosts removed. */
+  hostSecret: z.string().max(64).nullable().default(null),
+  locked: z.boolean().default(false),
+  removed: z.array(z.string().max(64)).max(1000).default([]),
   pendingOffers: z.array(z.string().max(140)),
   described: z.array(z.string().max(140)),
 });

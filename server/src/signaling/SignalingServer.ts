@@ -100,11 +100,17 @@ export class SignalingServer {
       'room.create': async (_c, { video }) => {
         const room = rooms.createLinkRoom(video ? 'video' : 'audio');
         await cluster.claim(`room:${room.id}`);
-        return { roomId: room.id };
+        return { roomId: room.id, hostSecret: room.makeHostSecret() };
       },
       'room.join': (c, p) => ({ ...rooms.join(c.user, c.socketId, p, c.node), iceServers: deps.iceServersFor(c.user, c.host) }),
       'room.leave': (c, { roomId }) => (rooms.leave(c.socketId, roomId), {}),
       'participant.update': (c, p) => rooms.update(c.socketId, p),
+      'room.lock': (c, p) => ({ room: rooms.lock(c.socketId, p) }),
+      'room.knock': (c, p) => rooms.knock(c.user, c.socketId, p),
+      'room.knockCancel': (c, { roomId }) => (rooms.knockCancel(c.socketId, roomId), {}),
+      'room.admit': (c, p) => (rooms.admit(c.socketId, p), {}),
+      'room.remove': (c, p) => (rooms.remove(c.socketId, p), {}),
+      'participant.requestMute': (c, p) => (rooms.requestMute(c.socketId, p), {}),
       'video.request': (c, { roomId }) => ({ requestId: rooms.requestVideo(c.socketId, roomId) }),
       'video.respond': (c, p) => ({ room: rooms.respondVideo(c.socketId, p) }),
       'rtc.signal': (c, p) => (rooms.signal(c.socketId, p), {}),
