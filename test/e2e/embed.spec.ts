@@ -142,6 +142,48 @@ test('a host page on another origin embeds a call: media flows, commands act, ev
   expect((await snapshot(bob)).peerConnections).toBe(0);
 });
 
+test('the embedded host locks the call, admits from the lobby, asks to mute and removes, by commands and events', async ({ browser }) => {
+  const room = `embed-host-${Date.now()}`;
+  // Ada opens the room first, in the widget: she is its host.
+  const ada = await person(browser);
+  await ada.goto(`${EMBED_HOST_ORIGIN}/?room=${room}&name=Ada&video=0`);
+  await expect.poll(() => lastOf(ada, 'joined')).toMatchObject({ self: { name: 'Ada', host: true } });
+  expect(await command(ada, 'setLocked', true)).toBeNull();
+  await expect.poll(() => lastOf(ada, 'locked')).toEqual({ locked: true });
+
+  // Bob opens the link: he waits in the lobby; Ada's page hears who waits and lets him in.
+  const bob = await person(browser);
+  await bob.goto(`/call/${room}?name=Bob&video=0`);
+  await expect(bob.getByTestId('call-status')).toHaveText(/waiting for the host/);
+  await expect.poll(() => lastOf(ada, 'lobby')).toMatchObject({ waiting: [{ name: 'Bob', handle: expect.stringMatching(/^bob-/) }] });
+  const waiting = (await lastOf(ada, 'lobby')) as { waiting: { id: string }[] };
+  expect(await command(ada, 'admit', 'not an id!', true)).toBe('invalid-argument');
+  expect(await command(ada, 'admit', waiting.waiting[0]!.id, true)).toBeNull();
+  await expect(bob.getByTestId('call-status')).toHaveText('Connected');
+  await expect.poll(() => lastOf(ada, 'lobby')).toEqual({ waiting: [] });
+  await expect.poll(() => lastOf(ada, 'participant-joined')).toMatchObject({ name: 'Bob', host: false });
+
+  // Cy, in another widget, is no host: host commands are typed refusals.
+  expect(await command(ada, 'setLocked', false)).toBeNull();
+  const cy = await person(browser);
+  await cy.goto(`${EMBED_HOST_ORIGIN}/?room=${room}&name=Cy&video=0`);
+  await expect.poll(() => lastOf(cy, 'joined'), { timeout: 20_000 }).toMatchObject({ self: { name: 'Cy', host: false } });
+  expect(await command(cy, 'setLocked', true)).toBe('not-host');
+  const cyId = ((await lastOf(cy, 'joined')) as { self: { id: string } }).self.id;
+
+  // Ada asks Cy to mute: Cy's page hears it and decides.
+  expect(await command(ada, 'requestMute', cyId)).toBeNull();
+  await expect.poll(() => lastOf(cy, 'mute-requested')).toMatchObject({ from: { name: 'Ada' } });
+  expect(await command(cy, 'setAudioMuted', true)).toBeNull();
+  await expect.poll(() => lastOf(ada, 'mute-changed')).toMatchObject({ id: cyId, local: false, audioMuted: true });
+
+  // Ada removes Cy: Cy's page hears `left` with reason `removed`.
+  expect(await command(ada, 'removeParticipant', cyId)).toBeNull();
+  await expect.poll(() => lastOf(cy, 'left')).toEqual({ reason: 'removed' });
+  await expect.poll(() => lastOf(ada, 'participant-left')).toMatchObject({ id: cyId, name: 'Cy' });
+  await expect((await callFrame(cy)).getByTestId('embed-message')).toContainText('You were removed from the call');
+});
+
 test('a host origin that is not allowed gets origin-not-allowed; the frame page refuses it too', async ({ browser, request }) => {
   const host = await person(browser);
   await host.goto(`${OTHER_ORIGIN}/?room=refused-room&name=Eve`);

@@ -106,6 +106,22 @@ export class CallwireHandle {
   switchToVideo(): Promise<void> {
     return this.#send('switchToVideo');
   }
+  /** Host only: lock or unlock the call. */
+  setLocked(locked: boolean): Promise<void> {
+    return this.#send('setLocked', locked);
+  }
+  /** Host only: let someone from the `lobby` event in, or turn them away. */
+  admit(lobbyId: string, admit: boolean): Promise<void> {
+    return this.#send('admit', lobbyId, admit);
+  }
+  /** Host only: remove a participant. */
+  removeParticipant(participantId: string): Promise<void> {
+    return this.#send('removeParticipant', participantId);
+  }
+  /** Host only: ask a participant to mute. */
+  requestMute(participantId: string): Promise<void> {
+    return this.#send('requestMute', participantId);
+  }
 
   /** Leaves the call (briefly waiting for it, so others do not see a ghost), removes the iframe. */
   async destroy(): Promise<void> {

@@ -14,6 +14,7 @@ import { h, replaceChildren } from '../ui/dom.ts';
 import { EmbedError, ROOM_PATTERN, checkCommand, checkOrigin, type EmbedErrorCode, type FrameOptions, type LeaveReason } from './contract.ts';
 import { FrameChannel } from './FrameChannel.ts';
 import { RoomReporter } from './RoomReporter.ts';
+import { loadHostSecret, saveHostSecret } from '../signaling/hostSecrets.ts';
 
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -95,6 +96,19 @@ export class EmbedApp {
           opts.name = (a[0] as string).trim();
           if (room) await room.setName(opts.name);
           break;
+        case 'setLocked':
+        case 'admit':
+        case 'removeParticipant':
+        case 'requestMute': {
+          if (!room) throw new EmbedError('not-joined', `${checked.value.command}() needs a joined call`);
+          if (!room.isHost) throw new EmbedError('not-host', `${checked.value.command}(): only a host of this call can do that`);
+          const c = checked.value.command;
+          if (c === 'setLocked') await room.setLocked(a[0] as boolean);
+          else if (c === 'admit') await room.admit(a[0] as string, a[1] as boolean);
+          else if (c === 'removeParticipant') await room.remove(a[0] as string);
+          else await room.requestMute(a[0] as string);
+          break;
+        }
         case 'switchToVideo':
           if (!room) throw new EmbedError('not-joined', 'switchToVideo() needs a joined call');
           this.#voiceOnly = false;
@@ -129,10 +143,20 @@ export class EmbedApp {
 
     // With a token and no name option, the server uses the token's name.
     const name = opts.name ?? (opts.token ? undefined : 'Guest');
-    const room = (this.#room = new Room(signaling, this.#roomId, media, { name }));
+    const hostSecret = loadHostSecret(this.#roomId);
+    const room = (this.#room = new Room(signaling, this.#roomId, media, { name, ...(hostSecret ? { hostSecret } : {}) }));
     this.#reporter = new RoomReporter(room, (event, data) => this.#channel!.event(event, data));
     const controls = new Set(opts.controls.filter((c) => !(this.#voiceOnly && c === 'camera')));
     this.#view = new CallView(room, { title: 'Call', controls, onHangUp: () => void this.#leave('hangup') });
+    room.on('removed', () => {
+      if (this.#reporter) this.#reporter.leaveReason = 'removed';
+      this.#room = null;
+      // The room closes right after this event, and the reporter reports `left` then: clean up after it.
+      queueMicrotask(() => {
+        this.#endCall();
+        this.#message('You were removed from the call', 'A host of this call removed you.');
+      });
+    });
     room.on('state', (state) => {
       // The room ended without us asking (a rejoin after a network loss failed).
       if (state !== 'left' || this.#room !== room || this.#joining) return;
@@ -142,10 +166,12 @@ export class EmbedApp {
     replaceChildren(this.root, this.#view.el);
     try {
       await room.join();
+      // Whoever opens a room first is its host: keep the secret to stay host after a reload.
+      if (room.hostSecret) saveHostSecret(this.#roomId, room.hostSecret);
     } catch (err) {
       this.#endCall();
       const e = toEmbedError(err, 'join-failed');
-      this.#showJoin(e.code === 'room-full' ? 'This call is full' : 'Could not join', e.message);
+      this.#showJoin(e.code === 'room-full' ? 'This call is full' : e.code === 'not-admitted' ? 'You were not let in' : 'Could not join', e.message);
       throw e;
     }
   }
@@ -214,6 +240,7 @@ const PASSED_THROUGH: Partial<Record<string, EmbedErrorCode>> = {
   'room-full': 'room-full',
   unauthorized: 'unauthorized',
   'video-not-allowed': 'video-not-allowed',
+  forbidden: 'not-admitted',
 };
 
 function toEmbedError(err: unknown, fallback: EmbedErrorCode, fatal = false): EmbedError {

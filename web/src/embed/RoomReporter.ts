@@ -13,7 +13,7 @@ import type { EventMap, EventName, LeaveReason, ParticipantSummary } from './con
 
 export type Report = <E extends EventName>(event: E, data: EventMap[E]) => void;
 
-const summary = (info: ParticipantInfo): ParticipantSummary => ({ id: info.id, name: info.name, audioMuted: info.audioMuted, videoMuted: !info.videoEnabled });
+const summary = (info: ParticipantInfo): ParticipantSummary => ({ id: info.id, name: info.name, audioMuted: info.audioMuted, videoMuted: !info.videoEnabled, host: info.host });
 
 export class RoomReporter {
   readonly #announced = new Set<string>();
@@ -22,6 +22,7 @@ export class RoomReporter {
   readonly #speaker: ActiveSpeaker;
   readonly #quality: NetworkQuality;
   #joined = false;
+  #locked: boolean | null = null;
   #leaveReason: LeaveReason = 'disconnected';
 
   constructor(
@@ -41,6 +42,15 @@ export class RoomReporter {
       }),
       room.on('participantUpdated', (p) => this.#muteChanged(p.info, false)),
       room.on('localUpdated', (info) => this.#muteChanged(info, true)),
+      room.on('lobby', (entries) => report('lobby', { waiting: entries.map((e) => ({ id: e.id, name: e.name, handle: e.handle })) })),
+      room.on('muteRequested', (from) => report('mute-requested', { from: from ? { id: from.id, name: from.info.name } : null })),
+      room.on('roomUpdated', (info) => {
+        if (this.#locked !== info.locked) {
+          const first = this.#locked === null;
+          this.#locked = info.locked;
+          if (!first || info.locked) report('locked', { locked: info.locked });
+        }
+      }),
       this.#speaker.on('changed', (p) => report('active-speaker', { id: p?.id ?? null, name: p?.info.name ?? null })),
       this.#quality.on('changed', ({ participant, score, rttMs, loss }) =>
         report('network-quality', { id: participant.id, score, level: score >= 4 ? 'good' : score >= 3 ? 'fair' : 'poor', rttMs: rttMs === null ? null : Math.round(rttMs), loss }),
@@ -61,6 +71,7 @@ export class RoomReporter {
 
   #onState(state: RoomState): void {
     const room = this.room;
+    if (state === 'waiting') this.report('waiting', { room: room.id });
     if (state === 'joined') {
       if (!this.#joined && room.self) {
         this.#joined = true;

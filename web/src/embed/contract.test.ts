@@ -162,6 +162,10 @@ describe('commands', () => {
     ['setAudioMuted', [true]],
     ['setVideoMuted', [false]],
     ['setDisplayName', ['Ada']],
+    ['setLocked', [true]],
+    ['admit', ['lobby-id-123', true]],
+    ['removeParticipant', ['participant-1']],
+    ['requestMute', ['participant-1']],
   ])('%s(%j) is fine', (command, args) => {
     expect(checkCommand(command, args)).toEqual({ ok: true, value: { command, args } });
   });
@@ -175,6 +179,11 @@ describe('commands', () => {
     ['setVideoMuted', [true, false], 'setVideoMuted(muted) needs true or false'],
     ['setDisplayName', [''], 'setDisplayName(name) needs 1–64 characters'],
     ['setAudioMuted', 'true', 'setAudioMuted: arguments must be a list'],
+    ['setLocked', ['yes'], 'setLocked(locked) needs true or false'],
+    ['admit', ['lobby-id-123'], 'admit(lobbyId, admit) needs'],
+    ['admit', ['<script>', true], 'admit(lobbyId, admit) needs'],
+    ['removeParticipant', [42], 'removeParticipant(participantId) needs a participant id'],
+    ['requestMute', ['x'], 'requestMute(participantId) needs a participant id'],
   ])('%s(%j) is refused', (command, args, message) => {
     const r = checkCommand(command, args);
     expect(r.ok).toBe(false);

@@ -74,18 +74,29 @@ export interface CommandMap {
   setVideoMuted: [muted: boolean];
   setDisplayName: [name: string];
   switchToVideo: [];
+  /** Host only: lock the call (newcomers wait in the lobby: see the `lobby` event) or unlock it. */
+  setLocked: [locked: boolean];
+  /** Host only: let someone from the lobby in (`true`) or turn them away. */
+  admit: [lobbyId: string, admit: boolean];
+  /** Host only: remove a participant (they cannot come back without a host letting them in). */
+  removeParticipant: [participantId: string];
+  /** Host only: ask a participant to mute (they get a `mute-requested` event and decide). */
+  requestMute: [participantId: string];
 }
 export type CommandName = keyof CommandMap;
-export const COMMANDS: readonly CommandName[] = ['join', 'leave', 'setAudioMuted', 'setVideoMuted', 'setDisplayName', 'switchToVideo'];
+export const COMMANDS: readonly CommandName[] = ['join', 'leave', 'setAudioMuted', 'setVideoMuted', 'setDisplayName', 'switchToVideo', 'setLocked', 'admit', 'removeParticipant', 'requestMute'];
 
 export interface ParticipantSummary {
   id: string;
   name: string;
   audioMuted: boolean;
   videoMuted: boolean;
+  /** A host of the call (may lock it, admit, remove, ask to mute). */
+  host: boolean;
 }
 
-export type LeaveReason = 'hangup' | 'command' | 'disconnected';
+/** `removed`: a host removed this participant. */
+export type LeaveReason = 'hangup' | 'command' | 'disconnected' | 'removed';
 export type QualityLevel = 'good' | 'fair' | 'poor';
 
 /** Events the host receives: name → payload (`handle.on(name, cb)`, or `callwire-<name>` DOM events). */
@@ -102,6 +113,14 @@ export interface EventMap {
   'mute-changed': { id: string; local: boolean; audioMuted: boolean; videoMuted: boolean };
   /** Link quality to one remote participant: score 0 (none) … 5 (excellent). */
   'network-quality': { id: string; score: number; level: QualityLevel; rttMs: number | null; loss: number };
+  /** The call is locked: this participant knocked and waits for a host to let them in. */
+  waiting: { room: string };
+  /** A host locked or unlocked the call. */
+  locked: { locked: boolean };
+  /** Hosts only: who waits to be let in (the whole list, whenever it changes). */
+  lobby: { waiting: { id: string; name: string; handle: string }[] };
+  /** A host asks this participant to mute; muting stays their choice (`setAudioMuted(true)`). */
+  'mute-requested': { from: { id: string; name: string } | null };
   error: EmbedErrorBody;
 }
 export type EventName = keyof EventMap;
@@ -114,6 +133,10 @@ export const EVENTS: readonly EventName[] = [
   'active-speaker',
   'mute-changed',
   'network-quality',
+  'waiting',
+  'locked',
+  'lobby',
+  'mute-requested',
   'error',
 ];
 
@@ -142,6 +165,10 @@ export const EMBED_ERROR_CODES = [
   'not-joined',
   /** Video is not allowed yet in this voice call: use switchToVideo(). */
   'video-not-allowed',
+  /** A host command (setLocked, admit, removeParticipant, requestMute) from someone who is not a host. */
+  'not-host',
+  /** The call is locked and a host turned this participant away (or removed them while it is locked). */
+  'not-admitted',
   /** The handle was destroyed (or failed) and takes no more commands. */
   'destroyed',
   /** A command failed for another reason, or got no answer in time. */
@@ -324,6 +351,16 @@ export function checkCommand(command: unknown, args: unknown): Result<{ command:
     case 'setDisplayName':
       if (!expect(1) || checkName(args[0]) === null) return fail('invalid-argument', 'setDisplayName(name) needs 1–64 characters without control characters');
       break;
+    case 'setLocked':
+      if (!expect(1) || typeof args[0] !== 'boolean') return fail('invalid-argument', `setLocked(locked) needs true or false, got ${typeName(args[0])}`);
+      break;
+    case 'admit':
+      if (!expect(2) || !isId(args[0]) || typeof args[1] !== 'boolean') return fail('invalid-argument', 'admit(lobbyId, admit) needs an id from the lobby event and true or false');
+      break;
+    case 'removeParticipant':
+    case 'requestMute':
+      if (!expect(1) || !isId(args[0])) return fail('invalid-argument', `${name}(participantId) needs a participant id, got ${typeName(args[0])}`);
+      break;
   }
   return { ok: true, value: { command: name, args } };
 }
@@ -363,6 +400,11 @@ export function parseHostMessage(data: unknown): HostMessage | null {
     return { tag: TAG, kind: 'command', id, command: data['command'] as CommandName, args: data['args'] };
   }
   return null;
+}
+
+/** Same rule as the protocol's Id. */
+function isId(v: unknown): v is string {
+  return typeof v === 'string' && /^[A-Za-z0-9_-]{6,64}$/.test(v);
 }
 
 function cssLength(v: unknown, fallback: string, key: string): Result<string> {

@@ -3,7 +3,7 @@
  * it joins through signaling, keeps one PeerLink per remote participant, and turns server events
  * into model events. It never touches the DOM.
  */
-import { SignalingError, type IceServerInfo, type ParticipantInfo, type RoomInfo } from '@protocol';
+import { SignalingError, type IceServerInfo, type LobbyEntryInfo, type ParticipantInfo, type RoomInfo } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
 import type { LocalMedia } from '../rtc/LocalMedia.ts';
 import { PeerLink } from '../rtc/PeerLink.ts';
@@ -15,7 +15,8 @@ import { RemoteParticipant } from './RemoteParticipant.ts';
 /** Rejoin attempts while the service answers `unavailable` (about 20 s in all). */
 const REJOIN_ATTEMPTS = 20;
 
-export type RoomState = 'idle' | 'joining' | 'joined' | 'reconnecting' | 'left';
+/** `waiting`: the call is locked and we knocked; a host decides whether we come in. */
+export type RoomState = 'idle' | 'joining' | 'waiting' | 'joined' | 'reconnecting' | 'left';
 
 export type RoomEvents = {
   state: [RoomState];
@@ -30,6 +31,12 @@ export type RoomEvents = {
   videoResponded: [{ accept: boolean; from: RemoteParticipant | null }];
   /** Group calls: the dominant speaker as the SFU hears it. */
   activeSpeaker: [participantId: string | null];
+  /** Hosts: who is waiting in the lobby (the whole list). */
+  lobby: [LobbyEntryInfo[]];
+  /** A host asks us to mute (we decide). */
+  muteRequested: [from: RemoteParticipant | null];
+  /** A host removed us; the room is left right after. */
+  removed: [];
 };
 
 /** While escalating, how long an SFU stream may take to deliver before we switch anyway. */
@@ -41,6 +48,8 @@ export interface RoomOptions {
   iceTransportPolicy?: RTCIceTransportPolicy;
   /** With relay only: use just this TURN transport (diagnosis, or networks that block UDP). */
   relayTransport?: RelayTransport;
+  /** Call links: the host secret we hold for this room (from `room.create` or an earlier join). */
+  hostSecret?: string;
 }
 
 export class Room extends Emitter<RoomEvents> {
@@ -48,6 +57,12 @@ export class Room extends Emitter<RoomEvents> {
   info: RoomInfo | null = null;
   self: ParticipantInfo | null = null;
   readonly participants = new Map<string, RemoteParticipant>();
+  /** Hosts: who waits in the lobby. */
+  lobby: LobbyEntryInfo[] = [];
+  /** Set when we are a host: keep it to be host again after a reload. */
+  hostSecret: string | null = null;
+  #admission: string | null = null;
+  #knock: { resolve: (ticket: string) => void; reject: (err: Error) => void } | null = null;
   #iceServers: IceServerInfo[] = [];
   #resume: { participantId: string; secret: string } | null = null;
   #unsubscribe: (() => void)[] = [];
@@ -69,22 +84,74 @@ export class Room extends Emitter<RoomEvents> {
     try {
       await this.#join();
     } catch (err) {
-      this.close();
-      throw err;
+      if (!(err instanceof SignalingError) || err.code !== 'room-locked' || this.state === 'left') {
+        this.close();
+        throw err;
+      }
+      // A locked call: knock, wait for a host, then come in with the ticket they gave us.
+      try {
+        await this.#waitInLobby();
+        await this.#join();
+      } catch (e) {
+        this.close();
+        throw e;
+      }
     }
+  }
+
+  get isHost(): boolean {
+    return this.self?.host === true;
+  }
+
+  /** Host: lock the call (newcomers wait for a host) or unlock it. */
+  async setLocked(locked: boolean): Promise<void> {
+    const { room } = await this.signaling.request('room.lock', { roomId: this.id, locked });
+    this.#setInfo(room);
+  }
+
+  /** Host: let someone waiting in, or turn them away. */
+  async admit(lobbyId: string, admit: boolean): Promise<void> {
+    this.lobby = this.lobby.filter((e) => e.id !== lobbyId);
+    this.emit('lobby', this.lobby);
+    await this.signaling.request('room.admit', { roomId: this.id, lobbyId, admit });
+  }
+
+  /** Host: remove a participant from the call. */
+  async remove(participantId: string): Promise<void> {
+    await this.signaling.request('room.remove', { roomId: this.id, participantId });
+  }
+
+  /** Host: ask a participant to mute. */
+  async requestMute(participantId: string): Promise<void> {
+    await this.signaling.request('participant.requestMute', { roomId: this.id, participantId });
+  }
+
+  async #waitInLobby(): Promise<void> {
+    const ticket = new Promise<string>((resolve, reject) => (this.#knock = { resolve, reject }));
+    await this.signaling.request('room.knock', { roomId: this.id, ...(this.options.name ? { name: this.options.name } : {}) });
+    this.#setState('waiting');
+    try {
+      this.#admission = await ticket;
+    } finally {
+      this.#knock = null;
+    }
+    this.#setState('joining');
   }
 
   async leave(): Promise<void> {
     if (this.state === 'left') return;
     const wasJoined = this.state === 'joined';
+    const wasWaiting = this.state === 'waiting';
     this.close();
     if (wasJoined) await this.signaling.request('room.leave', { roomId: this.id }).catch(() => {});
+    if (wasWaiting) await this.signaling.request('room.knockCancel', { roomId: this.id }).catch(() => {});
   }
 
   /** Stops everything locally (the server already knows, e.g. a 1:1 call that ended). */
   close(): void {
     if (this.state === 'left') return;
     for (const off of this.#unsubscribe.splice(0)) off();
+    this.#knock?.reject(new SignalingError('invalid-state', 'left the call'));
     for (const p of this.participants.values()) p.close();
     this.participants.clear();
     this.session?.close();
@@ -143,7 +210,11 @@ export class Room extends Emitter<RoomEvents> {
       media: { audioMuted: this.media.audioMuted, videoEnabled: this.media.video !== null },
       ...(this.options.name ? { name: this.options.name } : {}),
       ...(this.#resume ? { resume: this.#resume } : {}),
+      ...((this.hostSecret ?? this.options.hostSecret) ? { host: (this.hostSecret ?? this.options.hostSecret)! } : {}),
+      ...(this.#admission ? { admission: this.#admission } : {}),
     });
+    this.#admission = null;
+    if (res.hostSecret) this.hostSecret = res.hostSecret;
     const resumed = this.self !== null && res.self.id === this.self.id;
     this.#iceServers = res.iceServers;
     this.#resume = { participantId: res.self.id, secret: res.resumeSecret };
@@ -199,6 +270,17 @@ export class Room extends Emitter<RoomEvents> {
         // A third person is coming: move to the SFU while the P2P links keep playing.
         if (p.room.mode === 'sfu' && this.state !== 'left') this.#startSession();
       }),
+      s.onEvent('room.lobby', mine((p) => ((this.lobby = p.lobby), this.emit('lobby', p.lobby)))),
+      s.onEvent('room.admitted', mine((p) => this.#knock?.resolve(p.ticket))),
+      s.onEvent('room.denied', mine(() => this.#knock?.reject(new SignalingError('forbidden', 'The host did not let you in.')))),
+      s.onEvent('room.muteRequested', mine((p) => this.emit('muteRequested', this.participants.get(p.from) ?? null))),
+      s.onEvent(
+        'room.removed',
+        mine(() => {
+          this.emit('removed');
+          this.close();
+        }),
+      ),
       s.onEvent('video.requested', mine((p) => this.emit('videoRequested', { requestId: p.requestId, from: this.participants.get(p.from) ?? null }))),
       s.onEvent('video.responded', mine((p) => this.emit('videoResponded', { accept: p.accept, from: this.participants.get(p.from) ?? null }))),
       s.onEvent(

@@ -10,6 +10,7 @@ import { SignalingError, type CallEndReason } from '@protocol';
 import { Phone, type IncomingCall } from '../model/Phone.ts';
 import { Room } from '../model/Room.ts';
 import { DEFAULT_VIDEO, LocalMedia, type VideoQuality } from '../rtc/LocalMedia.ts';
+import { loadHostSecret, saveHostSecret } from '../signaling/hostSecrets.ts';
 import { createIdentity, loadIdentity, saveIdentity, suggestHandle, type GuestIdentity } from '../signaling/identity.ts';
 import { SignalingClient } from '../signaling/SignalingClient.ts';
 import { CallView } from './CallView.ts';
@@ -176,7 +177,8 @@ export class App {
 
   async #newCall(video: boolean): Promise<void> {
     try {
-      const { roomId } = await this.#signaling!.request('room.create', { video });
+      const { roomId, hostSecret } = await this.#signaling!.request('room.create', { video });
+      saveHostSecret(roomId, hostSecret);
       history.pushState(null, '', `/call/${roomId}${video ? '' : '?video=0'}`);
       await this.#joinLink(roomId, { video });
     } catch (err) {
@@ -200,13 +202,20 @@ export class App {
         ]);
       },
     });
+    room.on('removed', () => {
+      this.#endCall();
+      this.#showMessage('You were removed from the call', 'A host of this call removed you.', [['Back to home', () => this.#showHome()]]);
+    });
     this.#show(view);
     try {
       await room.join();
+      if (room.hostSecret) saveHostSecret(roomId, room.hostSecret);
     } catch (err) {
+      if (this.#room !== room) return;
       this.#endCall();
       const code = err instanceof SignalingError ? err.code : 'internal';
-      this.#showMessage(code === 'room-full' ? 'This call is full' : 'Could not join', err instanceof Error ? err.message : String(err));
+      const title = code === 'room-full' ? 'This call is full' : code === 'forbidden' ? 'You were not let in' : code === 'room-locked' ? 'This call is locked' : 'Could not join';
+      this.#showMessage(title, err instanceof Error ? err.message : String(err));
     }
   }
 
@@ -342,6 +351,7 @@ export class App {
       name,
       iceTransportPolicy: relay === '1' || this.#relayOnly ? 'relay' : 'all',
       relayTransport: relay === 'udp' || relay === 'tcp' || relay === 'tls' ? relay : undefined,
+      hostSecret: loadHostSecret(roomId),
     });
     (window as unknown as { callwire?: unknown }).callwire = { room: this.#room };
     return this.#room;

@@ -7,6 +7,7 @@ import type { Room } from '../model/Room.ts';
 import type { RemoteParticipant } from '../model/RemoteParticipant.ts';
 import { StatsSampler, type LinkStats } from '../rtc/stats.ts';
 import { h, initials, replaceChildren, toast } from './dom.ts';
+import { verifiedHandle } from './verifiedHandle.ts';
 
 export interface CallViewOptions {
   /** Shown at the top: the room link or the person called. */
@@ -25,6 +26,9 @@ export class CallView {
   readonly #stage = h('main', { class: 'stage', 'aria-label': 'Participants' });
   readonly #status = h('p', { class: 'status', 'data-testid': 'call-status', role: 'status', 'aria-live': 'polite' });
   readonly #banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+  /** Hosts: people waiting to be let in. */
+  readonly #lobby = h('section', { class: 'lobby', 'aria-label': 'Waiting to join', 'data-testid': 'lobby', hidden: true });
+  readonly #locked = h('span', { class: 'badge locked', 'data-testid': 'locked-badge', hidden: true }, 'Locked');
   readonly #stats = h('aside', { class: 'stats', 'aria-label': 'Call statistics', hidden: true, 'data-testid': 'stats' });
   readonly #controls = h('footer', { class: 'controls' });
   readonly #localVideo = h('video', { autoplay: true, playsinline: true, muted: true, class: 'self-view', 'aria-label': 'Your camera' });
@@ -50,9 +54,10 @@ export class CallView {
     this.el = h(
       'section',
       { class: 'call', 'data-testid': 'call-view' },
-      h('header', { class: 'call-header' }, h('h1', {}, options.title), this.#status, share),
+      h('header', { class: 'call-header' }, h('h1', {}, options.title), this.#locked, this.#status, share),
       this.#stage,
       h('div', { class: 'self' }, this.#localVideo),
+      this.#lobby,
       this.#banner,
       this.#stats,
       this.#controls,
@@ -65,7 +70,19 @@ export class CallView {
       r.on('participantLeft', (p) => this.#removeTile(p.id)),
       r.on('participantUpdated', (p) => this.#tiles.get(p.id)?.update()),
       r.on('roomUpdated', () => this.#renderControls()),
-      r.on('localUpdated', () => this.#renderControls()),
+      r.on('localUpdated', () => {
+        this.#renderControls();
+        // Becoming host (a rejoin) shows the host actions on every tile.
+        for (const t of this.#tiles.values()) t.update();
+      }),
+      r.on('lobby', () => this.#renderLobby()),
+      r.on('muteRequested', (from) => {
+        if (this.room.media.audioMuted) return;
+        this.#showBanner(`${from?.info.name ?? 'The host'} asks you to mute your microphone`, [
+          ['Mute', () => void this.room.setAudioMuted(true).catch((e) => toast(String(e)))],
+          ['Keep talking', () => {}],
+        ]);
+      }),
       r.on('state', () => this.#renderStatus()),
       r.on('activeSpeaker', (id) => {
         for (const [pid, tile] of this.#tiles) tile.el.classList.toggle('speaking', pid === id);
@@ -109,6 +126,7 @@ export class CallView {
     let text: string;
     if (this.#statusOverride) text = this.#statusOverride;
     else if (this.room.state === 'joining') text = 'Joining…';
+    else if (this.room.state === 'waiting') text = 'This call is locked — waiting for the host to let you in…';
     else if (this.room.state === 'reconnecting') text = 'Reconnecting…';
     else if (remotes.length === 0) text = this.options.shareUrl ? 'Waiting for others — share the link' : 'Waiting for the other side…';
     else if (remotes.some((p) => p.connection === 'connected')) text = 'Connected';
@@ -150,10 +168,12 @@ export class CallView {
           : button(camOn ? 'Camera off' : 'Camera on', () => room.setVideoEnabled(!camOn), camOn ? '' : 'off', !camOn)),
       shown('devices') && button('Devices', () => this.#showDevices()),
       shown('stats') && button('Stats', () => this.#toggleStats(), '', !this.#stats.hidden),
+      room.isHost && button(room.info?.locked ? 'Unlock call' : 'Lock call', () => room.setLocked(!room.info?.locked), room.info?.locked ? 'off' : '', room.info?.locked === true),
       shown('hangup') && button('Hang up', () => this.options.onHangUp(), 'danger'),
     );
-    this.#controls.hidden = this.options.controls?.size === 0;
+    this.#controls.hidden = this.options.controls?.size === 0 && !room.isHost;
     this.el.dataset['media'] = room.info?.media ?? '';
+    this.#locked.hidden = room.info?.locked !== true;
   }
 
   #addTile(p: RemoteParticipant): void {
@@ -167,7 +187,8 @@ export class CallView {
     const mic = h('span', { class: 'badge', 'data-testid': 'remote-muted', hidden: true }, 'Muted');
     const conn = h('span', { class: 'badge conn' });
     const avatar = h('div', { class: 'avatar' });
-    const el = h('div', { class: 'tile', 'data-testid': 'remote-tile' }, video, audio, avatar, h('div', { class: 'label' }, name, mic, conn));
+    const hostActions = h('div', { class: 'host-actions' });
+    const el = h('div', { class: 'tile', 'data-testid': 'remote-tile' }, video, audio, avatar, h('div', { class: 'label' }, name, mic, conn), hostActions);
     const update = () => {
       name.textContent = p.info.name;
       avatar.textContent = initials(p.info.name);
@@ -176,6 +197,16 @@ export class CallView {
       const showVideo = p.info.videoEnabled && p.stream.getVideoTracks().length > 0;
       el.classList.toggle('no-video', !showVideo);
       conn.textContent = p.connection === 'connected' ? '' : p.connection;
+      const act = (label: string, aria: string, fn: () => Promise<void>) =>
+        h('button', { class: 'secondary small', 'aria-label': aria, onclick: () => void fn().catch((e: unknown) => toast(e instanceof SignalingError ? e.message : String(e))) }, label);
+      replaceChildren(
+        hostActions,
+        this.room.isHost && !p.info.host && !p.info.audioMuted && act('Ask to mute', `Ask ${p.info.name} to mute`, async () => {
+          await this.room.requestMute(p.id);
+          toast(`Asked ${p.info.name} to mute`);
+        }),
+        this.room.isHost && !p.info.host && act('Remove', `Remove ${p.info.name}`, () => this.room.remove(p.id)),
+      );
       this.#renderStatus();
     };
     const playAudio = () =>
@@ -206,6 +237,25 @@ export class CallView {
     this.#stage.classList.toggle('many', this.#tiles.size > 4);
     this.#samplers.delete(id);
     this.#renderStatus();
+  }
+
+  #renderLobby(): void {
+    const waiting = this.room.lobby;
+    replaceChildren(
+      this.#lobby,
+      h('h2', {}, waiting.length === 1 ? 'Someone wants to join' : `${waiting.length} people want to join`),
+      ...waiting.map((e) =>
+        h(
+          'div',
+          { class: 'lobby-entry', 'data-testid': 'lobby-entry' },
+          h('span', { class: 'name' }, e.name),
+          verifiedHandle(e.handle),
+          h('button', { 'aria-label': `Admit ${e.name}`, onclick: () => void this.room.admit(e.id, true).catch((err) => toast(String(err))) }, 'Admit'),
+          h('button', { class: 'secondary', 'aria-label': `Deny ${e.name}`, onclick: () => void this.room.admit(e.id, false).catch((err) => toast(String(err))) }, 'Deny'),
+        ),
+      ),
+    );
+    this.#lobby.hidden = waiting.length === 0;
   }
 
   #askVideo(requestId: string, who: string): void {
