@@ -1,6 +1,6 @@
 /**
  * Fuzzing the signaling boundary: 10,000 malformed, out-of-order and oversized messages from
- * several connections. Every one is answered with a typed error (or, when a mutation happens to
+ * several connections, host controls aimed at a call they are not hosts of among them. Every one is answered with a typed error (or, when a mutation happens to
  * be valid, a success), the server stays up, and a call in progress next to it is unaffected.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,13 @@ const VALID: Record<string, unknown> = {
   'video.respond': { roomId: 'fuzz-room', requestId: 'abcdefgh', accept: true },
   'rtc.signal': { roomId: 'fuzz-room', to: 'abcdefgh', description: { type: 'answer', sdp: 'v=0' } },
   'sfu.capabilities': { roomId: 'fuzz-room' },
+  // Host controls aimed at the call next door (its host is Alice): they must all be refused.
+  'room.lock': { roomId: 'calm-room', locked: true },
+  'room.knock': { roomId: 'calm-room', name: 'Fuzz' },
+  'room.knockCancel': { roomId: 'calm-room' },
+  'room.admit': { roomId: 'calm-room', lobbyId: 'abcdefgh', admit: true },
+  'room.remove': { roomId: 'calm-room', participantId: 'abcdefgh' },
+  'participant.requestMute': { roomId: 'calm-room', participantId: 'abcdefgh' },
   'sfu.produce': { roomId: 'fuzz-room', transportId: '00000000-0000-4000-8000-000000000000', kind: 'audio', rtpParameters: { codecs: [] }, source: 'mic' },
 };
 const JUNK: unknown[] = [null, 0, -1, 1e308, Number.NaN, '', 'x'.repeat(300), 'x'.repeat(LIMITS.messageBytes + 10), [], [[[]]], {}, true, false, { a: { b: { c: {} } } }, '\u0000\u001f', '🙂'.repeat(40)];
@@ -112,6 +119,9 @@ describe('signaling fuzz', () => {
     expect(relayed).toBe(100);
     expect(await bob.ok('ping', { t: 42 })).toMatchObject({ t: 42 });
     expect(server.rooms.get('calm-room')?.participants.size).toBe(2);
+    // Nobody but its host could change the call next door.
+    expect(server.rooms.get('calm-room')?.locked).toBe(false);
+    expect(bob.has('room.removed') || bob.has('room.muteRequested')).toBe(false);
     console.log(`fuzz: ${MESSAGES} messages, ${ok} accepted, errors: ${JSON.stringify(Object.fromEntries(codes))}`);
     for (const c of [alice, bob, ...fuzzers]) c.close();
   }, 120_000);

@@ -133,12 +133,14 @@ export class HomeView {
   #renderRecents(): void {
     const items = loadRecents().map((handle) => {
       const p: PresenceInfo | undefined = this.phone.presence.get(handle);
-      const status = p?.online ? 'online' : p?.lastSeen ? `last seen ${ago(p.lastSeen)}` : 'offline';
+      // Presence is shared only between contacts (people who have been in a call together): for
+      // anyone else the server says nothing, and so do we.
+      const status = !p ? null : p.online ? 'online' : p.lastSeen ? `last seen ${ago(p.lastSeen)}` : 'offline';
       return h(
         'li',
         {},
         h('span', { class: `dot ${p?.online ? 'on' : ''}` }),
-        h('span', {}, `${p?.name ?? handle} (${handle}) · ${status}`),
+        h('span', {}, `${p?.name ?? handle} (${handle})${status ? ` · ${status}` : ''}`),
         h('button', { class: 'secondary', onclick: () => this.actions.call(handle, true) }, 'Call'),
       );
     });
