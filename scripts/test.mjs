@@ -47,7 +47,17 @@ if (only !== 'unit') {
   // Playwright traps SIGTERM; a hard ceiling keeps CI bounded whatever happens.
   run('end-to-end (Playwright + Chromium)', 'sh', ['scripts/netns.sh', 'timeout', '-s', 'KILL', '1500', 'npx', 'playwright', 'test']);
   count('test-results/e2e.json', (j) => {
-    if (j.stats.flaky > 0) console.log(`note: ${j.stats.flaky} end-to-end test(s) passed only on the retry (flaky): see the list above`);
+    if (j.stats.flaky > 0) {
+      // A retry hides nothing: every test that needed one is named, loudly, so it gets fixed.
+      const flaky = [];
+      const walk = (suite, path) => {
+        for (const spec of suite.specs ?? []) for (const t of spec.tests ?? []) if (t.status === 'flaky') flaky.push(`${spec.file}: ${[...path, spec.title].join(' › ')}`);
+        for (const child of suite.suites ?? []) walk(child, [...path, child.title].filter(Boolean));
+      };
+      for (const suite of j.suites ?? []) walk(suite, []);
+      console.log(`\n!!! FLAKY: ${j.stats.flaky} end-to-end test(s) failed first and passed only on the retry. A newcomer's npm test has no retry — fix these:`);
+      for (const f of flaky) console.log(`!!!   ${f}`);
+    }
     return { passed: j.stats.expected + j.stats.flaky, failed: j.stats.unexpected, skipped: j.stats.skipped };
   });
 }

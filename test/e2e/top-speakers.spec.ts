@@ -34,6 +34,20 @@ const audioPackets = (page: Page) =>
     return out;
   });
 
+/** What the SFU forwards to whom right now (for failure messages): consumer → paused or not. */
+function forwardingState(): string {
+  const room = server.sfu?.sfuRooms[0];
+  if (!room) return 'no SFU room';
+  const names = new Map([...(server.rooms.get(room.roomId)?.participants.values() ?? [])].map((p) => [p.id, p.name]));
+  const rows: string[] = [];
+  for (const [pid, peer] of room.peers) {
+    for (const c of peer.consumers.values()) {
+      if (c.kind === 'audio') rows.push(`${names.get(pid)}←${names.get(c.appData.participantId)}: ${c.paused ? 'paused' : 'forwarded'}${c.producerPaused ? ' (sender paused)' : ''}`);
+    }
+  }
+  return rows.join(', ');
+}
+
 /** Packets per second from each person over `ms`. */
 async function rates(page: Page, ms = 1_500): Promise<Record<string, number>> {
   const a = await audioPackets(page);
@@ -80,7 +94,7 @@ test('only the current speaker is forwarded; a new speaker is heard within a few
       }
       await ben.waitForTimeout(20);
     }
-    expect(heardAt, `${talker} is heard`).toBeGreaterThan(0);
+    expect(heardAt, `${talker} is heard; the SFU's view of what Ben receives: ${forwardingState()}`).toBeGreaterThan(0);
     delays.push(heardAt);
   }
   console.log(`top-K: new speaker heard after ${delays.join(', ')} ms (unmute click → 5 packets at the listener)`);

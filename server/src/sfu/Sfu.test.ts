@@ -89,6 +89,40 @@ describe('SFU', () => {
     expect(server.sfu!.sfuRooms).toHaveLength(0);
   });
 
+  it('top-K: however fast the loudest speaker flips, what is forwarded ends at the latest speaker', async () => {
+    await start({ SFU_TOP_K: '1', SFU_TOP_K_THRESHOLD: '2' });
+    const a = await join('ann', 'topk');
+    const b = await join('ben', 'topk');
+    const c = await join('cat', 'topk');
+    const producers: Record<string, string> = {};
+    for (const [i, p] of [a, c].entries()) {
+      const t = await sfuPeer(p.c, 'topk');
+      producers[p.id] = (await p.c.ok('sfu.produce', { roomId: 'topk', transportId: t.send.id, kind: 'audio', rtpParameters: opus(2000 + i), source: 'mic' })).producerId;
+    }
+    await sfuPeer(b.c, 'topk');
+    for (let i = 0; i < 2; i++) await b.c.ok('sfu.resumeConsumer', { roomId: 'topk', consumerId: (await b.c.next('sfu.newConsumer')).consumerId });
+    const room = server.sfu!.sfuRooms[0]!;
+    const ben = room.peers.get(b.id)!;
+    const forwardedAt = () => [...ben.consumers.values()].filter((x) => !x.paused).map((x) => x.producerId);
+    // The worker's level observer reports the loudest producer every 200 ms; a busy machine can
+    // deliver reports back to back while earlier pause/resume requests are still in flight.
+    const levels = (room as unknown as { levels: { emit(e: string, v: unknown): void } }).levels;
+    const report = (id: string) => levels.emit('volumes', [{ producer: { id }, volume: -20 }]);
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 120; round++) {
+      report(producers[round % 2 === 0 ? a.id : c.id]!);
+      // Reports arrive back to back, or while a pause/resume is in flight.
+      const wait = random();
+      if (wait < 0.5) await new Promise((r) => setImmediate(r));
+      else if (wait < 0.8) await sleep(1);
+    }
+    report(producers[c.id]!);
+    await expect.poll(forwardedAt, { timeout: 5_000 }).toEqual([producers[c.id]]);
+    await sleep(300);
+    expect(forwardedAt(), 'and stays there').toEqual([producers[c.id]]);
+  });
+
   it('one consumer per stream even when receivers become ready while the sender produces', async () => {
     await start();
     for (let round = 0; round < 8; round++) {

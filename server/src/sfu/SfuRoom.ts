@@ -35,6 +35,8 @@ export class SfuRoom {
   readonly peers = new Map<string, SfuPeer>();
   /** Audio producer ids forwarded in top-K mode, most recent speaker first. */
   #forwarded: string[] = [];
+  /** The latest pause/resume step queued for each consumer (see #applyForwarding). */
+  readonly #steps = new WeakMap<types.Consumer<ConsumerMeta>, Promise<void>>();
   #closed = false;
 
   private constructor(
@@ -252,15 +254,28 @@ export class SfuRoom {
     return c.kind !== 'audio' || !this.#topKActive || this.#forwarded.includes(c.producerId);
   }
 
-  async #applyForwarding(c: types.Consumer<ConsumerMeta>): Promise<void> {
-    if (c.closed) return;
-    const on = c.appData.clientReady && this.#isForwarded(c);
-    if (on && c.paused) await c.resume().catch(() => {});
-    else if (!on && !c.paused) await c.pause().catch(() => {});
+  /**
+   * Brings one consumer to what it should be (paused or not). Steps for one consumer run one
+   * after another, each deciding when it runs: mediasoup updates `consumer.paused` only once the
+   * worker answered, so two overlapping steps could both read the old value and leave a new
+   * speaker paused (or an old one playing) until the next change of speaker.
+   */
+  #applyForwarding(c: types.Consumer<ConsumerMeta>): Promise<void> {
+    const step = async () => {
+      if (c.closed) return;
+      const on = c.appData.clientReady && this.#isForwarded(c);
+      if (on && c.paused) await c.resume().catch(() => {});
+      else if (!on && !c.paused) await c.pause().catch(() => {});
+    };
+    const next = (this.#steps.get(c) ?? Promise.resolve()).then(step);
+    this.#steps.set(c, next);
+    return next;
   }
 
   async #applyAllForwarding(): Promise<void> {
-    for (const p of this.peers.values()) for (const c of p.consumers.values()) if (c.kind === 'audio') await this.#applyForwarding(c);
+    const steps: Promise<void>[] = [];
+    for (const p of this.peers.values()) for (const c of p.consumers.values()) if (c.kind === 'audio') steps.push(this.#applyForwarding(c));
+    await Promise.all(steps);
   }
 
   /** The loudest producers of this interval become the most recent speakers. */
