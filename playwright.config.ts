@@ -42,6 +42,14 @@ export default defineConfig({
     url: `http://127.0.0.1:${E2E_PORT}/healthz`,
     reuseExistingServer: false,
     timeout: 30_000,
-    env: { PORT: String(E2E_PORT), HOST: '127.0.0.1', DATA_DIR: 'test-results/e2e-data', RING_TIMEOUT_MS: '6000', RECONNECT_GRACE_MS: '5000', LOG_LEVEL: 'warn', EMBED_ALLOWED_ORIGINS: EMBED_HOST_ORIGIN },
+    env: {
+      PORT: String(E2E_PORT),
+      HOST: '127.0.0.1',
+      DATA_DIR: 'test-results/e2e-data',
+      RING_TIMEOUT_MS: '6000',
+      RECONNECT_GRACE_MS: '5000',
+      LOG_LEVEL: 'warn',
+      EMBED_ALLOWED_ORIGINS: EMBED_HOST_ORIGIN,
+    },
   },
 });

@@ -122,7 +122,10 @@ async function ringLatency(d: Deployment): Promise<string> {
     const ended = next(ringee, 'call.ended');
     await req(caller, 'call.cancel', { callId });
     await ended;
-    await ringee.timeout(5_000).emitWithAck('missedCalls.ack', { ids: [] }).catch(() => {});
+    await ringee
+      .timeout(5_000)
+      .emitWithAck('missedCalls.ack', { ids: [] })
+      .catch(() => {});
   }
   caller.close();
   ringee.close();
@@ -151,7 +154,11 @@ async function storeWrites(): Promise<string> {
     const store = new SqliteStore(dir);
     const t0 = performance.now();
     for (let i = 0; i < WRITES; i++) {
-      await store.addMissedCall(`user${i % 100}`, { id: `m${i}xxxxx`, callId: `c${i}xxxxx`, from: { handle: 'ann', name: 'Ann' }, video: false, at: Date.now(), reason: 'no-answer' }, 100);
+      await store.addMissedCall(
+        `user${i % 100}`,
+        { id: `m${i}xxxxx`, callId: `c${i}xxxxx`, from: { handle: 'ann', name: 'Ann' }, video: false, at: Date.now(), reason: 'no-answer' },
+        100,
+      );
     }
     const secs = (performance.now() - t0) / 1000;
     await store.close();

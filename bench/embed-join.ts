@@ -67,7 +67,8 @@ async function main(): Promise<void> {
     const s = [...xs].sort((x, y) => x - y);
     return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!;
   };
-  const row = (label: string, xs: number[]) => `| ${label} | ${xs.length} | ${q(xs, 0.5).toFixed(0)} | ${q(xs, 0.95).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`;
+  const row = (label: string, xs: number[]) =>
+    `| ${label} | ${xs.length} | ${q(xs, 0.5).toFixed(0)} | ${q(xs, 0.95).toFixed(0)} | ${Math.min(...xs).toFixed(0)} | ${Math.max(...xs).toFixed(0)} |`;
   const js = readFileSync('web/dist/embed.js');
   console.log(`embed.js: ${js.length} bytes, ${gzipSync(js, { level: 9 }).length} bytes gzipped`);
   console.log('| Callwire.mount() → | runs | median ms | p95 ms | min ms | max ms |');

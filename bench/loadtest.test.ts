@@ -103,7 +103,7 @@ describe('npm run loadtest', () => {
     expect(turn.packetsDropped).toBe(0);
   }, 70_000);
 
-  it('--mode p2p --relay udp --turn coturn: the same call relayed by Debian\'s coturn, sampled beside the server', async () => {
+  it("--mode p2p --relay udp --turn coturn: the same call relayed by Debian's coturn, sampled beside the server", async () => {
     const report = await relayedCall('udp', ['--turn', 'coturn']);
     // The bundled relay did not run; coturn's process was measured instead.
     expect(report.server.turn).toBeNull();

@@ -80,7 +80,20 @@ const USAGE = `Usage: npm run loadtest -- [options]   (inside: sh scripts/netns.
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { mode: 'sfu', relay: null, turn: 'bundled', bots: 8, video: 0, durationS: 20, rampMs: 200, rooms: 1, url: null, decode: null, procs: null, json: false };
+  const o: Options = {
+    mode: 'sfu',
+    relay: null,
+    turn: 'bundled',
+    bots: 8,
+    video: 0,
+    durationS: 20,
+    rampMs: 200,
+    rooms: 1,
+    url: null,
+    decode: null,
+    procs: null,
+    json: false,
+  };
   const int = (name: string, v: string | undefined, min: number, max: number): number => {
     if (v === undefined || !/^\d+$/.test(v)) throw new UsageError(`${name} needs a whole number (got ${v ?? 'nothing'})`);
     const n = Number(v);
@@ -97,20 +110,48 @@ function parseArgs(argv: string[]): Options {
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = () => inline ?? argv[++i];
     switch (flag) {
-      case '--mode': o.mode = oneOf('--mode', value(), ['sfu', 'p2p'] as const); break;
-      case '--relay': o.relay = oneOf('--relay', value(), ['udp', 'tcp'] as const); break;
-      case '--turn': o.turn = oneOf('--turn', value(), ['bundled', 'coturn'] as const); break;
-      case '--bots': bots = int('--bots', value(), 2, LIMITS.bots); break;
-      case '--video': o.video = int('--video', value(), 0, LIMITS.bots); break;
-      case '--duration': o.durationS = int('--duration', value(), 1, LIMITS.durationS); break;
-      case '--ramp': o.rampMs = int('--ramp', value(), 0, LIMITS.rampMs); break;
-      case '--rooms': o.rooms = int('--rooms', value(), 1, LIMITS.rooms); break;
-      case '--url': o.url = loopbackUrl(value()); break;
-      case '--decode': o.decode = int('--decode', value(), 0, LIMITS.bots); break;
-      case '--procs': o.procs = int('--procs', value(), 1, 4); break;
-      case '--json': o.json = true; break;
-      case '-h': case '--help': console.log(USAGE); process.exit(0);
-      default: throw new UsageError(`unknown option ${a}`);
+      case '--mode':
+        o.mode = oneOf('--mode', value(), ['sfu', 'p2p'] as const);
+        break;
+      case '--relay':
+        o.relay = oneOf('--relay', value(), ['udp', 'tcp'] as const);
+        break;
+      case '--turn':
+        o.turn = oneOf('--turn', value(), ['bundled', 'coturn'] as const);
+        break;
+      case '--bots':
+        bots = int('--bots', value(), 2, LIMITS.bots);
+        break;
+      case '--video':
+        o.video = int('--video', value(), 0, LIMITS.bots);
+        break;
+      case '--duration':
+        o.durationS = int('--duration', value(), 1, LIMITS.durationS);
+        break;
+      case '--ramp':
+        o.rampMs = int('--ramp', value(), 0, LIMITS.rampMs);
+        break;
+      case '--rooms':
+        o.rooms = int('--rooms', value(), 1, LIMITS.rooms);
+        break;
+      case '--url':
+        o.url = loopbackUrl(value());
+        break;
+      case '--decode':
+        o.decode = int('--decode', value(), 0, LIMITS.bots);
+        break;
+      case '--procs':
+        o.procs = int('--procs', value(), 1, 4);
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      case '-h':
+      case '--help':
+        console.log(USAGE);
+        return process.exit(0);
+      default:
+        throw new UsageError(`unknown option ${a}`);
     }
   }
   if (o.turn === 'coturn' && (!o.relay || o.url)) throw new UsageError('--turn coturn goes with --relay, on the in-process server (not --url)');
@@ -221,7 +262,9 @@ async function main(): Promise<void> {
     } else if (options.relay) relay = 'bundled';
     config = serverConfig(relay);
     if (options.video > 0 && config.sfu && options.bots > config.sfu.maxVideo) {
-      throw new UsageError(`cameras are allowed only in calls of ${config.sfu.maxVideo} people or fewer (SFU_MAX_VIDEO); use --bots ≤ ${config.sfu.maxVideo} with --video`);
+      throw new UsageError(
+        `cameras are allowed only in calls of ${config.sfu.maxVideo} people or fewer (SFU_MAX_VIDEO); use --bots ≤ ${config.sfu.maxVideo} with --video`,
+      );
     }
     if (config.sfu && options.bots > config.sfu.maxVoice) throw new UsageError(`rooms hold at most ${config.sfu.maxVoice} people (SFU_MAX_VOICE)`);
     server = new CallwireServer(config);
@@ -284,7 +327,9 @@ async function main(): Promise<void> {
       server: {
         url,
         inProcess: server !== null,
-        sfu: config?.sfu ? { workers: config.sfu.workers, topK: config.sfu.topK, topKThreshold: config.sfu.topKThreshold, maxVideo: config.sfu.maxVideo } : null,
+        sfu: config?.sfu
+          ? { workers: config.sfu.workers, topK: config.sfu.topK, topKThreshold: config.sfu.topKThreshold, maxVideo: config.sfu.maxVideo }
+          : null,
         turn: turnStats,
       },
       botProcesses: procs,
@@ -338,7 +383,23 @@ function render(r: Report): string {
       (sfu ? `; SFU workers ${sfu.workers}, top-K ${sfu.topK} above ${sfu.topKThreshold} people` : ''),
     '',
   );
-  const head = ['bot', 'join ms', '1st RTP ms', '1st audio ms', 'streams (live)', 'pkts recv', 'lost', 'loss %', 'jitter ms', 'max jit ms', 'kB recv', 'pkts sent', 'ICE restarts', 'path', 'errors'];
+  const head = [
+    'bot',
+    'join ms',
+    '1st RTP ms',
+    '1st audio ms',
+    'streams (live)',
+    'pkts recv',
+    'lost',
+    'loss %',
+    'jitter ms',
+    'max jit ms',
+    'kB recv',
+    'pkts sent',
+    'ICE restarts',
+    'path',
+    'errors',
+  ];
   const rows = r.bots.map((b) => [
     b.name,
     f(b.joinMs),
@@ -374,7 +435,15 @@ function render(r: Report): string {
   lines.push(
     ...table(
       ['process', 'pid', 'CPU avg %', 'CPU max %', 'CPU s', 'RSS avg MB', 'RSS max MB'],
-      r.processes.map((p) => [p.label, String(p.pid ?? '–'), p.cpuAvgPct.toFixed(1), p.cpuMaxPct.toFixed(1), p.cpuSeconds.toFixed(1), p.rssAvgMB.toFixed(0), p.rssMaxMB.toFixed(0)]),
+      r.processes.map((p) => [
+        p.label,
+        String(p.pid ?? '–'),
+        p.cpuAvgPct.toFixed(1),
+        p.cpuMaxPct.toFixed(1),
+        p.cpuSeconds.toFixed(1),
+        p.rssAvgMB.toFixed(0),
+        p.rssMaxMB.toFixed(0),
+      ]),
     ),
   );
   const t = r.server.turn;
@@ -392,7 +461,11 @@ function render(r: Report): string {
 function table(head: string[], rows: string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const left = (i: number) => i === 0 || head[i] === 'errors' || head[i] === 'path';
-  const fmt = (cells: string[]) => cells.map((c, i) => (left(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => (left(i) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
 }
 

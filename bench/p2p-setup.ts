@@ -69,7 +69,7 @@ async function main(): Promise<void> {
       if (a['firstFrame'] && b['firstFrame']) break;
       await callee.page.waitForTimeout(20);
     }
-    if (!a["firstFrame"] || !b["firstFrame"] || !a["accept"]) throw new Error(`run ${i + 1}: no first frame within 20 s: ${JSON.stringify({ a, b })}`);
+    if (!a['firstFrame'] || !b['firstFrame'] || !a['accept']) throw new Error(`run ${i + 1}: no first frame within 20 s: ${JSON.stringify({ a, b })}`);
     calleeMs.push(a['firstFrame'] - a['accept']);
     callerMs.push(b['firstFrame'] - a['accept']);
     console.error(`run ${i + 1}/${runs}: callee ${calleeMs.at(-1)!.toFixed(0)} ms, caller ${callerMs.at(-1)!.toFixed(0)} ms`);

@@ -87,7 +87,12 @@ function parseArgs(argv: string[]): Options {
     durationS: 20,
     rampMs: 100,
     rounds: 2,
-    capacity: [8, 16, 24, 32].map((bots) => ({ rooms: 1, bots })).concat([{ rooms: 2, bots: 24 }, { rooms: 2, bots: 32 }]),
+    capacity: [8, 16, 24, 32]
+      .map((bots) => ({ rooms: 1, bots }))
+      .concat([
+        { rooms: 2, bots: 24 },
+        { rooms: 2, bots: 32 },
+      ]),
     capacityServer: 'callwire',
     json: false,
   };
@@ -102,21 +107,39 @@ function parseArgs(argv: string[]): Options {
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = () => inline ?? argv[++i];
     switch (flag) {
-      case '--voice': o.voice = int(flag, value(), 3, LIMITS.roomBots); break;
-      case '--video': o.video = int(flag, value(), 3, LIMITS.videoBots); break;
-      case '--duration': o.durationS = int(flag, value(), LIMITS.durationS[0], LIMITS.durationS[1]); break;
-      case '--ramp': o.rampMs = int(flag, value(), 0, LIMITS.rampMs); break;
-      case '--rounds': o.rounds = int(flag, value(), 0, 3); break;
-      case '--capacity': o.capacity = parseSteps(value()); break;
+      case '--voice':
+        o.voice = int(flag, value(), 3, LIMITS.roomBots);
+        break;
+      case '--video':
+        o.video = int(flag, value(), 3, LIMITS.videoBots);
+        break;
+      case '--duration':
+        o.durationS = int(flag, value(), LIMITS.durationS[0], LIMITS.durationS[1]);
+        break;
+      case '--ramp':
+        o.rampMs = int(flag, value(), 0, LIMITS.rampMs);
+        break;
+      case '--rounds':
+        o.rounds = int(flag, value(), 0, 3);
+        break;
+      case '--capacity':
+        o.capacity = parseSteps(value());
+        break;
       case '--capacity-server': {
         const v = value();
         if (v !== 'callwire' && v !== 'bare') throw new UsageError(`--capacity-server must be callwire or bare (got ${v ?? 'nothing'})`);
         o.capacityServer = v;
         break;
       }
-      case '--json': o.json = true; break;
-      case '-h': case '--help': console.log(USAGE); process.exit(0);
-      default: throw new UsageError(`unknown option ${a}`);
+      case '--json':
+        o.json = true;
+        break;
+      case '-h':
+      case '--help':
+        console.log(USAGE);
+        return process.exit(0);
+      default:
+        throw new UsageError(`unknown option ${a}`);
     }
   }
   return o;
@@ -223,7 +246,16 @@ async function run(plan: RunPlan, options: Options, census: MediasoupCensus, log
     for (let r = 0; r < plan.rooms; r++) {
       const roomId = `ovh-${n}-${r + 1}-${randomInt(1e6)}`;
       for (let i = 0; i < plan.bots; i++) {
-        specs.push({ roomId, name: `Bot ${r + 1}-${i + 1}`, seed: specs.length + 1, mode: 'sfu', relay: null, video: i < plan.video, decode: false, startAtMs: specs.length * options.rampMs });
+        specs.push({
+          roomId,
+          name: `Bot ${r + 1}-${i + 1}`,
+          seed: specs.length + 1,
+          mode: 'sfu',
+          relay: null,
+          video: i < plan.video,
+          decode: false,
+          startAtMs: specs.length * options.rampMs,
+        });
       }
     }
     const procs = Math.min(4, Math.max(2, Math.ceil(specs.length / 16)));
@@ -333,8 +365,18 @@ function pool(runs: RunResult[]): Pooled {
 interface Report {
   options: Options;
   machine: { cpus: number };
-  overhead: { call: string; callwire: RunResult[]; bare: RunResult[]; pooled: Record<Target, Pooled>; ratio: { worker: number; node: number; total: number } }[];
-  capacity: { server: Target; runs: RunResult[]; best: { label: string; consumers: number; workerPct: number; consumersPerCore: number; serverLossPct: number } | null };
+  overhead: {
+    call: string;
+    callwire: RunResult[];
+    bare: RunResult[];
+    pooled: Record<Target, Pooled>;
+    ratio: { worker: number; node: number; total: number };
+  }[];
+  capacity: {
+    server: Target;
+    runs: RunResult[];
+    best: { label: string; consumers: number; workerPct: number; consumersPerCore: number; serverLossPct: number } | null;
+  };
 }
 
 async function main(): Promise<void> {
@@ -348,7 +390,12 @@ async function main(): Promise<void> {
 
   const census = new MediasoupCensus(await loadMediasoup());
   try {
-    const report: Report = { options, machine: { cpus: (await import('node:os')).availableParallelism() }, overhead: [], capacity: { server: options.capacityServer, runs: [], best: null } };
+    const report: Report = {
+      options,
+      machine: { cpus: (await import('node:os')).availableParallelism() },
+      overhead: [],
+      capacity: { server: options.capacityServer, runs: [], best: null },
+    };
     const calls: { call: string; bots: number; video: number }[] = [
       { call: `${options.voice}-person voice call`, bots: options.voice, video: 0 },
       { call: `${options.video}-person video call`, bots: options.video, video: options.video },
@@ -367,7 +414,11 @@ async function main(): Promise<void> {
         call: c.call,
         ...results,
         pooled,
-        ratio: { worker: cw.workerUsPerPacket / bare.workerUsPerPacket, node: cw.nodeUsPerPacket / bare.nodeUsPerPacket, total: cw.totalUsPerPacket / bare.totalUsPerPacket },
+        ratio: {
+          worker: cw.workerUsPerPacket / bare.workerUsPerPacket,
+          node: cw.nodeUsPerPacket / bare.nodeUsPerPacket,
+          total: cw.totalUsPerPacket / bare.totalUsPerPacket,
+        },
       });
     }
     for (const step of options.capacity) {
@@ -376,7 +427,13 @@ async function main(): Promise<void> {
       report.capacity.runs.push(r);
       const d = r.derived;
       if (d.serverLossPct >= MAX_LOSS * 100) break;
-      report.capacity.best = { label, consumers: d.consumers, workerPct: d.workerPct, consumersPerCore: d.consumers / (d.workerPct / 100), serverLossPct: d.serverLossPct };
+      report.capacity.best = {
+        label,
+        consumers: d.consumers,
+        workerPct: d.workerPct,
+        consumersPerCore: d.consumers / (d.workerPct / 100),
+        serverLossPct: d.serverLossPct,
+      };
     }
     if (options.json) {
       console.error(render(report));
@@ -414,22 +471,79 @@ function render(r: Report): string {
     ];
   };
   const rows: string[][] = [];
-  const pooledRow = (call: string, server: string, p: Pooled) => [call, server, '', String(Math.round(p.forwardedPerS)), '', f(p.workerPct), f(p.nodePct), f(p.workerUsPerPacket, 2), f(p.nodeUsPerPacket, 2), f(p.totalUsPerPacket, 2), '', ''];
+  const pooledRow = (call: string, server: string, p: Pooled) => [
+    call,
+    server,
+    '',
+    String(Math.round(p.forwardedPerS)),
+    '',
+    f(p.workerPct),
+    f(p.nodePct),
+    f(p.workerUsPerPacket, 2),
+    f(p.nodeUsPerPacket, 2),
+    f(p.totalUsPerPacket, 2),
+    '',
+    '',
+  ];
   for (const o of r.overhead) {
     const runs = [...o.callwire.map((x) => ['callwire', x] as const), ...o.bare.map((x) => ['bare relay', x] as const)].sort((a, b) => a[1].index - b[1].index);
     for (const [name, x] of runs) rows.push(row(o.call, name, x));
     rows.push(pooledRow(o.call, 'callwire, all rounds', o.pooled.callwire), pooledRow(o.call, 'bare, all rounds', o.pooled.bare));
-    rows.push([o.call, 'callwire / bare', '', '', '', f(o.pooled.callwire.workerPct / o.pooled.bare.workerPct, 2) + '×', f(o.pooled.callwire.nodePct / o.pooled.bare.nodePct, 2) + '×', f(o.ratio.worker, 2) + '×', f(o.ratio.node, 2) + '×', f(o.ratio.total, 2) + '×', '', '']);
+    rows.push([
+      o.call,
+      'callwire / bare',
+      '',
+      '',
+      '',
+      f(o.pooled.callwire.workerPct / o.pooled.bare.workerPct, 2) + '×',
+      f(o.pooled.callwire.nodePct / o.pooled.bare.nodePct, 2) + '×',
+      f(o.ratio.worker, 2) + '×',
+      f(o.ratio.node, 2) + '×',
+      f(o.ratio.total, 2) + '×',
+      '',
+      '',
+    ]);
   }
-  if (rows.length > 0) lines.push(
-    ...table(['call', 'server', 'consumers', 'fwd pkt/s', 'fwd kB/s', 'worker CPU %', 'Node CPU %', 'worker µs/pkt', 'Node µs/pkt', 'total µs/pkt', 'server loss %', 'bots CPU %'], rows),
-    '',
-  );
+  if (rows.length > 0)
+    lines.push(
+      ...table(
+        [
+          'call',
+          'server',
+          'consumers',
+          'fwd pkt/s',
+          'fwd kB/s',
+          'worker CPU %',
+          'Node CPU %',
+          'worker µs/pkt',
+          'Node µs/pkt',
+          'total µs/pkt',
+          'server loss %',
+          'bots CPU %',
+        ],
+        rows,
+      ),
+      '',
+    );
   if (r.capacity.runs.length > 0) {
     lines.push(`Audio consumers per core (${r.capacity.server}${r.capacity.server === 'callwire' ? ', top-K off' : ''}; loss bound ${MAX_LOSS * 100} %):`, '');
     lines.push(
       ...table(
-        ['voice', 'consumers', 'fwd pkt/s', 'worker CPU % avg/max', 'Node CPU %', 'inbound gaps %', 'fwd shortfall %', 'server loss %', 'socket drops/s', 'padding not fwd %', 'consumers/core', 'bots CPU %', 'bot errors'],
+        [
+          'voice',
+          'consumers',
+          'fwd pkt/s',
+          'worker CPU % avg/max',
+          'Node CPU %',
+          'inbound gaps %',
+          'fwd shortfall %',
+          'server loss %',
+          'socket drops/s',
+          'padding not fwd %',
+          'consumers/core',
+          'bots CPU %',
+          'bot errors',
+        ],
         r.capacity.runs.map((x) => {
           const d = x.derived;
           return [
@@ -465,7 +579,11 @@ function render(r: Report): string {
 
 function table(head: string[], rows: string[][]): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const fmt = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)];
 }
 

@@ -40,7 +40,11 @@ const CLOCK = `
 `;
 
 type Marks = { frames: Record<string, number[]>; join: number | null };
-const marks = (p: Page) => p.evaluate(() => ({ frames: (window as never as Marks & { __frames: Marks['frames'] }).__frames, join: (window as never as { __join: number | null }).__join }));
+const marks = (p: Page) =>
+  p.evaluate(() => ({
+    frames: (window as never as Marks & { __frames: Marks['frames'] }).__frames,
+    join: (window as never as { __join: number | null }).__join,
+  }));
 
 async function open(browser: Browser, url: string): Promise<Page> {
   const ctx = await browser.newContext();
@@ -63,7 +67,9 @@ const poll = async <T>(fn: () => Promise<T | null | undefined>, ms: number, what
 };
 
 async function main(): Promise<void> {
-  const server = new CallwireServer(loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', SFU_RTC_PORT: '40800' }));
+  const server = new CallwireServer(
+    loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', SFU_RTC_PORT: '40800' }),
+  );
   await server.start();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const base = server.url;
@@ -80,11 +86,17 @@ async function main(): Promise<void> {
     await page.getByLabel('Your name').fill(`Joiner${i}`);
     await page.getByRole('button', { name: 'Continue' }).click();
     await page.getByRole('button', { name: 'Join', exact: true }).click();
-    const first = await poll(async () => {
-      const m = await marks(page);
-      const firsts = Object.values(m.frames).map((t) => t[0]!).filter(Boolean);
-      return m.join && firsts.length > 0 ? Math.min(...firsts) - m.join : null;
-    }, 20_000, 'first remote frame');
+    const first = await poll(
+      async () => {
+        const m = await marks(page);
+        const firsts = Object.values(m.frames)
+          .map((t) => t[0]!)
+          .filter(Boolean);
+        return m.join && firsts.length > 0 ? Math.min(...firsts) - m.join : null;
+      },
+      20_000,
+      'first remote frame',
+    );
     joinMs.push(first);
     console.error(`join ${i + 1}/${RUNS}: ${first.toFixed(0)} ms`);
     // Hang up like a person: a closed tab would keep its seat for the reconnect grace period.
@@ -107,13 +119,21 @@ async function main(): Promise<void> {
     await poll(async () => ((await marks(c)).frames['A']?.length ?? 0) > 20 || null, 30_000, 'third person sees the others');
     // Let the P2P links close, then look at the whole window.
     await new Promise((res) => setTimeout(res, 3_000));
-    for (const [page, other] of [[a, 'B'], [b, 'A']] as const) {
+    for (const [page, other] of [
+      [a, 'B'],
+      [b, 'A'],
+    ] as const) {
       const t = ((await marks(page)).frames[other] ?? []).filter((x) => x >= t0 - 1_000);
       let gap = 0;
       for (let k = 1; k < t.length; k++) gap = Math.max(gap, t[k]! - t[k - 1]!);
       gaps.push(gap);
     }
-    console.error(`escalation ${i + 1}/${ESCALATIONS}: longest freeze ${gaps.slice(-2).map((g) => g.toFixed(0)).join(' / ')} ms`);
+    console.error(
+      `escalation ${i + 1}/${ESCALATIONS}: longest freeze ${gaps
+        .slice(-2)
+        .map((g) => g.toFixed(0))
+        .join(' / ')} ms`,
+    );
     for (const p of [a, b, c]) {
       await p.getByRole('button', { name: 'Hang up' }).click();
       await p.context().close();
@@ -137,7 +157,9 @@ async function main(): Promise<void> {
   const workerCpu = after.reduce((sum, u, i) => sum + (u.ru_utime + u.ru_stime - before[i]!.ru_utime - before[i]!.ru_stime), 0) / 1000 / seconds;
   const nodeCpu = (nodeAfter.user + nodeAfter.system) / 1e6 / seconds;
   const consumers = server.sfu!.sfuRooms.reduce((n, room) => n + room.consumerCount, 0);
-  out.push(`| ${PEOPLE}-person 320x240 video call, ${consumers} consumers: mediasoup workers CPU | — | ${(workerCpu * 100).toFixed(1)} % of a core | node (signaling + bench driver): ${(nodeCpu * 100).toFixed(1)} % |`);
+  out.push(
+    `| ${PEOPLE}-person 320x240 video call, ${consumers} consumers: mediasoup workers CPU | — | ${(workerCpu * 100).toFixed(1)} % of a core | node (signaling + bench driver): ${(nodeCpu * 100).toFixed(1)} % |`,
+  );
   for (const p of pages) await p.context().close();
 
   await browser.close();

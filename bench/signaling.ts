@@ -25,13 +25,28 @@ const connect = (handle: string) => connectTo(URL, handle);
 
 async function main(): Promise<void> {
   const server = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-    env: { ...process.env, PORT: String(PORT), HOST: '127.0.0.1', DATA_DIR: ':memory:', SFU_ENABLED: 'false', TURN_ENABLED: 'false', LOG_LEVEL: 'error', RATE_LIMIT_PER_SEC: '10000' },
+    env: {
+      ...process.env,
+      PORT: String(PORT),
+      HOST: '127.0.0.1',
+      DATA_DIR: ':memory:',
+      SFU_ENABLED: 'false',
+      TURN_ENABLED: 'false',
+      LOG_LEVEL: 'error',
+      RATE_LIMIT_PER_SEC: '10000',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const pid = server.pid!;
   try {
     for (let i = 0; i < 100; i++) {
-      if (await fetch(`${URL}/healthz`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`${URL}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       await sleep(100);
     }
     // Warm up (JIT, socket.io internals), then measure.
@@ -52,7 +67,9 @@ async function main(): Promise<void> {
     await sleep(1_000);
 
     // Call set-up throughput.
-    const pairs = await Promise.all(Array.from({ length: PAIRS }, async (_, i) => [await connect(`caller${i}`), await connect(`callee${i}`), `callee${i}`] as const));
+    const pairs = await Promise.all(
+      Array.from({ length: PAIRS }, async (_, i) => [await connect(`caller${i}`), await connect(`callee${i}`), `callee${i}`] as const),
+    );
     const deadline = Date.now() + SECONDS * 1_000;
     const cpu0 = cpuTicks(pid);
     const started = Date.now();
@@ -68,7 +85,9 @@ async function main(): Promise<void> {
     console.log('| signaling | value |');
     console.log('|---|---|');
     console.log(`| idle connections held | ${CONNECTIONS} (connected in ${(connectMs / 1000).toFixed(1)} s) |`);
-    console.log(`| server memory per idle connection | ${(perConn / 1024).toFixed(1)} KiB (RSS ${(rss0 / 1024).toFixed(0)} → ${(rss1 / 1024).toFixed(0)} MiB) |`);
+    console.log(
+      `| server memory per idle connection | ${(perConn / 1024).toFixed(1)} KiB (RSS ${(rss0 / 1024).toFixed(0)} → ${(rss1 / 1024).toFixed(0)} MiB) |`,
+    );
     console.log(`| call set-ups per second (${PAIRS} pairs, full ring → accept → join → offer/answer → hang-up) | ${(calls / secs).toFixed(0)} |`);
     console.log(`| signaling requests per second during set-up | ${(messages / secs).toFixed(0)} (server CPU ${(cpu * 100).toFixed(0)} % of a core) |`);
   } finally {

@@ -16,7 +16,12 @@ export const cpuTicks = (pid: number) => {
 
 export function connect(url: string, handle: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = io(url, { auth: { guest: { handle, name: handle, key: `${handle}-key-0123456789` } }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const s = io(url, {
+      auth: { guest: { handle, name: handle, key: `${handle}-key-0123456789` } },
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
     s.once('session', () => resolve(s));
     s.once('connect_error', reject);
   });

@@ -29,7 +29,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
   const server = new CallwireServer(
-    loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', TURN_ENABLED: 'false', SFU_WORKERS: '1', SFU_RTC_PORT: '40900', RECONNECT_GRACE_MS: '1000', RATE_LIMIT_PER_SEC: '1000' }),
+    loadConfig({
+      DATA_DIR: ':memory:',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+      TURN_ENABLED: 'false',
+      SFU_WORKERS: '1',
+      SFU_RTC_PORT: '40900',
+      RECONNECT_GRACE_MS: '1000',
+      RATE_LIMIT_PER_SEC: '1000',
+    }),
   );
   await server.start();
   const workerPid = () => server.sfu!.pool.slots[0]!.pid;
@@ -52,7 +62,9 @@ async function main(): Promise<number> {
     cycles++;
     if (Date.now() >= nextSample) {
       nextSample += 60_000;
-      console.log(`${new Date().toISOString()} cycles ${cycles}: node heap ${heapMiB().toFixed(0)} MiB, worker ${rssMiB(workerPid()).toFixed(0)} MiB, ${JSON.stringify(await counts(server))}`);
+      console.log(
+        `${new Date().toISOString()} cycles ${cycles}: node heap ${heapMiB().toFixed(0)} MiB, worker ${rssMiB(workerPid()).toFixed(0)} MiB, ${JSON.stringify(await counts(server))}`,
+      );
     }
   }
   await sleep(3_000); // reconnect grace of the dropped seats

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm test`: type-check, build the web app, then run the unit/integration suite (vitest) and the
+ * `npm test`: lint and format check, type-check, build the web app, then run the unit/integration suite (vitest) and the
  * browser suite (Playwright + Debian Chromium), both inside a loopback-only network namespace.
  * Ends with one line "callwire tests: N passed, N failed" and a non-zero exit on any failure.
  *   npm test -- --unit     only vitest      npm test -- --e2e   only Playwright
@@ -13,6 +13,7 @@ const only = args.includes('--unit') ? 'unit' : args.includes('--e2e') ? 'e2e' :
 const totals = { passed: 0, failed: 0, skipped: 0 };
 let broken = false;
 
+/** @param {string} label @param {string} cmd @param {string[]} cmdArgs @param {Record<string, string>} [env] */
 function run(label, cmd, cmdArgs, env = {}) {
   console.log(`\n── ${label} ──`);
   const started = Date.now();
@@ -21,6 +22,8 @@ function run(label, cmd, cmdArgs, env = {}) {
   return r.status === 0;
 }
 
+/** @typedef {{ passed: number, failed: number, skipped: number }} Counts */
+/** @param {string} file @param {(report: any) => Counts} read */
 function count(file, read) {
   if (!existsSync(file)) {
     broken = true;
@@ -36,12 +39,26 @@ function count(file, read) {
 if (!run('system packages', 'sh', ['scripts/system-deps.sh'])) process.exit(1);
 rmSync('test-results', { recursive: true, force: true });
 mkdirSync('test-results', { recursive: true });
+// First and fast: format, lint (ESLint, type-aware) and the plain-JS scripts' types. `npm run format` fixes most.
+if (!run('lint and format (npm run lint)', 'npm', ['run', 'lint', '--silent'])) broken = true;
 if (!run('type-check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'])) broken = true;
 if (only !== 'unit' && !run('build web', 'npm', ['run', 'build:web', '--silent'])) broken = true;
 
 if (only !== 'e2e') {
-  run('unit + integration (vitest)', 'sh', ['scripts/netns.sh', 'npx', 'vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=test-results/unit.json']);
-  count('test-results/unit.json', (j) => ({ passed: j.numPassedTests, failed: j.numFailedTests + (j.numRuntimeErrorTestSuites ?? 0), skipped: j.numPendingTests + j.numTodoTests }));
+  run('unit + integration (vitest)', 'sh', [
+    'scripts/netns.sh',
+    'npx',
+    'vitest',
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    '--outputFile.json=test-results/unit.json',
+  ]);
+  count('test-results/unit.json', (j) => ({
+    passed: j.numPassedTests,
+    failed: j.numFailedTests + (j.numRuntimeErrorTestSuites ?? 0),
+    skipped: j.numPendingTests + j.numTodoTests,
+  }));
 }
 if (only !== 'unit') {
   // Playwright traps SIGTERM; a hard ceiling keeps CI bounded whatever happens.
@@ -49,13 +66,18 @@ if (only !== 'unit') {
   count('test-results/e2e.json', (j) => {
     if (j.stats.flaky > 0) {
       // A retry hides nothing: every test that needed one is named, loudly, so it gets fixed.
+      /** @type {string[]} */
       const flaky = [];
+      /** @param {any} suite @param {string[]} path */
       const walk = (suite, path) => {
-        for (const spec of suite.specs ?? []) for (const t of spec.tests ?? []) if (t.status === 'flaky') flaky.push(`${spec.file}: ${[...path, spec.title].join(' › ')}`);
+        for (const spec of suite.specs ?? [])
+          for (const t of spec.tests ?? []) if (t.status === 'flaky') flaky.push(`${spec.file}: ${[...path, spec.title].join(' › ')}`);
         for (const child of suite.suites ?? []) walk(child, [...path, child.title].filter(Boolean));
       };
       for (const suite of j.suites ?? []) walk(suite, []);
-      console.log(`\n!!! FLAKY: ${j.stats.flaky} end-to-end test(s) failed first and passed only on the retry. A newcomer's npm test has no retry — fix these:`);
+      console.log(
+        `\n!!! FLAKY: ${j.stats.flaky} end-to-end test(s) failed first and passed only on the retry. A newcomer's npm test has no retry — fix these:`,
+      );
       for (const f of flaky) console.log(`!!!   ${f}`);
     }
     return { passed: j.stats.expected + j.stats.flaky, failed: j.stats.unexpected, skipped: j.stats.skipped };

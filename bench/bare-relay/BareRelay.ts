@@ -167,7 +167,14 @@ export class BareRelay {
       });
       http = createServer((_req, res) => res.writeHead(404).end());
       const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { user: UserInfo }>(http, { serveClient: false });
-      const relay = new BareRelay(worker, webRtcServer, options.rtcPort, options.maxIncomingBitrate === undefined ? DEFAULT_MAX_INCOMING_BITRATE : options.maxIncomingBitrate, http, io);
+      const relay = new BareRelay(
+        worker,
+        webRtcServer,
+        options.rtcPort,
+        options.maxIncomingBitrate === undefined ? DEFAULT_MAX_INCOMING_BITRATE : options.maxIncomingBitrate,
+        http,
+        io,
+      );
       await new Promise<void>((resolve, reject) => {
         http!.once('error', reject);
         http!.listen(options.port ?? 0, host, () => {
@@ -246,7 +253,15 @@ export class BareRelay {
     for (const p of room.peers.values()) if (p.socketId === socket.id) throw new SignalingError('invalid-state', 'already in this room');
     const user = socket.data.user;
     const peer = new BarePeer(
-      { id: randomUUID(), handle: user.handle, name: req.name ?? user.name, audioMuted: req.media.audioMuted, videoEnabled: req.media.videoEnabled, joinedAt: Date.now(), host: false },
+      {
+        id: randomUUID(),
+        handle: user.handle,
+        name: req.name ?? user.name,
+        audioMuted: req.media.audioMuted,
+        videoEnabled: req.media.videoEnabled,
+        joinedAt: Date.now(),
+        host: false,
+      },
       socket.id,
     );
     const participants = [...room.peers.values()].map((p) => p.info);

@@ -4,7 +4,8 @@
  * `npm install` built or downloaded (scripts/mediasoup/) first. Whichever of callwire and the bare
  * relay loads mediasoup first in a process, both then run the very same binary.
  */
-export type Mediasoup = typeof import('mediasoup');
+import type * as mediasoupModule from 'mediasoup';
+export type Mediasoup = typeof mediasoupModule;
 
 export async function loadMediasoup(): Promise<Mediasoup> {
   if (!process.env['MEDIASOUP_WORKER_BIN']) {

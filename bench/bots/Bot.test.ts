@@ -41,7 +41,9 @@ describe('Bot', () => {
     const rtcPort = 44_000 + 2 * Math.floor(Math.random() * 1_500);
     server = await startTestServer({ SFU_ENABLED: 'true', SFU_WORKERS: '1', SFU_RTC_PORT: String(rtcPort) });
     for (let i = 0; i < 4; i++) {
-      bots.push(new Bot({ url: server.url, roomId: ROOM, name: `Bot ${i + 1}`, seed: i + 1, clock, video: i === 0 ? { width: 160, height: 120, fps: 10 } : false }));
+      bots.push(
+        new Bot({ url: server.url, roomId: ROOM, name: `Bot ${i + 1}`, seed: i + 1, clock, video: i === 0 ? { width: 160, height: 120, fps: 10 } : false }),
+      );
     }
     // Joins overlap, as they do in a real call; the first two wait for the third to move the room to the SFU.
     await Promise.all(bots.map((b, i) => sleep(i * 100).then(() => b.start(20_000))));
@@ -85,13 +87,14 @@ describe('Bot', () => {
     // The SFU is running, so that "unused" means something.
     server = await startTestServer({ SFU_ENABLED: 'true', SFU_WORKERS: '1', SFU_RTC_PORT: String(rtcPort) });
     const camera = { width: 160, height: 120, fps: 10 };
-    for (let i = 0; i < 2; i++) bots.push(new Bot({ url: server.url, roomId: 'p2p-test', name: `Bot ${i + 1}`, seed: i + 1, clock, mode: 'p2p', video: camera }));
+    for (let i = 0; i < 2; i++)
+      bots.push(new Bot({ url: server.url, roomId: 'p2p-test', name: `Bot ${i + 1}`, seed: i + 1, clock, mode: 'p2p', video: camera }));
     // The first waits alone until the second joins and offers.
     await Promise.all(bots.map((b, i) => sleep(i * 300).then(() => b.start(15_000))));
     const [a, b] = bots as [Bot, Bot];
     const from = (s: BotStats, bot: Bot, kind: 'audio' | 'video') => s.inbound.find((i) => i.participantId === bot.participantId && i.kind === kind);
 
-    await until('each bot receives the other\'s voice and camera', async () => {
+    await until("each bot receives the other's voice and camera", async () => {
       const [sa, sb] = await Promise.all([a.stats(), b.stats()]);
       return [from(sa, b, 'audio'), from(sa, b, 'video'), from(sb, a, 'audio'), from(sb, a, 'video')].every((s) => (s?.packetsReceived ?? 0) > 0);
     });

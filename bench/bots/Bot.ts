@@ -204,7 +204,9 @@ export class Bot extends EventEmitter<BotEvents> {
       const waiting = p2p ? 'no P2P link came up (bots need a second person in the room)' : 'the room did not move to the SFU (SFU bots need 3+ people)';
       await Promise.race([
         isReady,
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`room ${options.roomId}: ${waiting} within ${timeoutMs} ms`)), timeoutMs))),
+        new Promise<never>(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`room ${options.roomId}: ${waiting} within ${timeoutMs} ms`)), timeoutMs)),
+        ),
       ]).finally(() => clearTimeout(timer));
     }
     if (!p2p) await this.#startSession();
@@ -328,7 +330,8 @@ export class Bot extends EventEmitter<BotEvents> {
     if (!relay) return { iceServers: [] };
     const { iceServers } = await this.signaling.session;
     const servers = relayServersFor(iceServers, relay);
-    if (servers.length === 0) throw new Error(`the server offers no TURN relay over ${relay} (it handed out: ${JSON.stringify(iceServers.map((s) => s.urls))})`);
+    if (servers.length === 0)
+      throw new Error(`the server offers no TURN relay over ${relay} (it handed out: ${JSON.stringify(iceServers.map((s) => s.urls))})`);
     return { iceServers: servers, iceTransportPolicy: 'relay' };
   }
 

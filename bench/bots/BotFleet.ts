@@ -55,7 +55,17 @@ export class BotFleet {
       const wait = spec.startAtMs - (performance.now() - t0);
       if (wait > 0) await sleep(wait);
       if (this.#closed) break;
-      const bot = new Bot({ url, roomId: spec.roomId, name: spec.name, seed: spec.seed, mode: spec.mode, relay: spec.relay, clock: this.clock, decodeAudio: spec.decode, video: spec.video ? video : false });
+      const bot = new Bot({
+        url,
+        roomId: spec.roomId,
+        name: spec.name,
+        seed: spec.seed,
+        mode: spec.mode,
+        relay: spec.relay,
+        clock: this.clock,
+        decodeAudio: spec.decode,
+        video: spec.video ? video : false,
+      });
       this.bots.push(bot);
       starts.push(
         bot.start(startTimeoutMs).then(

@@ -69,7 +69,7 @@ export class BotProcesses {
     await Promise.all(
       this.#runners.map(({ process: p }) =>
         p.exitCode !== null || p.signalCode !== null
-          ? null
+          ? Promise.resolve()
           : new Promise<void>((done) => {
               const timer = setTimeout(() => {
                 p.kill('SIGKILL');

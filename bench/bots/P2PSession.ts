@@ -8,7 +8,19 @@
 import type { IceServerInfo, ServerEventMap } from '../../server/src/protocol/index.ts';
 import { PeerLink } from '../../web/src/rtc/PeerLink.ts';
 import type { BotSignaling } from './BotSignaling.ts';
-import { entriesOf, inboundCounts, outboundOf, rtpKind, rtpReceived, selectedPath, transportTotals, type InboundStats, type MediaPath, type OutboundStats, type StatsEntry } from './rtpStats.ts';
+import {
+  entriesOf,
+  inboundCounts,
+  outboundOf,
+  rtpKind,
+  rtpReceived,
+  selectedPath,
+  transportTotals,
+  type InboundStats,
+  type MediaPath,
+  type OutboundStats,
+  type StatsEntry,
+} from './rtpStats.ts';
 
 export interface P2PSessionHooks {
   /** A remote track arrived on the link to `remoteId`. */
@@ -116,7 +128,10 @@ export class P2PSession implements MediaPath {
         participantId: remoteId,
         kind,
         source: kind === 'audio' ? ('mic' as const) : ('camera' as const),
-        ...inboundCounts(entries, entries.find((e) => e.type === 'inbound-rtp' && rtpKind(e) === kind)),
+        ...inboundCounts(
+          entries,
+          entries.find((e) => e.type === 'inbound-rtp' && rtpKind(e) === kind),
+        ),
         serverPaused: false,
       })),
     );

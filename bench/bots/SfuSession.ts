@@ -9,7 +9,18 @@ import { Device, type types } from 'mediasoup-client';
 import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
 import type { ConsumerInfo } from '../../server/src/protocol/index.ts';
 import type { BotSignaling } from './BotSignaling.ts';
-import { entriesOf, inboundCounts, outboundOf, rtpReceived, selectedPath, transportTotals, type InboundStats, type MediaPath, type OutboundStats, type StatsEntry } from './rtpStats.ts';
+import {
+  entriesOf,
+  inboundCounts,
+  outboundOf,
+  rtpReceived,
+  selectedPath,
+  transportTotals,
+  type InboundStats,
+  type MediaPath,
+  type OutboundStats,
+  type StatsEntry,
+} from './rtpStats.ts';
 import { NO_DECODE } from './wrtc.ts';
 
 export type { InboundStats, OutboundStats } from './rtpStats.ts';
@@ -33,7 +44,6 @@ export class SfuSession implements MediaPath {
   readonly consumers = new Map<string, ConsumedStream>();
   /** ICE restarts after a failed transport. */
   iceRestarts = 0;
-  #device: Device | null = null;
   #send: types.Transport | null = null;
   #recv: types.Transport | null = null;
   readonly #producers: types.Producer[] = [];
@@ -58,7 +68,6 @@ export class SfuSession implements MediaPath {
     const device = new Device({ handlerFactory: Chrome111.createFactory() });
     await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
     this.#assertOpen();
-    this.#device = device;
 
     const sendInfo = await signaling.request('sfu.createTransport', { roomId, direction: 'send' });
     this.#assertOpen();
@@ -170,7 +179,6 @@ export class SfuSession implements MediaPath {
     this.consumers.clear();
     this.#send?.close();
     this.#recv?.close();
-    this.#device = null;
   }
 
   #wireConnect(transport: types.Transport): void {
@@ -187,7 +195,9 @@ export class SfuSession implements MediaPath {
       this.hooks.onFailure(new Error(`${transport.direction} transport failed; restarting ICE`));
       this.signaling
         .request('sfu.restartIce', { roomId: this.roomId, transportId: transport.id })
-        .then(({ iceParameters }) => (this.#closed || transport.closed ? undefined : transport.restartIce({ iceParameters: iceParameters as types.IceParameters })))
+        .then(({ iceParameters }) =>
+          this.#closed || transport.closed ? undefined : transport.restartIce({ iceParameters: iceParameters as types.IceParameters }),
+        )
         .catch((err: Error) => this.hooks.onFailure(new Error(`${transport.direction} transport ICE restart: ${err.message}`)));
     });
   }

@@ -27,10 +27,12 @@ async function finish(code: number): Promise<never> {
 process.on('message', (msg: ToRunner) => {
   if (msg.type === 'start' && !fleet) {
     fleet = new BotFleet(msg.config);
-    fleet.start((message) => void send({ type: 'progress', message })).then(
-      (result) => void send({ type: 'started', result }),
-      (err: Error) => void send({ type: 'fatal', message: err.message }).then(() => finish(1)),
-    );
+    fleet
+      .start((message) => void send({ type: 'progress', message }))
+      .then(
+        (result) => void send({ type: 'started', result }),
+        (err: Error) => void send({ type: 'fatal', message: err.message }).then(() => finish(1)),
+      );
   } else if (msg.type === 'stop') {
     (fleet ? fleet.stats() : Promise.resolve([])).then(
       (bots) => void send({ type: 'stats', bots }).then(() => finish(0)),

@@ -40,7 +40,10 @@ export function codecOf(entries: StatsEntry[], rtp: StatsEntry | undefined): str
 export const rtpKind = (s: StatsEntry) => (s['kind'] ?? s['mediaType']) as 'audio' | 'video';
 
 /** The received side of one `inbound-rtp` entry (zeros for a stream with no entry yet). */
-export function inboundCounts(entries: StatsEntry[], s: StatsEntry | undefined): Pick<InboundStats, 'codec' | 'packetsReceived' | 'packetsLost' | 'jitterMs' | 'bytesReceived'> {
+export function inboundCounts(
+  entries: StatsEntry[],
+  s: StatsEntry | undefined,
+): Pick<InboundStats, 'codec' | 'packetsReceived' | 'packetsLost' | 'jitterMs' | 'bytesReceived'> {
   return {
     codec: codecOf(entries, s),
     packetsReceived: Number(s?.['packetsReceived'] ?? 0),

@@ -104,7 +104,13 @@ async function startBundled(): Promise<ServerUnderTest> {
 }
 
 async function startCoturn(): Promise<ServerUnderTest> {
-  const coturn = await CoturnProcess.start({ secret: SECRET, realm: REALM, minPort: 52000, maxPort: 52999, extraArgs: ['--user-quota=0', '--total-quota=0', '--no-tcp'] });
+  const coturn = await CoturnProcess.start({
+    secret: SECRET,
+    realm: REALM,
+    minPort: 52000,
+    maxPort: 52999,
+    extraArgs: ['--user-quota=0', '--total-quota=0', '--no-tcp'],
+  });
   return { name: 'coturn 4.6 (Debian)', pid: coturn.pid, port: coturn.port, close: () => coturn.close() };
 }
 
@@ -125,7 +131,14 @@ async function run(server: ServerUnderTest, mode: Mode, peer: { address: string;
   try {
     for (let i = 0; i < CLIENTS; i++) {
       const creds = createTurnCredentials({ secret: SECRET, userId: `bench-${i}`, ttlSeconds: 3600 });
-      const client = await TurnClient.connect({ transport: 'udp', host: '127.0.0.1', port: server.port, username: creds.username, credential: creds.credential, requestTimeoutMs: 5000 });
+      const client = await TurnClient.connect({
+        transport: 'udp',
+        host: '127.0.0.1',
+        port: server.port,
+        username: creds.username,
+        credential: creds.credential,
+        requestTimeoutMs: 5000,
+      });
       clients.push(client);
       await client.allocate();
       if (mode === 'channel') await client.channelBind(0x4000, peer);

@@ -25,7 +25,7 @@ import {
 } from '../../web/src/connectivity/checks.ts';
 import type { CheckContext, CheckDefinition } from '../../web/src/connectivity/ConnectivityRunner.ts';
 import { EchoProbe } from '../../web/src/connectivity/EchoProbe.ts';
-import { ProbeSignaling, ProbeSignalingError, type SignalingTransport } from '../../web/src/connectivity/ProbeSignaling.ts';
+import { ProbeSignaling, type ProbeSignalingError, type SignalingTransport } from '../../web/src/connectivity/ProbeSignaling.ts';
 import type { CliOptions } from './CliOptions.ts';
 import { IceAddressProbe, type CandidateProbeResult, type IceCandidateLike, type IceParametersLike } from './IceAddressProbe.ts';
 import { ToneSource } from './ToneSource.ts';
@@ -52,7 +52,12 @@ export class CliChecks {
       { name: 'signaling.polling', needs: server, timeoutMs: 10_000, run: (ctx) => this.#signalingCheck('polling', ctx) },
       { name: 'ice.servers', needs: server, timeoutMs: 6_000, run: (ctx) => this.#iceServersCheck(ctx) },
       { name: 'ice.stun', needs: ['ice.servers'], timeoutMs: 8_000, run: (ctx) => this.#stun(ctx) },
-      ...(['udp', 'tcp', 'tls'] as const).map((t) => ({ name: `turn.${t}` as const, needs: ['ice.servers' as const], timeoutMs: 15_000, run: (ctx: CheckContext) => this.#turn(t, ctx) })),
+      ...(['udp', 'tcp', 'tls'] as const).map((t) => ({
+        name: `turn.${t}` as const,
+        needs: ['ice.servers' as const],
+        timeoutMs: 15_000,
+        run: (ctx: CheckContext) => this.#turn(t, ctx),
+      })),
       { name: 'sfu.addresses', needs: server, timeoutMs: 12_000, run: (ctx) => this.#addresses(ctx) },
       { name: 'sfu.media', needs: server, timeoutMs: 20_000 + this.o.mediaSeconds * 1_000, run: (ctx) => this.#media(ctx) },
     ];
@@ -122,7 +127,11 @@ export class CliChecks {
       return {
         status: 'fail',
         details: `Signaling over ${transport === 'websocket' ? 'WebSocket' : 'long-polling'} did not connect: ${e.message}.`,
-        advice: refused ? 'The server refused the credentials: pass a valid --token (AUTH_MODE=jwt).' : transport === 'websocket' ? ADVICE.websocket : ADVICE.signalingDown,
+        advice: refused
+          ? 'The server refused the credentials: pass a valid --token (AUTH_MODE=jwt).'
+          : transport === 'websocket'
+            ? ADVICE.websocket
+            : ADVICE.signalingDown,
       };
     }
     this.#signaling.set(transport, conn);
@@ -170,7 +179,11 @@ export class CliChecks {
     try {
       this.#iceServers = await this.#fetchIceServers(ctx);
     } catch (err) {
-      return { status: 'fail', details: `Could not get the ICE server list: ${(err as Error).message}.`, advice: this.o.token ? ADVICE.serverDown : 'Pass --token if the server uses AUTH_MODE=jwt.' };
+      return {
+        status: 'fail',
+        details: `Could not get the ICE server list: ${(err as Error).message}.`,
+        advice: this.o.token ? ADVICE.serverDown : 'Pass --token if the server uses AUTH_MODE=jwt.',
+      };
     }
     const urls = iceUrlsOf(this.#iceServers);
     if (urls.length === 0) return { status: 'fail', details: 'The server hands out no STUN or TURN servers.', advice: ADVICE.noIceServers };
@@ -185,21 +198,31 @@ export class CliChecks {
 
   async #stun(ctx: CheckContext): Promise<Outcome> {
     const urls = stunUrlsOf(this.#iceServers);
-    if (urls.length === 0) return { status: 'warn', details: 'The server hands out no STUN server.', advice: 'Set STUN_URLS (or keep the bundled relay, which answers STUN) so clients learn their public address.' };
+    if (urls.length === 0)
+      return {
+        status: 'warn',
+        details: 'The server hands out no STUN server.',
+        advice: 'Set STUN_URLS (or keep the bundled relay, which answers STUN) so clients learn their public address.',
+      };
     const found: string[] = [];
     for (const url of urls) {
       const target = parseStunUrl(url);
       if (!target) return { status: 'fail', details: `${url} is not a valid STUN URL.`, advice: 'Fix STUN_URLS.' };
       ctx.progress(`binding request to ${url}`);
       const client = await TurnClient.connect({ transport: 'udp', host: target.host, port: target.port, requestTimeoutMs: 3_000 }).catch((err: Error) => err);
-      if (client instanceof Error) return { status: 'fail', details: `Cannot reach ${url}: ${client.message}.`, advice: ADVICE.turnFailed('udp', `${target.host}:${target.port}`) };
+      if (client instanceof Error)
+        return { status: 'fail', details: `Cannot reach ${url}: ${client.message}.`, advice: ADVICE.turnFailed('udp', `${target.host}:${target.port}`) };
       client.on('error', () => {});
       try {
         const t0 = performance.now();
         const mapped = await client.binding();
         found.push(`${url} → ${mapped.address}:${mapped.port} in ${(performance.now() - t0).toFixed(0)} ms`);
       } catch (err) {
-        return { status: 'fail', details: `${url} did not answer: ${(err as Error).message}.`, advice: ADVICE.turnFailed('udp', `${target.host}:${target.port}`) };
+        return {
+          status: 'fail',
+          details: `${url} did not answer: ${(err as Error).message}.`,
+          advice: ADVICE.turnFailed('udp', `${target.host}:${target.port}`),
+        };
       } finally {
         client.close();
       }
@@ -272,12 +295,17 @@ export class CliChecks {
       const list = (rs: typeof results) => rs.map((r) => (r.ok ? `${r.candidate} (${r.rttMs!.toFixed(1)} ms)` : `${r.candidate}: ${r.error}`)).join('; ');
       const metrics = { candidates: results.length, reachable: ok.length };
       if (results.length === 0) return { status: 'fail', details: 'The media server announced no ICE candidates.', advice: ADVICE.sfuUnreachable, metrics };
-      if (ok.length === 0) return { status: 'fail', details: `None of the media server's announced addresses answered: ${list(bad)}.`, advice: ADVICE.sfuUnreachable, metrics };
+      if (ok.length === 0)
+        return { status: 'fail', details: `None of the media server's announced addresses answered: ${list(bad)}.`, advice: ADVICE.sfuUnreachable, metrics };
       if (bad.length) return { status: 'warn', details: `Reachable: ${list(ok)}. Not reachable: ${list(bad)}.`, advice: ADVICE.sfuUnreachable, metrics };
       return { status: 'pass', details: `Every announced address answered with this transport's ICE credentials: ${list(ok)}.`, metrics };
     } catch (err) {
       const e = err as ProbeSignalingError;
-      return { status: 'fail', details: `Could not create a media server transport: ${e.message}.`, advice: e.code === 'sfu-unavailable' ? ADVICE.sfuDown : ADVICE.sfuUnreachable };
+      return {
+        status: 'fail',
+        details: `Could not create a media server transport: ${e.message}.`,
+        advice: e.code === 'sfu-unavailable' ? ADVICE.sfuDown : ADVICE.sfuUnreachable,
+      };
     } finally {
       probe?.close();
       await conn.request('room.leave', { roomId }, 3_000).catch(() => {});

@@ -62,7 +62,7 @@ export class IceAddressProbe {
       const res = StunMessage.decode(answer);
       if (!res || !res.transactionId.equals(msg.transactionId)) throw new Error('the answer is not STUN for our request');
       if (res.cls !== StunClass.SuccessResponse) throw new Error('the media server refused the binding request');
-      if (!res.verifyIntegrity(key)) throw new Error('the answer is not signed with this transport\'s ICE password (another service answered)');
+      if (!res.verifyIntegrity(key)) throw new Error("the answer is not signed with this transport's ICE password (another service answered)");
       return { candidate: label, ok: true, rttMs: performance.now() - t0, error: null };
     } catch (err) {
       return { candidate: label, ok: false, rttMs: null, error: (err as Error).message };

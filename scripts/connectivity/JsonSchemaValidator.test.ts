@@ -13,7 +13,9 @@ const valid = () => ({
   durationMs: 10,
   verdict: 'works',
   summary: 'Calls will work.',
-  checks: [{ name: 'turn.udp', title: 'TURN', status: 'pass', details: 'ok', advice: '', durationMs: 3, metrics: { rttMs: 1.5, relayed: '1.2.3.4:5', x: null } }],
+  checks: [
+    { name: 'turn.udp', title: 'TURN', status: 'pass', details: 'ok', advice: '', durationMs: 3, metrics: { rttMs: 1.5, relayed: '1.2.3.4:5', x: null } },
+  ],
 });
 
 describe('JsonSchemaValidator with docs/connectivity.schema.json', () => {
@@ -43,7 +45,10 @@ describe('JsonSchemaValidator with docs/connectivity.schema.json', () => {
       ]),
     );
     expect(v.validate({ ...valid(), checks: [] })).toEqual(['$.checks: fewer than 1 items']);
-    expect(v.validate({ ...valid(), server: 'ftp://x', startedAt: 'yesterday' })).toEqual(['$.server: does not match ^https?://', expect.stringMatching(/^\$\.startedAt: does not match/)]);
+    expect(v.validate({ ...valid(), server: 'ftp://x', startedAt: 'yesterday' })).toEqual([
+      '$.server: does not match ^https?://',
+      expect.stringMatching(/^\$\.startedAt: does not match/),
+    ]);
   });
   it('refuses schemas with keywords it does not check', () => {
     expect(() => new JsonSchemaValidator({ type: 'object', properties: { a: { oneOf: [] } } })).toThrow(/unsupported JSON Schema keyword "oneOf"/);

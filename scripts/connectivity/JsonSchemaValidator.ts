@@ -8,8 +8,23 @@
 export type JsonSchema = { [keyword: string]: unknown };
 
 const SUPPORTED = new Set([
-  '$schema', '$id', 'title', 'description', '$defs', '$ref',
-  'type', 'const', 'enum', 'required', 'properties', 'additionalProperties', 'items', 'minItems', 'minimum', 'minLength', 'pattern',
+  '$schema',
+  '$id',
+  'title',
+  'description',
+  '$defs',
+  '$ref',
+  'type',
+  'const',
+  'enum',
+  'required',
+  'properties',
+  'additionalProperties',
+  'items',
+  'minItems',
+  'minimum',
+  'minLength',
+  'pattern',
 ]);
 
 export class JsonSchemaValidator {

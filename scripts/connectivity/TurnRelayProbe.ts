@@ -43,7 +43,7 @@ export class TurnRelayProbe {
   constructor(private readonly o: TurnRelayProbeOptions) {}
 
   async run(): Promise<TurnRelayResult> {
-    const { server, signal } = this.o;
+    const { server } = this.o;
     const t0 = performance.now();
     const [a, b] = await Promise.all([this.#connect(), this.#connect()]);
     const connectMs = performance.now() - t0;
@@ -133,6 +133,7 @@ function classify(err: unknown, transport: TurnTransportKind): TurnProbeError {
   }
   const e = err as NodeJS.ErrnoException;
   const text = `${e.code ?? ''} ${e.message ?? String(err)}`;
-  if (transport === 'tls' && CERT_ERRORS.test(text)) return new TurnProbeError(`the relay's TLS certificate is not trusted (${e.code ?? e.message})`, 'certificate');
+  if (transport === 'tls' && CERT_ERRORS.test(text))
+    return new TurnProbeError(`the relay's TLS certificate is not trusted (${e.code ?? e.message})`, 'certificate');
   return new TurnProbeError(`cannot connect to the relay over ${transport.toUpperCase()} (${e.code ?? e.message})`, 'unreachable');
 }

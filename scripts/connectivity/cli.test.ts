@@ -85,7 +85,6 @@ describe('callwire-connectivity CLI', { timeout: 90_000 }, () => {
     expect(run.code).toBe(0);
     // The relays were cleaned up: no allocation of the test is left behind.
     expect(stack.server.turn!.stats().allocations).toBe(0);
-    // eslint-disable-next-line no-console
     console.log(`CLI full run: ${run.ms} ms wall (report ${report.durationMs} ms, media ${check(report, 'sfu.media').durationMs} ms)`);
   });
 

@@ -32,54 +32,47 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import {
-	BUILD_RECIPE,
-	PATCH_FILE,
-	cacheRoot,
-	cachedWorker,
-	findMediasoupPackage,
-	isRunnableWorker,
-	packagedWorkerPath,
-	patchHash,
-} from './worker-path.mjs';
+import { BUILD_RECIPE, PATCH_FILE, cacheRoot, cachedWorker, findMediasoupPackage, isRunnableWorker, packagedWorkerPath, patchHash } from './worker-path.mjs';
 
 /** Debian packages needed to build the worker (bookworm names). */
 export const APT_PACKAGES = [
-	'build-essential',
-	'pkg-config',
-	'patch',
-	'meson',
-	'ninja-build',
-	'flatbuffers-compiler',
-	'libssl-dev',
-	'libuv1-dev',
-	'libsrtp2-dev',
-	'libusrsctp-dev',
-	'libabsl-dev',
-	'libflatbuffers-dev',
+  'build-essential',
+  'pkg-config',
+  'patch',
+  'meson',
+  'ninja-build',
+  'flatbuffers-compiler',
+  'libssl-dev',
+  'libuv1-dev',
+  'libsrtp2-dev',
+  'libusrsctp-dev',
+  'libabsl-dev',
+  'libflatbuffers-dev',
 ];
 
 const TAG = '[callwire mediasoup-worker]';
 const T0 = Date.now();
 
 function elapsed(since = T0) {
-	const s = Math.round((Date.now() - since) / 1000);
+  const s = Math.round((Date.now() - since) / 1000);
 
-	return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
+/** @param {string} msg */
 function log(msg) {
-	console.log(`${TAG} ${msg}`);
+  console.log(`${TAG} ${msg}`);
 }
 
 class InstallError extends Error {}
 
+/** @param {string} msg @returns {never} */
 function fail(msg) {
-	throw new InstallError(msg);
+  throw new InstallError(msg);
 }
 
 function usage() {
-	console.log(`Usage: node scripts/mediasoup/install-worker.mjs [--force] [--no-download]
+  console.log(`Usage: node scripts/mediasoup/install-worker.mjs [--force] [--no-download]
 
 Ensures a runnable mediasoup-worker exists (prebuilt or built from the
 mediasoup npm tarball's sources against Debian libraries, cached in
@@ -93,463 +86,473 @@ ${cacheRoot()}).
 // ---------------------------------------------------------------------------
 // Step 3: mediasoup's prebuilt binary.
 
+/** @typedef {{ dir: string, version: string }} MediasoupPackage */
+
+/** @param {MediasoupPackage} ms @param {{ repository?: { url?: string } }} pkg */
 async function tryPrebuiltDownload(ms, pkg) {
-	if (process.env.MEDIASOUP_SKIP_WORKER_PREBUILT_DOWNLOAD) {
-		log('prebuilt download skipped (MEDIASOUP_SKIP_WORKER_PREBUILT_DOWNLOAD)');
+  if (process.env.MEDIASOUP_SKIP_WORKER_PREBUILT_DOWNLOAD) {
+    log('prebuilt download skipped (MEDIASOUP_SKIP_WORKER_PREBUILT_DOWNLOAD)');
 
-		return false;
-	}
+    return false;
+  }
 
-	const base =
-		process.env.MEDIASOUP_WORKER_PREBUILT_DOWNLOAD_BASE_URL ||
-		`${String(pkg.repository?.url ?? 'git+https://github.com/versatica/mediasoup.git')
-			.replace(/^git\+/, '')
-			.replace(/\.git$/, '')}/releases/download`;
-	let name = `mediasoup-worker-${ms.version}-${os.platform()}-${os.arch()}`;
+  const base =
+    process.env.MEDIASOUP_WORKER_PREBUILT_DOWNLOAD_BASE_URL ||
+    `${String(pkg.repository?.url ?? 'git+https://github.com/versatica/mediasoup.git')
+      .replace(/^git\+/, '')
+      .replace(/\.git$/, '')}/releases/download`;
+  let name = `mediasoup-worker-${ms.version}-${os.platform()}-${os.arch()}`;
 
-	if (os.platform() === 'linux') {
-		name += `-kernel${Number(os.release().split('.')[0])}`;
-	}
+  if (os.platform() === 'linux') {
+    name += `-kernel${Number(os.release().split('.')[0])}`;
+  }
 
-	const url = `${base}/${ms.version}/${name}.tgz`;
-	const timeoutMs = Number(process.env.CALLWIRE_MEDIASOUP_DOWNLOAD_TIMEOUT_MS) || 15_000;
+  const url = `${base}/${ms.version}/${name}.tgz`;
+  const timeoutMs = Number(process.env.CALLWIRE_MEDIASOUP_DOWNLOAD_TIMEOUT_MS) || 15_000;
 
-	log(`trying mediasoup's prebuilt worker (timeout ${timeoutMs / 1000}s): ${url}`);
+  log(`trying mediasoup's prebuilt worker (timeout ${timeoutMs / 1000}s): ${url}`);
 
-	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'callwire-ms-prebuilt-'));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'callwire-ms-prebuilt-'));
 
-	try {
-		const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
 
-		if (!res.ok) {
-			log(`no prebuilt worker: HTTP ${res.status}`);
+    if (!res.ok) {
+      log(`no prebuilt worker: HTTP ${res.status}`);
 
-			return false;
-		}
+      return false;
+    }
 
-		const tgz = path.join(tmp, 'worker.tgz');
+    const tgz = path.join(tmp, 'worker.tgz');
 
-		fs.writeFileSync(tgz, Buffer.from(await res.arrayBuffer()));
+    fs.writeFileSync(tgz, Buffer.from(await res.arrayBuffer()));
 
-		const tar = spawnSync('tar', ['-xzf', tgz, '-C', tmp], { encoding: 'utf8' });
-		const bin = path.join(tmp, 'mediasoup-worker');
+    const tar = spawnSync('tar', ['-xzf', tgz, '-C', tmp], { encoding: 'utf8' });
+    const bin = path.join(tmp, 'mediasoup-worker');
 
-		if (tar.status !== 0 || !fs.existsSync(bin)) {
-			log(`prebuilt archive unusable: ${tar.stderr || 'no mediasoup-worker inside'}`);
+    if (tar.status !== 0 || !fs.existsSync(bin)) {
+      log(`prebuilt archive unusable: ${tar.stderr || 'no mediasoup-worker inside'}`);
 
-			return false;
-		}
+      return false;
+    }
 
-		fs.chmodSync(bin, 0o755);
+    fs.chmodSync(bin, 0o755);
 
-		if (!isRunnableWorker(bin)) {
-			log('prebuilt worker does not run on this host (libc/kernel mismatch?)');
+    if (!isRunnableWorker(bin)) {
+      log('prebuilt worker does not run on this host (libc/kernel mismatch?)');
 
-			return false;
-		}
+      return false;
+    }
 
-		const dest = packagedWorkerPath(ms.dir);
+    const dest = packagedWorkerPath(ms.dir);
 
-		fs.mkdirSync(path.dirname(dest), { recursive: true });
-		fs.copyFileSync(bin, `${dest}.tmp`);
-		fs.chmodSync(`${dest}.tmp`, 0o755);
-		fs.renameSync(`${dest}.tmp`, dest);
-		log(`prebuilt worker installed: ${dest}`);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.copyFileSync(bin, `${dest}.tmp`);
+    fs.chmodSync(`${dest}.tmp`, 0o755);
+    fs.renameSync(`${dest}.tmp`, dest);
+    log(`prebuilt worker installed: ${dest}`);
 
-		return true;
-	} catch (error) {
-		const cause = error?.cause?.code ?? error?.cause?.message ?? error?.name;
+    return true;
+  } catch (error) {
+    const e = /** @type {{ cause?: { code?: string, message?: string }, name?: string }} */ (error);
+    const cause = e?.cause?.code ?? e?.cause?.message ?? e?.name;
 
-		log(`prebuilt download failed (${cause ?? error}); will build from source`);
+    log(`prebuilt download failed (${cause ?? error}); will build from source`);
 
-		return false;
-	} finally {
-		fs.rmSync(tmp, { recursive: true, force: true });
-	}
+    return false;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------
 // Step 4a: system packages.
 
+/** @param {string} cmd */
 function hasCommand(cmd) {
-	return spawnSync('sh', ['-c', `command -v "${cmd}"`], { stdio: 'ignore' }).status === 0;
+  return spawnSync('sh', ['-c', `command -v "${cmd}"`], { stdio: 'ignore' }).status === 0;
 }
 
 function missingAptPackages() {
-	if (!hasCommand('dpkg-query')) {
-		return null; // not Debian-like; checked by tools below
-	}
+  if (!hasCommand('dpkg-query')) {
+    return null; // not Debian-like; checked by tools below
+  }
 
-	return APT_PACKAGES.filter(p => {
-		const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' });
+  return APT_PACKAGES.filter((p) => {
+    const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' });
 
-		return r.status !== 0 || !r.stdout.includes('install ok installed');
-	});
+    return r.status !== 0 || !r.stdout.includes('install ok installed');
+  });
 }
 
 function aptListsPresent() {
-	try {
-		return fs.readdirSync('/var/lib/apt/lists').some(f => f.includes('_Packages'));
-	} catch {
-		return false;
-	}
+  try {
+    return fs.readdirSync('/var/lib/apt/lists').some((f) => f.includes('_Packages'));
+  } catch {
+    return false;
+  }
 }
 
+/** @param {string} cmd @param {string[]} args @param {string} logFile @param {import('node:child_process').SpawnSyncOptions} [opts] */
 function runLogged(cmd, args, logFile, opts = {}) {
-	const fd = fs.openSync(logFile, 'a');
+  const fd = fs.openSync(logFile, 'a');
 
-	fs.writeSync(fd, `\n$ ${cmd} ${args.join(' ')}\n`);
+  fs.writeSync(fd, `\n$ ${cmd} ${args.join(' ')}\n`);
 
-	const r = spawnSync(cmd, args, { stdio: ['ignore', fd, fd], ...opts });
+  const r = spawnSync(cmd, args, { stdio: ['ignore', fd, fd], ...opts });
 
-	fs.closeSync(fd);
+  fs.closeSync(fd);
 
-	return r.status === 0;
+  return r.status === 0;
 }
 
+/** @param {string} file */
 function tail(file, lines = 40) {
-	try {
-		return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-	} catch {
-		return '';
-	}
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
 }
 
+/** @param {string} logFile */
 function ensureSystemPackages(logFile) {
-	const missing = missingAptPackages();
+  const missing = missingAptPackages();
 
-	if (missing && missing.length > 0) {
-		const cmd = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
-		const isRoot = process.getuid?.() === 0;
+  if (missing && missing.length > 0) {
+    const cmd = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+    const isRoot = process.getuid?.() === 0;
 
-		if (!isRoot) {
-			fail(
-				`missing Debian packages needed to build mediasoup-worker: ${missing.join(' ')}\n` +
-					`Install them, then re-run \`npm install\` (or \`node scripts/mediasoup/install-worker.mjs\`):\n` +
-					`  sudo apt-get update && sudo ${cmd}`
-			);
-		}
+    if (!isRoot) {
+      fail(
+        `missing Debian packages needed to build mediasoup-worker: ${missing.join(' ')}\n` +
+          `Install them, then re-run \`npm install\` (or \`node scripts/mediasoup/install-worker.mjs\`):\n` +
+          `  sudo apt-get update && sudo ${cmd}`,
+      );
+    }
 
-		const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-		// Wait for another apt/dpkg run (system-deps.sh, unattended upgrades) instead of failing.
-		const lock = ['-o', 'DPkg::Lock::Timeout=600'];
-		const t = Date.now();
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    // Wait for another apt/dpkg run (system-deps.sh, unattended upgrades) instead of failing.
+    const lock = ['-o', 'DPkg::Lock::Timeout=600'];
+    const t = Date.now();
 
-		if (!aptListsPresent()) {
-			log('step: apt-get update (no package lists yet)');
-			runLogged('apt-get', ['update'], logFile, { env });
-		}
+    if (!aptListsPresent()) {
+      log('step: apt-get update (no package lists yet)');
+      runLogged('apt-get', ['update'], logFile, { env });
+    }
 
-		log(`step: installing Debian packages: ${missing.join(' ')}`);
+    log(`step: installing Debian packages: ${missing.join(' ')}`);
 
-		let ok = runLogged('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], logFile, { env });
+    let ok = runLogged('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], logFile, { env });
 
-		if (!ok) {
-			log('apt-get install failed; running apt-get update and retrying');
-			runLogged('apt-get', ['update'], logFile, { env });
-			ok = runLogged('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], logFile, { env });
-		}
+    if (!ok) {
+      log('apt-get install failed; running apt-get update and retrying');
+      runLogged('apt-get', ['update'], logFile, { env });
+      ok = runLogged('apt-get', [...lock, 'install', '-y', '--no-install-recommends', ...missing], logFile, { env });
+    }
 
-		if (!ok) {
-			fail(`\`${cmd}\` failed:\n${tail(logFile, 20)}\n(full log: ${logFile})`);
-		}
+    if (!ok) {
+      fail(`\`${cmd}\` failed:\n${tail(logFile, 20)}\n(full log: ${logFile})`);
+    }
 
-		log(`Debian packages installed (${elapsed(t)})`);
-	}
+    log(`Debian packages installed (${elapsed(t)})`);
+  }
 
-	const tools = ['meson', 'ninja', 'pkg-config', 'flatc', 'c++', 'patch'];
-	const absent = tools.filter(t => !hasCommand(t));
+  const tools = ['meson', 'ninja', 'pkg-config', 'flatc', 'c++', 'patch'];
+  const absent = tools.filter((t) => !hasCommand(t));
 
-	if (absent.length > 0) {
-		fail(
-			`missing build tools: ${absent.join(', ')}. On Debian/Ubuntu install: ` +
-				`apt-get install -y --no-install-recommends ${APT_PACKAGES.join(' ')}`
-		);
-	}
+  if (absent.length > 0) {
+    fail(`missing build tools: ${absent.join(', ')}. On Debian/Ubuntu install: ` + `apt-get install -y --no-install-recommends ${APT_PACKAGES.join(' ')}`);
+  }
 
-	const mesonVersion = spawnSync('meson', ['--version'], { encoding: 'utf8' }).stdout.trim();
-	const [maj, min] = mesonVersion.split('.').map(Number);
+  const mesonVersion = spawnSync('meson', ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const [maj, min] = mesonVersion.split('.').map(Number);
 
-	if (!(maj > 1 || (maj === 1 && min >= 0))) {
-		fail(`meson ${mesonVersion} is too old; need >= 1.0.0`);
-	}
+  if (!(maj > 1 || (maj === 1 && min >= 0))) {
+    fail(`meson ${mesonVersion} is too old; need >= 1.0.0`);
+  }
 }
 
 // ---------------------------------------------------------------------------
 // Step 4b-f: build.
 
+/** @param {MediasoupPackage} ms @param {string} dest */
 function copyWorkerSources(ms, dest) {
-	const src = path.join(ms.dir, 'worker');
-	const skip = new Set(['out', 'prebuild', 'pip_invoke', 'packagecache']);
+  const src = path.join(ms.dir, 'worker');
+  const skip = new Set(['out', 'prebuild', 'pip_invoke', 'packagecache']);
 
-	fs.cpSync(src, dest, {
-		recursive: true,
-		filter: p => !skip.has(path.basename(p)),
-	});
+  fs.cpSync(src, dest, {
+    recursive: true,
+    filter: (p) => !skip.has(path.basename(p)),
+  });
 }
 
 /** Runs a build command, streaming ninja progress as periodic log lines. */
+/** @param {string} label @param {string} cmd @param {string[]} args @param {string} logFile @param {string} cwd @returns {Promise<void>} */
 function runStep(label, cmd, args, logFile, cwd) {
-	return new Promise((resolve, reject) => {
-		const t = Date.now();
-		const out = fs.createWriteStream(logFile, { flags: 'a' });
+  return new Promise((resolve, reject) => {
+    const t = Date.now();
+    const out = fs.createWriteStream(logFile, { flags: 'a' });
 
-		out.write(`\n$ ${cmd} ${args.join(' ')}\n`);
-		log(`step: ${label} ...`);
+    out.write(`\n$ ${cmd} ${args.join(' ')}\n`);
+    log(`step: ${label} ...`);
 
-		const child = spawn(cmd, args, {
-			cwd,
-			stdio: ['ignore', 'pipe', 'pipe'],
-			env: { ...process.env, NINJA_STATUS: '[%f/%t] ' },
-		});
-		let done = 0;
-		let total = 0;
-		let buf = '';
-		const onData = chunk => {
-			out.write(chunk);
-			buf += chunk.toString('utf8');
+    const child = spawn(cmd, args, {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NINJA_STATUS: '[%f/%t] ' },
+    });
+    let done = 0;
+    let total = 0;
+    let buf = '';
+    /** @param {Buffer} chunk */
+    const onData = (chunk) => {
+      out.write(chunk);
+      buf += chunk.toString('utf8');
 
-			let nl;
+      let nl;
 
-			while ((nl = buf.indexOf('\n')) >= 0) {
-				const line = buf.slice(0, nl);
-				const m = /^\[(\d+)\/(\d+)\]/.exec(line);
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        const m = /^\[(\d+)\/(\d+)\]/.exec(line);
 
-				buf = buf.slice(nl + 1);
+        buf = buf.slice(nl + 1);
 
-				if (m) {
-					done = Number(m[1]);
-					total = Number(m[2]);
-				}
-			}
-		};
-		const timer = setInterval(() => {
-			const progress = total ? ` ${done}/${total} (${Math.floor((100 * done) / total)}%)` : '';
+        if (m) {
+          done = Number(m[1]);
+          total = Number(m[2]);
+        }
+      }
+    };
+    const timer = setInterval(() => {
+      const progress = total ? ` ${done}/${total} (${Math.floor((100 * done) / total)}%)` : '';
 
-			log(`  ${label}:${progress} ${elapsed(t)} (total ${elapsed()})`);
-		}, 15_000);
+      log(`  ${label}:${progress} ${elapsed(t)} (total ${elapsed()})`);
+    }, 15_000);
 
-		child.stdout.on('data', onData);
-		child.stderr.on('data', onData);
-		child.on('error', error => {
-			clearInterval(timer);
-			out.end();
-			reject(error);
-		});
-		child.on('close', code => {
-			clearInterval(timer);
-			out.end(() => {
-				if (code === 0) {
-					log(`  ${label}: done in ${elapsed(t)}`);
-					resolve();
-				} else {
-					reject(new InstallError(`${label} failed (exit ${code}):\n${tail(logFile, 40)}`));
-				}
-			});
-		});
-	});
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (error) => {
+      clearInterval(timer);
+      out.end();
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearInterval(timer);
+      out.end(() => {
+        if (code === 0) {
+          log(`  ${label}: done in ${elapsed(t)}`);
+          resolve();
+        } else {
+          reject(new InstallError(`${label} failed (exit ${code}):\n${tail(logFile, 40)}`));
+        }
+      });
+    });
+  });
 }
 
+/** @param {string} lockFile */
 function acquireLock(lockFile) {
-	for (;;) {
-		try {
-			fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+  for (;;) {
+    try {
+      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
 
-			return;
-		} catch (error) {
-			if (error.code !== 'EEXIST') {
-				throw error;
-			}
+      return;
+    } catch (error) {
+      if (/** @type {NodeJS.ErrnoException} */ (error).code !== 'EEXIST') {
+        throw error;
+      }
 
-			const pid = Number(fs.readFileSync(lockFile, 'utf8'));
-			let alive = false;
+      const pid = Number(fs.readFileSync(lockFile, 'utf8'));
+      let alive = false;
 
-			try {
-				alive = pid > 0 && process.kill(pid, 0);
-			} catch (e) {
-				alive = e.code === 'EPERM';
-			}
+      try {
+        alive = pid > 0 && process.kill(pid, 0);
+      } catch (e) {
+        alive = /** @type {NodeJS.ErrnoException} */ (e).code === 'EPERM';
+      }
 
-			if (alive) {
-				return 'busy';
-			}
+      if (alive) {
+        return 'busy';
+      }
 
-			fs.rmSync(lockFile, { force: true });
-		}
-	}
+      fs.rmSync(lockFile, { force: true });
+    }
+  }
 }
 
+/** @param {string} lockFile @param {string} bin */
 async function waitForOtherBuild(lockFile, bin) {
-	log(`another install (pid ${fs.readFileSync(lockFile, 'utf8')}) is building; waiting ...`);
+  log(`another install (pid ${fs.readFileSync(lockFile, 'utf8')}) is building; waiting ...`);
 
-	while (fs.existsSync(lockFile)) {
-		await new Promise(r => setTimeout(r, 2000));
-	}
+  while (fs.existsSync(lockFile)) {
+    await new Promise((r) => setTimeout(r, 2000));
+  }
 
-	return isRunnableWorker(bin);
+  return isRunnableWorker(bin);
 }
 
+/** @param {MediasoupPackage} ms */
 async function buildFromSource(ms) {
-	const { dir: cacheDir, bin } = cachedWorker(ms.version);
-	const root = cacheRoot();
+  const { dir: cacheDir, bin } = cachedWorker(ms.version);
+  const root = cacheRoot();
 
-	fs.mkdirSync(root, { recursive: true });
+  fs.mkdirSync(root, { recursive: true });
 
-	const lockFile = path.join(root, `${path.basename(cacheDir)}.lock`);
+  const lockFile = path.join(root, `${path.basename(cacheDir)}.lock`);
 
-	if (acquireLock(lockFile) === 'busy') {
-		if (await waitForOtherBuild(lockFile, bin)) {
-			log(`the other install finished; using ${bin}`);
+  if (acquireLock(lockFile) === 'busy') {
+    if (await waitForOtherBuild(lockFile, bin)) {
+      log(`the other install finished; using ${bin}`);
 
-			return bin;
-		}
+      return bin;
+    }
 
-		acquireLock(lockFile);
-	}
+    acquireLock(lockFile);
+  }
 
-	const buildDir = fs.mkdtempSync(path.join(root, `.build-${path.basename(cacheDir)}-`));
-	const logFile = path.join(buildDir, 'build.log');
-	const keep = Boolean(process.env.CALLWIRE_MEDIASOUP_KEEP_BUILD);
-	let ok = false;
+  const buildDir = fs.mkdtempSync(path.join(root, `.build-${path.basename(cacheDir)}-`));
+  const logFile = path.join(buildDir, 'build.log');
+  const keep = Boolean(process.env.CALLWIRE_MEDIASOUP_KEEP_BUILD);
+  let ok = false;
 
-	try {
-		log(`building mediasoup-worker ${ms.version} from source (typically 4-9 min on 2 cores); log: ${logFile}`);
-		ensureSystemPackages(logFile);
+  try {
+    log(`building mediasoup-worker ${ms.version} from source (typically 4-9 min on 2 cores); log: ${logFile}`);
+    ensureSystemPackages(logFile);
 
-		log('step: copying worker sources from the mediasoup package and applying worker-build.patch');
+    log('step: copying worker sources from the mediasoup package and applying worker-build.patch');
 
-		const src = path.join(buildDir, 'worker');
+    const src = path.join(buildDir, 'worker');
 
-		copyWorkerSources(ms, src);
+    copyWorkerSources(ms, src);
 
-		if (!runLogged('patch', ['-p1', '--forward', '--batch', '-d', src, '-i', PATCH_FILE], logFile)) {
-			fail(
-				`worker-build.patch does not apply to mediasoup ${ms.version} ` +
-					`(it was written for 3.19.3):\n${tail(logFile, 20)}`
-			);
-		}
+    if (!runLogged('patch', ['-p1', '--forward', '--batch', '-d', src, '-i', PATCH_FILE], logFile)) {
+      fail(`worker-build.patch does not apply to mediasoup ${ms.version} ` + `(it was written for 3.19.3):\n${tail(logFile, 20)}`);
+    }
 
-		const out = path.join(buildDir, 'out');
-		const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+    const out = path.join(buildDir, 'out');
+    const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
 
-		await runStep('meson setup', 'meson', ['setup', ...BUILD_RECIPE.meson, out, src], logFile, buildDir);
+    await runStep('meson setup', 'meson', ['setup', ...BUILD_RECIPE.meson, out, src], logFile, buildDir);
 
-		for (const target of BUILD_RECIPE.targets) {
-			await runStep(`compile ${target}`, 'meson', ['compile', '-C', out, '-j', jobs, target], logFile, buildDir);
-		}
+    for (const target of BUILD_RECIPE.targets) {
+      await runStep(`compile ${target}`, 'meson', ['compile', '-C', out, '-j', jobs, target], logFile, buildDir);
+    }
 
-		const built = path.join(out, 'mediasoup-worker');
+    const built = path.join(out, 'mediasoup-worker');
 
-		log('step: verifying the built binary');
+    log('step: verifying the built binary');
 
-		if (!isRunnableWorker(built)) {
-			fail(`the built ${built} does not run (expected exit code 41); see ${logFile}`);
-		}
+    if (!isRunnableWorker(built)) {
+      fail(`the built ${built} does not run (expected exit code 41); see ${logFile}`);
+    }
 
-		fs.mkdirSync(cacheDir, { recursive: true });
-		fs.copyFileSync(built, `${bin}.tmp`);
-		fs.chmodSync(`${bin}.tmp`, 0o755);
-		fs.renameSync(`${bin}.tmp`, bin);
-		fs.copyFileSync(logFile, path.join(cacheDir, 'build.log'));
-		fs.writeFileSync(
-			path.join(cacheDir, 'build-info.json'),
-			JSON.stringify(
-				{
-					mediasoup: ms.version,
-					patchHash: patchHash(),
-					recipe: BUILD_RECIPE,
-					builtAt: new Date().toISOString(),
-					buildSeconds: Math.round((Date.now() - T0) / 1000),
-					node: process.version,
-				},
-				null,
-				2
-			) + '\n'
-		);
-		ok = true;
-		log(`built and cached: ${bin} (${elapsed()})`);
+    fs.mkdirSync(cacheDir, { recursive: true });
+    fs.copyFileSync(built, `${bin}.tmp`);
+    fs.chmodSync(`${bin}.tmp`, 0o755);
+    fs.renameSync(`${bin}.tmp`, bin);
+    fs.copyFileSync(logFile, path.join(cacheDir, 'build.log'));
+    fs.writeFileSync(
+      path.join(cacheDir, 'build-info.json'),
+      JSON.stringify(
+        {
+          mediasoup: ms.version,
+          patchHash: patchHash(),
+          recipe: BUILD_RECIPE,
+          builtAt: new Date().toISOString(),
+          buildSeconds: Math.round((Date.now() - T0) / 1000),
+          node: process.version,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+    ok = true;
+    log(`built and cached: ${bin} (${elapsed()})`);
 
-		return bin;
-	} finally {
-		if (!ok) {
-			const saved = path.join(root, `last-failed-build-${ms.version}.log`);
+    return bin;
+  } finally {
+    if (!ok) {
+      const saved = path.join(root, `last-failed-build-${ms.version}.log`);
 
-			try {
-				fs.copyFileSync(logFile, saved);
-				log(`build log saved to ${saved}`);
-			} catch {}
-		}
+      try {
+        fs.copyFileSync(logFile, saved);
+        log(`build log saved to ${saved}`);
+      } catch {
+        /* the log is a convenience: a failed copy changes nothing */
+      }
+    }
 
-		if (!keep) {
-			fs.rmSync(buildDir, { recursive: true, force: true });
-		}
+    if (!keep) {
+      fs.rmSync(buildDir, { recursive: true, force: true });
+    }
 
-		fs.rmSync(lockFile, { force: true });
-	}
+    fs.rmSync(lockFile, { force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------
 
 export async function main(argv = process.argv.slice(2)) {
-	const opts = { force: false, download: true };
+  const opts = { force: false, download: true };
 
-	for (const a of argv) {
-		if (a === '--force') opts.force = true;
-		else if (a === '--no-download') opts.download = false;
-		else if (a === '-h' || a === '--help') return usage();
-		else fail(`unknown argument: ${a} (see --help)`);
-	}
+  for (const a of argv) {
+    if (a === '--force') opts.force = true;
+    else if (a === '--no-download') opts.download = false;
+    else if (a === '-h' || a === '--help') return usage();
+    else fail(`unknown argument: ${a} (see --help)`);
+  }
 
-	if (process.env.CALLWIRE_MEDIASOUP_SKIP) {
-		log('CALLWIRE_MEDIASOUP_SKIP set; doing nothing');
+  if (process.env.CALLWIRE_MEDIASOUP_SKIP) {
+    log('CALLWIRE_MEDIASOUP_SKIP set; doing nothing');
 
-		return;
-	}
+    return;
+  }
 
-	const ms = findMediasoupPackage();
-	const pkg = JSON.parse(fs.readFileSync(path.join(ms.dir, 'package.json'), 'utf8'));
-	const cached = cachedWorker(ms.version);
+  const ms = findMediasoupPackage();
+  const pkg = JSON.parse(fs.readFileSync(path.join(ms.dir, 'package.json'), 'utf8'));
+  const cached = cachedWorker(ms.version);
 
-	log(`mediasoup ${ms.version} at ${ms.dir}`);
+  log(`mediasoup ${ms.version} at ${ms.dir}`);
 
-	if (!opts.force) {
-		const envBin = process.env.MEDIASOUP_WORKER_BIN;
+  if (!opts.force) {
+    const envBin = process.env.MEDIASOUP_WORKER_BIN;
 
-		if (envBin && isRunnableWorker(path.resolve(envBin))) {
-			log(`using MEDIASOUP_WORKER_BIN=${envBin}; nothing to do`);
+    if (envBin && isRunnableWorker(path.resolve(envBin))) {
+      log(`using MEDIASOUP_WORKER_BIN=${envBin}; nothing to do`);
 
-			return;
-		}
+      return;
+    }
 
-		const packaged = packagedWorkerPath(ms.dir);
+    const packaged = packagedWorkerPath(ms.dir);
 
-		if (isRunnableWorker(packaged)) {
-			log(`worker present in the mediasoup package: ${packaged}`);
+    if (isRunnableWorker(packaged)) {
+      log(`worker present in the mediasoup package: ${packaged}`);
 
-			return;
-		}
+      return;
+    }
 
-		if (isRunnableWorker(cached.bin)) {
-			log(`cached worker OK: ${cached.bin}`);
+    if (isRunnableWorker(cached.bin)) {
+      log(`cached worker OK: ${cached.bin}`);
 
-			return;
-		}
+      return;
+    }
 
-		if (opts.download && (await tryPrebuiltDownload(ms, pkg))) {
-			return;
-		}
-	} else {
-		log('--force: rebuilding from source');
-	}
+    if (opts.download && (await tryPrebuiltDownload(ms, pkg))) {
+      return;
+    }
+  } else {
+    log('--force: rebuilding from source');
+  }
 
-	await buildFromSource(ms);
+  await buildFromSource(ms);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-	main().catch(error => {
-		const msg = error instanceof InstallError ? error.message : error?.stack ?? String(error);
+  main().catch((error) => {
+    const msg = error instanceof InstallError ? error.message : (error?.stack ?? String(error));
 
-		console.error(`${TAG} ERROR after ${elapsed()}: ${msg}`);
-		process.exitCode = 1;
-	});
+    console.error(`${TAG} ERROR after ${elapsed()}: ${msg}`);
+    process.exitCode = 1;
+  });
 }

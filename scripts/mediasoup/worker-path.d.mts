@@ -1,10 +1,10 @@
 // Types for worker-path.mjs (locates a usable mediasoup-worker binary).
 
 export interface WorkerPathOptions {
-	/** Project root whose node_modules holds mediasoup. Default: repo root. */
-	projectRoot?: string;
-	/** Ignore an already-set MEDIASOUP_WORKER_BIN. Default: false. */
-	ignoreEnv?: boolean;
+  /** Project root whose node_modules holds mediasoup. Default: repo root. */
+  projectRoot?: string;
+  /** Ignore an already-set MEDIASOUP_WORKER_BIN. Default: false. */
+  ignoreEnv?: boolean;
 }
 
 /**

@@ -36,14 +36,8 @@ export const DEFAULT_PROJECT_ROOT = path.resolve(HERE, '..', '..');
  * Part of the cache key: editing any of it yields a new cache directory.
  */
 export const BUILD_RECIPE = Object.freeze({
-	meson: [
-		'--buildtype',
-		'release',
-		'-Db_ndebug=true',
-		'--wrap-mode=nodownload',
-		'-Dms_disable_liburing=true',
-	],
-	targets: ['flatbuffers-generator', 'mediasoup-worker'],
+  meson: ['--buildtype', 'release', '-Db_ndebug=true', '--wrap-mode=nodownload', '-Dms_disable_liburing=true'],
+  targets: ['flatbuffers-generator', 'mediasoup-worker'],
 });
 
 const runnableMemo = new Map();
@@ -55,45 +49,42 @@ const runnableMemo = new Map();
  * @returns {{ dir: string, version: string }}
  */
 export function findMediasoupPackage(projectRoot = DEFAULT_PROJECT_ROOT) {
-	const require = createRequire(path.join(projectRoot, 'package.json'));
-	const candidates = require.resolve.paths('mediasoup') ?? [];
+  const require = createRequire(path.join(projectRoot, 'package.json'));
+  const candidates = require.resolve.paths('mediasoup') ?? [];
 
-	for (const nodeModules of candidates) {
-		const pkgJson = path.join(nodeModules, 'mediasoup', 'package.json');
+  for (const nodeModules of candidates) {
+    const pkgJson = path.join(nodeModules, 'mediasoup', 'package.json');
 
-		if (fs.existsSync(pkgJson)) {
-			const pkg = JSON.parse(fs.readFileSync(pkgJson, 'utf8'));
+    if (fs.existsSync(pkgJson)) {
+      const pkg = JSON.parse(fs.readFileSync(pkgJson, 'utf8'));
 
-			return { dir: path.dirname(pkgJson), version: String(pkg.version) };
-		}
-	}
+      return { dir: path.dirname(pkgJson), version: String(pkg.version) };
+    }
+  }
 
-	throw new Error(
-		`mediasoup is not installed (looked from ${projectRoot}); run \`npm install\` first`
-	);
+  throw new Error(`mediasoup is not installed (looked from ${projectRoot}); run \`npm install\` first`);
 }
 
 /** Hash of the patch + build recipe (12 hex chars). */
 export function patchHash() {
-	const h = createHash('sha256');
+  const h = createHash('sha256');
 
-	h.update(fs.readFileSync(PATCH_FILE));
-	h.update(JSON.stringify(BUILD_RECIPE));
+  h.update(fs.readFileSync(PATCH_FILE));
+  h.update(JSON.stringify(BUILD_RECIPE));
 
-	return h.digest('hex').slice(0, 12);
+  return h.digest('hex').slice(0, 12);
 }
 
 /** Root of callwire's mediasoup-worker cache. */
 export function cacheRoot() {
-	if (process.env.CALLWIRE_MEDIASOUP_CACHE_DIR) {
-		return path.resolve(process.env.CALLWIRE_MEDIASOUP_CACHE_DIR);
-	}
+  if (process.env.CALLWIRE_MEDIASOUP_CACHE_DIR) {
+    return path.resolve(process.env.CALLWIRE_MEDIASOUP_CACHE_DIR);
+  }
 
-	const xdg = process.env.XDG_CACHE_HOME;
-	const base =
-		xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
+  const xdg = process.env.XDG_CACHE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
 
-	return path.join(base, 'callwire', 'mediasoup-worker');
+  return path.join(base, 'callwire', 'mediasoup-worker');
 }
 
 /**
@@ -101,9 +92,9 @@ export function cacheRoot() {
  * @param {string} version
  */
 export function cachedWorker(version) {
-	const dir = path.join(cacheRoot(), `${version}-${patchHash()}`);
+  const dir = path.join(cacheRoot(), `${version}-${patchHash()}`);
 
-	return { dir, bin: path.join(dir, 'mediasoup-worker') };
+  return { dir, bin: path.join(dir, 'mediasoup-worker') };
 }
 
 /**
@@ -111,7 +102,7 @@ export function cachedWorker(version) {
  * @param {string} mediasoupDir
  */
 export function packagedWorkerPath(mediasoupDir) {
-	return path.join(mediasoupDir, 'worker', 'out', 'Release', 'mediasoup-worker');
+  return path.join(mediasoupDir, 'worker', 'out', 'Release', 'mediasoup-worker');
 }
 
 /**
@@ -119,32 +110,32 @@ export function packagedWorkerPath(mediasoupDir) {
  * @param {string} bin
  */
 export function isRunnableWorker(bin) {
-	if (runnableMemo.has(bin)) {
-		return runnableMemo.get(bin);
-	}
+  if (runnableMemo.has(bin)) {
+    return runnableMemo.get(bin);
+  }
 
-	let ok = false;
+  let ok = false;
 
-	try {
-		fs.accessSync(bin, fs.constants.X_OK);
+  try {
+    fs.accessSync(bin, fs.constants.X_OK);
 
-		const res = spawnSync(bin, [], {
-			env: {},
-			stdio: 'ignore',
-			timeout: 10_000,
-		});
+    const res = spawnSync(bin, [], {
+      env: {},
+      stdio: 'ignore',
+      timeout: 10_000,
+    });
 
-		ok = res.status === 41;
-	} catch {
-		ok = false;
-	}
+    ok = res.status === 41;
+  } catch {
+    ok = false;
+  }
 
-	// Only remember successes: a failing binary may be replaced by a build.
-	if (ok) {
-		runnableMemo.set(bin, true);
-	}
+  // Only remember successes: a failing binary may be replaced by a build.
+  if (ok) {
+    runnableMemo.set(bin, true);
+  }
 
-	return ok;
+  return ok;
 }
 
 /**
@@ -153,48 +144,45 @@ export function isRunnableWorker(bin) {
  * @returns {string}
  */
 export function getMediasoupWorkerPath(options = {}) {
-	const projectRoot = options.projectRoot ?? DEFAULT_PROJECT_ROOT;
-	const tried = [];
-	const fromEnv = process.env.MEDIASOUP_WORKER_BIN;
+  const projectRoot = options.projectRoot ?? DEFAULT_PROJECT_ROOT;
+  const tried = [];
+  const fromEnv = process.env.MEDIASOUP_WORKER_BIN;
 
-	if (fromEnv && !options.ignoreEnv) {
-		const bin = path.resolve(fromEnv);
+  if (fromEnv && !options.ignoreEnv) {
+    const bin = path.resolve(fromEnv);
 
-		if (isRunnableWorker(bin)) {
-			return bin;
-		}
+    if (isRunnableWorker(bin)) {
+      return bin;
+    }
 
-		tried.push(`${bin} (from MEDIASOUP_WORKER_BIN)`);
-	}
+    tried.push(`${bin} (from MEDIASOUP_WORKER_BIN)`);
+  }
 
-	const { dir, version } = findMediasoupPackage(projectRoot);
-	const packaged = packagedWorkerPath(dir);
+  const { dir, version } = findMediasoupPackage(projectRoot);
+  const packaged = packagedWorkerPath(dir);
 
-	if (isRunnableWorker(packaged)) {
-		return packaged;
-	}
+  if (isRunnableWorker(packaged)) {
+    return packaged;
+  }
 
-	tried.push(packaged);
+  tried.push(packaged);
 
-	const { bin } = cachedWorker(version);
+  const { bin } = cachedWorker(version);
 
-	if (isRunnableWorker(bin)) {
-		return bin;
-	}
+  if (isRunnableWorker(bin)) {
+    return bin;
+  }
 
-	tried.push(bin);
+  tried.push(bin);
 
-	const installer = path.relative(
-		process.cwd(),
-		path.join(HERE, 'install-worker.mjs')
-	);
+  const installer = path.relative(process.cwd(), path.join(HERE, 'install-worker.mjs'));
 
-	throw new Error(
-		`No usable mediasoup-worker binary for mediasoup ${version}. Looked at:\n` +
-			tried.map(t => `  - ${t}`).join('\n') +
-			`\nRun \`node ${installer || 'scripts/mediasoup/install-worker.mjs'}\` ` +
-			'(it runs automatically on `npm install`) to fetch or build one.'
-	);
+  throw new Error(
+    `No usable mediasoup-worker binary for mediasoup ${version}. Looked at:\n` +
+      tried.map((t) => `  - ${t}`).join('\n') +
+      `\nRun \`node ${installer || 'scripts/mediasoup/install-worker.mjs'}\` ` +
+      '(it runs automatically on `npm install`) to fetch or build one.',
+  );
 }
 
 export default getMediasoupWorkerPath;

@@ -13,7 +13,9 @@ describe('CallwireServer', () => {
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
     // The same command the README gives for a self-signed test pair.
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', key, '-out', cert], {
+      stdio: 'ignore',
+    });
     const server = await startTestServer({ TLS_CERT: cert, TLS_KEY: key });
     try {
       expect(server.url).toMatch(/^https:/);

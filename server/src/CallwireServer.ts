@@ -139,7 +139,11 @@ export class CallwireServer {
     const log = this.logger;
     this.#auth = new Authenticator(config.auth, this.store, new SessionTokens(await this.store.sharedSecret('session')));
     // Rooms stay 1:1 until the SFU is up (#startSfu).
-    this.rooms = new RoomManager(this.#notifier, { reconnectGraceMs: config.reconnectGraceMs, limits: null, roomsPerConnection: config.limits.roomsPerConnection });
+    this.rooms = new RoomManager(this.#notifier, {
+      reconnectGraceMs: config.reconnectGraceMs,
+      limits: null,
+      roomsPerConnection: config.limits.roomsPerConnection,
+    });
     this.calls = new CallManager(this.#notifier, this.cluster, this.store, this.rooms, log.child('calls'), {
       ringTimeoutMs: config.ringTimeoutMs,
       requireKnownCallee: config.auth.mode === 'guest',

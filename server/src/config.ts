@@ -13,9 +13,12 @@ import { TURN_ENV, TurnConfigError, parseTurnConfig, turnConfigFromEnv, type Tur
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const list = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
 
 const IceServerJson = z.array(
   z.strictObject({
@@ -113,9 +116,15 @@ const EnvSchema = z.object({
   /** Where the embedded store keeps its file (one node); `:memory:` keeps nothing (tests). */
   DATA_DIR: z.string().min(1).optional(),
   /** Many nodes: state in this Redis (redis://host:port), events between nodes through it. */
-  REDIS_URL: z.string().regex(/^rediss?:\/\/./, 'REDIS_URL must look like redis://host:port').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/./, 'REDIS_URL must look like redis://host:port')
+    .optional(),
   /** This node's name in a cluster (logs, routing); default: random per start. */
-  NODE_ID: z.string().regex(/^[a-z0-9-]{1,32}$/, 'NODE_ID: 1–32 of a-z 0-9 -').optional(),
+  NODE_ID: z
+    .string()
+    .regex(/^[a-z0-9-]{1,32}$/, 'NODE_ID: 1–32 of a-z 0-9 -')
+    .optional(),
 });
 
 /** Every environment variable the server reads (its own and the bundled relay's TURN_*). */
@@ -218,10 +227,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     };
   }
 
-  const iceServers: Config['iceServers'] = [
-    ...(e.STUN_URLS.length > 0 ? [{ urls: e.STUN_URLS }] : []),
-    ...(e.ICE_SERVERS_JSON ?? []),
-  ];
+  const iceServers: Config['iceServers'] = [...(e.STUN_URLS.length > 0 ? [{ urls: e.STUN_URLS }] : []), ...(e.ICE_SERVERS_JSON ?? [])];
   for (const s of iceServers) {
     for (const url of Array.isArray(s.urls) ? s.urls : [s.urls]) {
       if (!/^(stun|stuns|turn|turns):/.test(url)) {
@@ -244,7 +250,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     turn,
     sfu: e.SFU_ENABLED ? loadSfu(e) : null,
     rateLimitPerSec: e.RATE_LIMIT_PER_SEC,
-    limits: { connectionsPerIp: e.MAX_CONNECTIONS_PER_IP, newHandlesPerIpHour: e.NEW_HANDLES_PER_IP_HOUR, roomCreatesPerConnectionHour: e.ROOM_CREATES_PER_HOUR, roomsPerConnection: e.ROOMS_PER_CONNECTION, unknownCalleesPerHour: e.UNKNOWN_CALLEES_PER_HOUR },
+    limits: {
+      connectionsPerIp: e.MAX_CONNECTIONS_PER_IP,
+      newHandlesPerIpHour: e.NEW_HANDLES_PER_IP_HOUR,
+      roomCreatesPerConnectionHour: e.ROOM_CREATES_PER_HOUR,
+      roomsPerConnection: e.ROOMS_PER_CONNECTION,
+      unknownCalleesPerHour: e.UNKNOWN_CALLEES_PER_HOUR,
+    },
     metricsToken: e.METRICS_TOKEN ?? null,
     webDist: e.WEB_DIST ?? null,
     trustProxy: e.TRUST_PROXY,
@@ -285,7 +297,9 @@ function loadTurn(e: Env, rawEnv: Record<string, string | undefined>, env: Recor
     bundled = parseTurnConfig(input as never);
   } catch (err) {
     if (err instanceof TurnConfigError) {
-      throw new ConfigError(`invalid configuration:\n${err.issues.map((i) => `  ${TURN_ENV[i.path as keyof typeof TURN_ENV] ?? i.path}: ${i.message}`).join('\n')}`);
+      throw new ConfigError(
+        `invalid configuration:\n${err.issues.map((i) => `  ${TURN_ENV[i.path as keyof typeof TURN_ENV] ?? i.path}: ${i.message}`).join('\n')}`,
+      );
     }
     throw err;
   }

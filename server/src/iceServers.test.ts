@@ -31,7 +31,11 @@ describe('ICE servers from the bundled relay', () => {
     const a = server.turn!.addresses();
     expect(iceServers).toEqual([
       { urls: [`stun:127.0.0.1:${a.udp!.port}`] },
-      { urls: [`turn:127.0.0.1:${a.udp!.port}?transport=udp`, `turn:127.0.0.1:${a.tcp!.port}?transport=tcp`], username: expect.stringMatching(/^\d+:ada$/), credential: expect.any(String) },
+      {
+        urls: [`turn:127.0.0.1:${a.udp!.port}?transport=udp`, `turn:127.0.0.1:${a.tcp!.port}?transport=tcp`],
+        username: expect.stringMatching(/^\d+:ada$/),
+        credential: expect.any(String),
+      },
     ]);
     const turn = turnEntry(iceServers);
     const expiry = Number(turn.username!.split(':')[0]);
@@ -41,7 +45,14 @@ describe('ICE servers from the bundled relay', () => {
 
     for (const transport of ['udp', 'tcp'] as TurnTransportKind[]) {
       const port = Number(/:(\d+)\?/.exec(urls(turn).find((u) => u.endsWith(transport))!)![1]);
-      const client = await TurnClient.connect({ transport, host: '127.0.0.1', port, username: turn.username!, credential: turn.credential!, requestTimeoutMs: 3000 });
+      const client = await TurnClient.connect({
+        transport,
+        host: '127.0.0.1',
+        port,
+        username: turn.username!,
+        credential: turn.credential!,
+        requestTimeoutMs: 3000,
+      });
       const { relayed } = await client.allocate();
       expect(relayed.address).toBe('127.0.0.1');
       client.close();
@@ -81,13 +92,19 @@ describe('TURN credentials are never anonymous', () => {
     server = await startTestServer({ TURN_ENABLED: 'true', TURN_UDP_PORT: '0', TURN_TCP_PORT: 'off' });
     const flood = await Promise.all(Array.from({ length: 30 }, () => fetch(`${server.url}/api/ice-servers`)));
     expect(flood.map((r) => r.status)).toEqual(Array(30).fill(401));
-    const forged = await fetch(`${server.url}/api/ice-servers`, { headers: { Authorization: 'Bearer cws1.YWRh.9999999999.forgedforgedforgedforgedforgedforgedforged' } });
+    const forged = await fetch(`${server.url}/api/ice-servers`, {
+      headers: { Authorization: 'Bearer cws1.YWRh.9999999999.forgedforgedforgedforgedforgedforgedforged' },
+    });
     expect(forged.status).toBe(401);
     expect(await forged.json()).toMatchObject({ error: { code: 'unauthorized', message: 'session token rejected' } });
 
     const c = await TestClient.guest(server.url, 'ada');
     const { token, iceServers } = await c.session;
-    const ask = async () => turnEntry(((await (await fetch(`${server.url}/api/ice-servers`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { iceServers: IceServerInfo[] }).iceServers);
+    const ask = async () =>
+      turnEntry(
+        ((await (await fetch(`${server.url}/api/ice-servers`, { headers: { Authorization: `Bearer ${token}` } })).json()) as { iceServers: IceServerInfo[] })
+          .iceServers,
+      );
     const [first, second] = [await ask(), await ask()];
     // Bound to the person: the same credential on every request, and the one the session got.
     expect(second).toEqual(first);

@@ -19,7 +19,8 @@ async function main(): Promise<void> {
     await server.start();
   } catch (err) {
     // The store (a data file, or Redis) comes first; then the port.
-    const why = err instanceof StoreError ? `cannot open its store: ${err.message}` : `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`;
+    const why =
+      err instanceof StoreError ? `cannot open its store: ${err.message}` : `cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`;
     console.error(`callwire: ${why}`);
     await server.close().catch(() => {});
     process.exit(1);

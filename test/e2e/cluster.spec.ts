@@ -14,6 +14,7 @@ test.afterEach(closePeople);
 
 /** The nodes of the running test, so a failure can show what they logged. */
 let current: Cluster | null = null;
+// eslint-disable-next-line no-empty-pattern -- Playwright's fixture object must be destructured
 test.afterEach(async ({}, testInfo) => {
   if (current && testInfo.status !== testInfo.expectedStatus) {
     for (const n of current.nodes) console.log(`--- log of node on port ${n.port} ---\n${n.log.slice(-4_000)}`);
@@ -113,11 +114,25 @@ test('one call link, people on both nodes: the room’s SFU runs on one node and
   try {
     const [a, b] = c.nodes;
     const room = `cluster-${Date.now()}`;
-    const pages = [...(await join(browser, a.url, room, ['Ann'])), ...(await join(browser, b.url, room, ['Ben'])), ...(await join(browser, a.url, room, ['Cat']))];
+    const pages = [
+      ...(await join(browser, a.url, room, ['Ann'])),
+      ...(await join(browser, b.url, room, ['Ben'])),
+      ...(await join(browser, a.url, room, ['Cat'])),
+    ];
     for (const page of pages) await expect(status(page)).toHaveText('Connected', { timeout: 30_000 });
     for (const page of pages) {
       // Ann and Ben talked peer to peer before Cat came: wait until that link has handed over to the SFU.
-      await expect.poll(() => page.evaluate(() => [...(window as unknown as { callwire: { room: { participants: Map<string, { link: unknown }> } } }).callwire.room.participants.values()].some((p) => p.link)), { timeout: 30_000, message: 'the P2P link is gone' }).toBe(false);
+      await expect
+        .poll(
+          () =>
+            page.evaluate(() =>
+              [...(window as unknown as { callwire: { room: { participants: Map<string, { link: unknown }> } } }).callwire.room.participants.values()].some(
+                (p) => p.link,
+              ),
+            ),
+          { timeout: 30_000, message: 'the P2P link is gone' },
+        )
+        .toBe(false);
       await expect.poll(async () => (await snapshot(page)).inVideoStreams, { timeout: 30_000, message: 'video from both others' }).toBe(2);
       await expect.poll(async () => (await snapshot(page)).inAudioStreams, { timeout: 30_000, message: 'audio from both others' }).toBe(2);
       const s = await expectMediaFlowing(page, { video: true });

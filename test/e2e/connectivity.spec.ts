@@ -127,7 +127,10 @@ test.describe('connection test page', () => {
       // Only the local device checks (about 4 s) take time; the server part fails at once.
       expect(ms).toBeLessThan(12_000);
       const text = await page.getByTestId('text-report').inputValue();
-      const serverPart = [...text.matchAll(/\((server\.reachable|signaling\.\w+|ice\.\w+|turn\.\w+|sfu\.\w+), (\d+) ms\)/g)].reduce((sum, m) => sum + Number(m[2]), 0);
+      const serverPart = [...text.matchAll(/\((server\.reachable|signaling\.\w+|ice\.\w+|turn\.\w+|sfu\.\w+), (\d+) ms\)/g)].reduce(
+        (sum, m) => sum + Number(m[2]),
+        0,
+      );
       expect(serverPart, 'server-side checks, ms in total').toBeLessThan(1_000);
     } finally {
       await page.context().close();

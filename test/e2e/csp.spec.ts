@@ -25,7 +25,11 @@ test('home, a call and the connectivity page run under the CSP without a violati
   const violations = [...(await Promise.all([watchViolations(ann), watchViolations(ben)]))];
   await signUp(ann, 'Ann');
   const room = `csp-${Date.now()}`;
-  for (const [p, name] of [[ann, 'Ann'], [ben, 'Ben']] as const) await p.goto(`/call/${room}?name=${name}`);
+  for (const [p, name] of [
+    [ann, 'Ann'],
+    [ben, 'Ben'],
+  ] as const)
+    await p.goto(`/call/${room}?name=${name}`);
   for (const p of [ann, ben]) await expect(p.getByTestId('call-status')).toHaveText('Connected');
   await expectMediaFlowing(ben, { video: true });
   await ann.goto('/connectivity');

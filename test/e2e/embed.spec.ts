@@ -224,7 +224,11 @@ test('bad options give a typed invalid-options error event (and a DOM event), ne
   const host = await person(browser);
   await host.goto(`${EMBED_HOST_ORIGIN}/?mount=0`);
   const results = await host.evaluate(async (callwire) => {
-    const w = window as unknown as { Callwire: { mount(e: HTMLElement, o: unknown): { state: string; on(n: string, f: (d: { code: string; message: string; fatal: boolean }) => void): void } } };
+    const w = window as unknown as {
+      Callwire: {
+        mount(e: HTMLElement, o: unknown): { state: string; on(n: string, f: (d: { code: string; message: string; fatal: boolean }) => void): void };
+      };
+    };
     const attempt = (options: unknown) =>
       new Promise<{ code: string; message: string; fatal: boolean; domCode: string; iframes: number; state: string }>((resolve) => {
         const el = document.createElement('div');
@@ -274,13 +278,19 @@ test('a token the server refuses is a fatal unauthorized error from the frame; t
         handle.on('joined', () => events.push('joined'));
         handle.on('error', (error) => {
           events.push('error');
-          void handle.join().catch((e: { code: string }) =>
-            resolve({ events, error, state: handle.state, iframes: el.querySelectorAll('iframe').length, joinCode: e.code }),
-          );
+          void handle
+            .join()
+            .catch((e: { code: string }) => resolve({ events, error, state: handle.state, iframes: el.querySelectorAll('iframe').length, joinCode: e.code }));
         });
       }),
   );
-  expect(result).toMatchObject({ events: ['ready', 'error'], error: { code: 'unauthorized', fatal: true }, state: 'failed', iframes: 0, joinCode: 'destroyed' });
+  expect(result).toMatchObject({
+    events: ['ready', 'error'],
+    error: { code: 'unauthorized', fatal: true },
+    state: 'failed',
+    iframes: 0,
+    joinCode: 'destroyed',
+  });
 });
 
 test('<callwire-call> joins from attributes (a call link, camera off) and reports DOM events', async ({ browser }) => {

@@ -12,7 +12,15 @@ import { expectMediaFlowing, person, snapshot, closePeople } from './media.ts';
 test.afterEach(closePeople);
 
 const env = (port: number, extra: Record<string, string> = {}) =>
-  loadConfig({ DATA_DIR: ':memory:', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', SFU_ENABLED: 'false', TURN_SECRET: 'fault-test-secret-0123456789', ...extra });
+  loadConfig({
+    DATA_DIR: ':memory:',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'error',
+    SFU_ENABLED: 'false',
+    TURN_SECRET: 'fault-test-secret-0123456789',
+    ...extra,
+  });
 
 /** Time until `page` decodes new remote video frames again, polled every 100 ms (max 60 s). */
 async function untilFramesFlow(page: Page, since: number): Promise<number> {

@@ -88,12 +88,24 @@ test('escalation: a P2P pair moves to the SFU when a third person joins, without
   // The P2P link is gone: every remaining peer connection belongs to the SFU session.
   for (const p of [ann, ben]) {
     expect(await mode(p)).toBe('sfu');
-    await expect.poll(() => p.evaluate(() => [...(window as unknown as { callwire: { room: { participants: Map<string, { link: unknown }> } } }).callwire.room.participants.values()].some((x) => x.link)), { timeout: 15_000 }).toBe(false);
+    await expect
+      .poll(
+        () =>
+          p.evaluate(() =>
+            [...(window as unknown as { callwire: { room: { participants: Map<string, { link: unknown }> } } }).callwire.room.participants.values()].some(
+              (x) => x.link,
+            ),
+          ),
+        { timeout: 15_000 },
+      )
+      .toBe(false);
   }
   await ann.waitForTimeout(1_000);
   const annSeesBen = await maxGap(ann, 'Ben', since);
   const benSeesAnn = await maxGap(ben, 'Ann', sinceBen);
-  console.log(`escalation gap: Ann sees Ben ${annSeesBen.gap.toFixed(0)} ms (${annSeesBen.frames} frames), Ben sees Ann ${benSeesAnn.gap.toFixed(0)} ms (${benSeesAnn.frames} frames)`);
+  console.log(
+    `escalation gap: Ann sees Ben ${annSeesBen.gap.toFixed(0)} ms (${annSeesBen.frames} frames), Ben sees Ann ${benSeesAnn.gap.toFixed(0)} ms (${benSeesAnn.frames} frames)`,
+  );
   // Loose bound for a loaded 2-core CI machine; the benchmark reports the real number.
   expect(annSeesBen.gap).toBeLessThan(3_000);
   expect(benSeesAnn.gap).toBeLessThan(3_000);

@@ -71,7 +71,8 @@ test('an ICE restart keeps the call going', async ({ browser }) => {
   for (const page of [alice, bob]) await expect(status(page)).toHaveText('Connected');
   await expectMediaFlowing(bob, { video: true });
 
-  const ufrag = () => alice.evaluate(() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.at(-1)!.localDescription!.sdp.match(/a=ice-ufrag:(\S+)/)![1]);
+  const ufrag = () =>
+    alice.evaluate(() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.at(-1)!.localDescription!.sdp.match(/a=ice-ufrag:(\S+)/)![1]);
   const before = await ufrag();
   // What the app does when the browser reports a network change.
   await alice.evaluate(() => window.dispatchEvent(new Event('online')));

@@ -13,7 +13,16 @@ test.afterEach(closePeople);
 let server: CallwireServer;
 test.beforeAll(async () => {
   server = new CallwireServer(
-    loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', TURN_ENABLED: 'false', SFU_WORKERS: '1', SFU_RTC_PORT: '40600', RECONNECT_GRACE_MS: '15000' }),
+    loadConfig({
+      DATA_DIR: ':memory:',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+      TURN_ENABLED: 'false',
+      SFU_WORKERS: '1',
+      SFU_RTC_PORT: '40600',
+      RECONNECT_GRACE_MS: '15000',
+    }),
   );
   await server.start();
   expect(server.sfu, 'SFU running').not.toBeNull();

@@ -21,7 +21,17 @@ test.beforeAll(async () => {
   nft('add', 'table', 'inet', 'callwire_test');
   nft('add', 'chain', 'inet', 'callwire_test', 'in', '{ type filter hook input priority 0; }');
   nft('add', 'rule', 'inet', 'callwire_test', 'in', 'udp', 'dport', String(SFU_PORT), 'drop');
-  server = new CallwireServer(loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', TURN_ENABLED: 'false', SFU_WORKERS: '1', SFU_RTC_PORT: String(SFU_PORT) }));
+  server = new CallwireServer(
+    loadConfig({
+      DATA_DIR: ':memory:',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+      TURN_ENABLED: 'false',
+      SFU_WORKERS: '1',
+      SFU_RTC_PORT: String(SFU_PORT),
+    }),
+  );
   await server.start();
 });
 test.afterAll(async () => {

@@ -13,7 +13,17 @@ test.afterEach(closePeople);
 let server: CallwireServer;
 test.beforeAll(async () => {
   server = new CallwireServer(
-    loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'error', TURN_ENABLED: 'false', SFU_WORKERS: '1', SFU_RTC_PORT: '40700', SFU_TOP_K: '1', SFU_TOP_K_THRESHOLD: '2' }),
+    loadConfig({
+      DATA_DIR: ':memory:',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+      TURN_ENABLED: 'false',
+      SFU_WORKERS: '1',
+      SFU_RTC_PORT: '40700',
+      SFU_TOP_K: '1',
+      SFU_TOP_K_THRESHOLD: '2',
+    }),
   );
   await server.start();
 });
@@ -22,7 +32,11 @@ test.afterAll(async () => server?.close());
 /** Audio packets `page` has received from each remote person, by name. */
 const audioPackets = (page: Page) =>
   page.evaluate(async () => {
-    const room = (window as unknown as { callwire: { room: { participants: Map<string, { info: { name: string }; statsSource: { getStats(): Promise<RTCStatsReport> } | null }> } } }).callwire.room;
+    const room = (
+      window as unknown as {
+        callwire: { room: { participants: Map<string, { info: { name: string }; statsSource: { getStats(): Promise<RTCStatsReport> } | null }> } };
+      }
+    ).callwire.room;
     const out: Record<string, number> = {};
     for (const p of room.participants.values()) {
       let n = 0;
@@ -42,7 +56,8 @@ function forwardingState(): string {
   const rows: string[] = [];
   for (const [pid, peer] of room.peers) {
     for (const c of peer.consumers.values()) {
-      if (c.kind === 'audio') rows.push(`${names.get(pid)}←${names.get(c.appData.participantId)}: ${c.paused ? 'paused' : 'forwarded'}${c.producerPaused ? ' (sender paused)' : ''}`);
+      if (c.kind === 'audio')
+        rows.push(`${names.get(pid)}←${names.get(c.appData.participantId)}: ${c.paused ? 'paused' : 'forwarded'}${c.producerPaused ? ' (sender paused)' : ''}`);
     }
   }
   return rows.join(', ');
@@ -60,7 +75,11 @@ test('only the current speaker is forwarded; a new speaker is heard within a few
   const room = `topk-${Date.now()}`;
   const pages: Record<string, Page> = {};
   // Ann and Ben join muted; Cat talks (Chromium's fake microphone beeps continuously).
-  for (const [name, muted] of [['Ann', true], ['Ben', true], ['Cat', false]] as const) {
+  for (const [name, muted] of [
+    ['Ann', true],
+    ['Ben', true],
+    ['Cat', false],
+  ] as const) {
     const page = await person(browser);
     await page.goto(`${server.url}/call/${room}?name=${name}&video=0`);
     await expect(page.getByTestId('call-status')).toHaveText(/Connected|Waiting/, { timeout: 30_000 });
@@ -70,7 +89,12 @@ test('only the current speaker is forwarded; a new speaker is heard within a few
   const ben = pages['Ben']!;
   // Ann and Ben started peer to peer; wait until the move to the SFU has closed that link.
   const p2pLinks = (page: Page) =>
-    page.evaluate(() => [...(window as unknown as { callwire: { room: { participants: Map<string, { link: unknown }> } } }).callwire.room.participants.values()].filter((p) => p.link).length);
+    page.evaluate(
+      () =>
+        [...(window as unknown as { callwire: { room: { participants: Map<string, { link: unknown }> } } }).callwire.room.participants.values()].filter(
+          (p) => p.link,
+        ).length,
+    );
   for (const page of Object.values(pages)) await expect.poll(() => p2pLinks(page), { timeout: 20_000, message: 'escalated to the SFU' }).toBe(0);
   await expect.poll(async () => (await rates(ben))['Cat'] ?? 0, { timeout: 20_000, message: 'Ben hears Cat' }).toBeGreaterThan(20);
   const before = await rates(ben);
@@ -100,7 +124,9 @@ test('only the current speaker is forwarded; a new speaker is heard within a few
   console.log(`top-K: new speaker heard after ${delays.join(', ')} ms (unmute click → 5 packets at the listener)`);
   // With K=1 the one who stopped is no longer forwarded.
   const after = await rates(ben);
-  const quiet = Object.entries(after).filter(([, r]) => r > 20).map(([n]) => n);
+  const quiet = Object.entries(after)
+    .filter(([, r]) => r > 20)
+    .map(([n]) => n);
   expect(quiet).toHaveLength(1);
   for (const p of Object.values(pages)) await p.context().close();
 });

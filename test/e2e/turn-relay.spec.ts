@@ -14,7 +14,9 @@ test.afterEach(closePeople);
 const SECRET = 'e2e-shared-turn-secret-0123456789';
 
 async function startCallwire(env: Record<string, string>): Promise<CallwireServer> {
-  const server = new CallwireServer(loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', SFU_ENABLED: 'false', TURN_SECRET: SECRET, ...env }));
+  const server = new CallwireServer(
+    loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', SFU_ENABLED: 'false', TURN_SECRET: SECRET, ...env }),
+  );
   await server.start();
   return server;
 }
@@ -80,8 +82,15 @@ test.describe('bundled TURN relay', () => {
     const pages = await relayCall(browser, server, 'udp');
     await expectMediaFlowing(pages[1], { video: true });
     // This call's allocations only (a previous test's may still be waiting to expire).
-    const handles = await Promise.all(pages.map((p) => p.evaluate(() => (window as unknown as { callwire: { room: { self: { handle: string } } } }).callwire.room.self.handle)));
-    const ours = () => server.turn!.allocations().filter((a) => handles.includes(a.userId)).map((a) => a.id).sort();
+    const handles = await Promise.all(
+      pages.map((p) => p.evaluate(() => (window as unknown as { callwire: { room: { self: { handle: string } } } }).callwire.room.self.handle)),
+    );
+    const ours = () =>
+      server
+        .turn!.allocations()
+        .filter((a) => handles.includes(a.userId))
+        .map((a) => a.id)
+        .sort();
     const allocations = ours();
     expect(allocations.length).toBeGreaterThanOrEqual(2);
     // 25 s = 2.5 allocation lifetimes: without honoured refreshes the allocations would be gone.

@@ -1,7 +1,7 @@
 // The callwire TURN relay: node-turn's STUN/TURN core (patched) behind UDP, TCP and TLS
 // listeners, with TURN REST credentials, peer policy, quotas and a bandwidth cap.
 import os from 'node:os';
-import net from 'node:net';
+import type net from 'node:net';
 import { EventEmitter } from 'node:events';
 import { parseTurnConfig, type TurnConfig, type TurnConfigInput } from './config.ts';
 import { lookupRestPassword, parseRestUsername } from './credentials.ts';
@@ -177,7 +177,10 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
     }
     const a = this.addresses();
     for (const bound of [a.udp, a.tcp, a.tls]) if (bound) this.policy.protectPort(bound.port);
-    this.log('info', `listening${a.udp ? ` udp ${a.udp.address}:${a.udp.port}` : ''}${a.tcp ? ` tcp ${a.tcp.address}:${a.tcp.port}` : ''}${a.tls ? ` tls ${a.tls.address}:${a.tls.port}` : ''}, realm "${this.config.realm}"`);
+    this.log(
+      'info',
+      `listening${a.udp ? ` udp ${a.udp.address}:${a.udp.port}` : ''}${a.tcp ? ` tcp ${a.tcp.address}:${a.tcp.port}` : ''}${a.tls ? ` tls ${a.tls.address}:${a.tls.port}` : ''}, realm "${this.config.realm}"`,
+    );
   }
 
   private userIdOf(username: string | undefined): string {
@@ -224,7 +227,10 @@ export class TurnServer extends EventEmitter<TurnServerEvents> {
       this.relaySocketsOpen++;
       socket.once('close', () => this.relaySocketsOpen--);
     }
-    this.log('info', `allocation ${info.relayed.address}:${info.relayed.port} for "${userId}" over ${info.transport} from ${info.client.address}:${info.client.port}`);
+    this.log(
+      'info',
+      `allocation ${info.relayed.address}:${info.relayed.port} for "${userId}" over ${info.transport} from ${info.client.address}:${info.client.port}`,
+    );
     this.emit('allocation', info);
   }
 

@@ -118,7 +118,19 @@ export const TURN_ENV: Readonly<Record<keyof z.input<typeof inputSchema>, string
   logLevel: 'TURN_LOG_LEVEL',
 };
 
-const NUMERIC = new Set(['udpPort', 'tcpPort', 'tlsPort', 'minPort', 'maxPort', 'userQuota', 'totalQuota', 'minLifetime', 'defaultLifetime', 'maxLifetime', 'bandwidthBps']);
+const NUMERIC = new Set([
+  'udpPort',
+  'tcpPort',
+  'tlsPort',
+  'minPort',
+  'maxPort',
+  'userQuota',
+  'totalQuota',
+  'minLifetime',
+  'defaultLifetime',
+  'maxLifetime',
+  'bandwidthBps',
+]);
 const DISABLEABLE = new Set(['udpPort', 'tcpPort']);
 
 /** Maps TURN_* variables to a config input; unset or empty variables take defaults. */

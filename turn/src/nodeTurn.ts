@@ -75,7 +75,12 @@ interface NtServerCtor {
 
 export const NodeTurnServer = require('node-turn') as NtServerCtor;
 export const NodeTurnMessage = require('node-turn/lib/message') as new (server: NtServer, transport: NtTransport) => NtMessage;
-export const NodeTurnTransport = require('node-turn/lib/transport') as new (protocol: number, src: NtAddress, dst: NtAddress, socket: NtSocketLike) => NtTransport;
+export const NodeTurnTransport = require('node-turn/lib/transport') as new (
+  protocol: number,
+  src: NtAddress,
+  dst: NtAddress,
+  socket: NtSocketLike,
+) => NtTransport;
 export const NodeTurnAddress = require('node-turn/lib/address') as new (address: string, port: number) => NtAddress;
 
 /** node-turn's client transport codes (patched constants). */

@@ -31,7 +31,14 @@ describe.each(['udp', 'tcp'] as const)('over %s', (transport) => {
   it('one createTurnCredentials output allocates and relays on both servers', async () => {
     const creds = createTurnCredentials({ secret: SECRET, userId: 'compat-user', ttlSeconds: 600 });
     for (const target of ['callwire', 'coturn'] as const) {
-      const client = await TurnClient.connect({ transport, host: '127.0.0.1', port: portOf(target, transport), username: creds.username, credential: creds.credential, requestTimeoutMs: 3000 });
+      const client = await TurnClient.connect({
+        transport,
+        host: '127.0.0.1',
+        port: portOf(target, transport),
+        username: creds.username,
+        credential: creds.credential,
+        requestTimeoutMs: 3000,
+      });
       try {
         const { relayed } = await client.allocate();
         expect(relayed.address, target).toBe('127.0.0.1');
@@ -55,9 +62,19 @@ describe.each(['udp', 'tcp'] as const)('over %s', (transport) => {
     const forged = createTurnCredentials({ secret: 'not-the-shared-secret', userId: 'compat-user', ttlSeconds: 600 });
     for (const target of ['callwire', 'coturn'] as const) {
       for (const creds of [expired, forged]) {
-        const client = await TurnClient.connect({ transport, host: '127.0.0.1', port: portOf(target, transport), username: creds.username, credential: creds.credential, requestTimeoutMs: 3000 });
+        const client = await TurnClient.connect({
+          transport,
+          host: '127.0.0.1',
+          port: portOf(target, transport),
+          username: creds.username,
+          credential: creds.credential,
+          requestTimeoutMs: 3000,
+        });
         try {
-          const err = await client.allocate().then(() => undefined, (e: unknown) => e);
+          const err = await client.allocate().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
           expect(err, target).toBeInstanceOf(TurnRequestError);
           expect((err as TurnRequestError).code, target).toBe(401);
         } finally {

@@ -18,7 +18,7 @@ function run(env: Record<string, string>) {
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const killTimer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  exited.finally(() => clearTimeout(killTimer));
+  void exited.finally(() => clearTimeout(killTimer));
   return { child, exited, out: () => stdout, err: () => stderr };
 }
 
@@ -40,7 +40,13 @@ it('serves TURN from env settings and shuts down cleanly on SIGTERM', async () =
   }
   expect(match, proc.err()).not.toBeNull();
   const creds = createTurnCredentials({ secret: SECRET, userId: 'main', ttlSeconds: 60 });
-  const client = await TurnClient.connect({ transport: 'udp', host: '127.0.0.1', port: Number(match![1]), username: creds.username, credential: creds.credential });
+  const client = await TurnClient.connect({
+    transport: 'udp',
+    host: '127.0.0.1',
+    port: Number(match![1]),
+    username: creds.username,
+    credential: creds.credential,
+  });
   try {
     expect((await client.allocate()).relayed.address).toBe('127.0.0.1');
   } finally {

@@ -77,20 +77,31 @@ describe('credentials', () => {
 });
 
 describe('peer policy', () => {
-  it.each(['127.0.0.2', '10.0.0.1', '172.16.5.4', '192.168.1.1', '100.64.0.1', '169.254.10.10', '224.0.0.251', '255.255.255.255', '0.0.0.0', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.2'])(
-    'refuses CreatePermission and ChannelBind to %s with 403 by default',
-    async (address) => {
-      const client = await connectClient(strict, 'udp');
-      try {
-        await client.allocate();
-        await expectCode(client.createPermission(address), 403);
-        await expectCode(client.channelBind(0x4000, { address, port: 9 }), 403);
-      } finally {
-        await client.refresh(0).catch(() => undefined);
-        client.close();
-      }
-    },
-  );
+  it.each([
+    '127.0.0.2',
+    '10.0.0.1',
+    '172.16.5.4',
+    '192.168.1.1',
+    '100.64.0.1',
+    '169.254.10.10',
+    '224.0.0.251',
+    '255.255.255.255',
+    '0.0.0.0',
+    '::1',
+    'fd00::1',
+    'fe80::1',
+    '::ffff:127.0.0.2',
+  ])('refuses CreatePermission and ChannelBind to %s with 403 by default', async (address) => {
+    const client = await connectClient(strict, 'udp');
+    try {
+      await client.allocate();
+      await expectCode(client.createPermission(address), 403);
+      await expectCode(client.channelBind(0x4000, { address, port: 9 }), 403);
+    } finally {
+      await client.refresh(0).catch(() => undefined);
+      client.close();
+    }
+  });
 
   it('refuses the whole CreatePermission when one of several peers is denied', async () => {
     const client = await connectClient(open, 'udp');

@@ -46,13 +46,38 @@ describe('parseTurnConfig', () => {
 
   it('applies defaults and is idempotent', () => {
     const config = parseTurnConfig({ secret, listenIp: '127.0.0.1' });
-    expect(config).toMatchObject({ realm: 'callwire', udpPort: 3478, tcpPort: 3478, tlsPort: 5349, relayIp: '127.0.0.1', userQuota: 10, totalQuota: 1000, defaultLifetime: 600, bandwidthBps: 750_000 });
+    expect(config).toMatchObject({
+      realm: 'callwire',
+      udpPort: 3478,
+      tcpPort: 3478,
+      tlsPort: 5349,
+      relayIp: '127.0.0.1',
+      userQuota: 10,
+      totalQuota: 1000,
+      defaultLifetime: 600,
+      bandwidthBps: 750_000,
+    });
     expect(parseTurnConfig(config)).toEqual(config);
   });
 
   it('reads TURN_* variables and reports problems by variable name', () => {
-    const config = parseTurnEnv({ TURN_SECRET: secret, TURN_LISTEN_IP: '0.0.0.0', TURN_EXTERNAL_IP: '203.0.113.7', TURN_UDP_PORT: 'off', TURN_TLS_PORT: '443', TURN_ALLOWED_PEERS: '10.0.0.0/8, 192.168.1.0/24', TURN_BANDWIDTH_BPS: '125000' });
-    expect(config).toMatchObject({ relayIp: '0.0.0.0', externalIp: '203.0.113.7', udpPort: null, tlsPort: 443, allowedPeers: ['10.0.0.0/8', '192.168.1.0/24'], bandwidthBps: 125000 });
+    const config = parseTurnEnv({
+      TURN_SECRET: secret,
+      TURN_LISTEN_IP: '0.0.0.0',
+      TURN_EXTERNAL_IP: '203.0.113.7',
+      TURN_UDP_PORT: 'off',
+      TURN_TLS_PORT: '443',
+      TURN_ALLOWED_PEERS: '10.0.0.0/8, 192.168.1.0/24',
+      TURN_BANDWIDTH_BPS: '125000',
+    });
+    expect(config).toMatchObject({
+      relayIp: '0.0.0.0',
+      externalIp: '203.0.113.7',
+      udpPort: null,
+      tlsPort: 443,
+      allowedPeers: ['10.0.0.0/8', '192.168.1.0/24'],
+      bandwidthBps: 125000,
+    });
     let error: unknown;
     try {
       parseTurnConfig({ TURN_SECRET: 'short', TURN_UDP_PORT: 'abc', TURN_ALLOWED_PEERS: '10.0.0.0/33', TURN_MIN_PORT: '60000', TURN_MAX_PORT: '50000' });
@@ -97,10 +122,32 @@ describe('parseTurnConfig', () => {
 });
 
 describe('PeerPolicy', () => {
-  const policy = new PeerPolicy({ allowedPeers: ['192.168.10.0/24', 'fd12::/16'], ownAddresses: ['198.51.100.9', '203.0.113.5'], relayPortRange: { min: 49152, max: 65535 } });
+  const policy = new PeerPolicy({
+    allowedPeers: ['192.168.10.0/24', 'fd12::/16'],
+    ownAddresses: ['198.51.100.9', '203.0.113.5'],
+    relayPortRange: { min: 49152, max: 65535 },
+  });
 
   it('denies special-purpose ranges and allows public addresses', () => {
-    for (const ip of ['127.0.0.1', '10.1.1.1', '100.100.0.1', '172.31.255.255', '192.168.1.1', '169.254.0.1', '224.0.0.1', '239.1.1.1', '255.255.255.255', '0.0.0.0', '::', '::1', 'fc00::1', 'fe80::abcd', 'ff02::1', '::ffff:10.0.0.1', '::ffff:7f00:1']) {
+    for (const ip of [
+      '127.0.0.1',
+      '10.1.1.1',
+      '100.100.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '169.254.0.1',
+      '224.0.0.1',
+      '239.1.1.1',
+      '255.255.255.255',
+      '0.0.0.0',
+      '::',
+      '::1',
+      'fc00::1',
+      'fe80::abcd',
+      'ff02::1',
+      '::ffff:10.0.0.1',
+      '::ffff:7f00:1',
+    ]) {
       expect(policy.isAllowed(ip, 1000), ip).toBe(false);
     }
     for (const ip of ['8.8.8.8', '1.1.1.1', '2606:4700::1111', '::ffff:8.8.8.8']) expect(policy.isAllowed(ip, 1000), ip).toBe(true);

@@ -32,9 +32,7 @@ const TOMBSTONE_MS = 60_000;
 
 /** Cluster broadcasts about a callee, applied by every node to the calls it runs. */
 type CalleeNews =
-  | { type: 'device-connected'; handle: string; socketId: string }
-  | { type: 'offline'; handle: string }
-  | { type: 'answered'; handle: string; callId: string };
+  { type: 'device-connected'; handle: string; socketId: string } | { type: 'offline'; handle: string } | { type: 'answered'; handle: string; callId: string };
 
 export class CallManager {
   readonly #calls = new Map<string, Call>();
@@ -85,7 +83,10 @@ export class CallManager {
     // On disk first: if this node dies while it rings, a survivor turns it into a missed call.
     // The callee may follow the caller's presence from now on (to call back); not the reverse.
     await orUnavailable(() =>
-      Promise.all([this.store.putPendingCall(pendingOf(call, this.cluster.nodeId)), this.store.addContacts(req.to, [user.handle], call.createdAt, CONTACTS_PER_USER)]),
+      Promise.all([
+        this.store.putPendingCall(pendingOf(call, this.cluster.nodeId)),
+        this.store.addContacts(req.to, [user.handle], call.createdAt, CONTACTS_PER_USER),
+      ]),
     );
     this.#calls.set(call.id, call);
     await Promise.all([this.cluster.claim(`call:${call.id}`), this.cluster.claim(`room:${call.roomId}`)]);

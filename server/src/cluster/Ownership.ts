@@ -62,7 +62,9 @@ export class Ownership {
     try {
       return await local();
     } catch (err) {
-      const exists = key.startsWith('room:') ? this.rooms.get(key.slice('room:'.length)) !== undefined : this.calls.get(key.slice('call:'.length)) !== undefined;
+      const exists = key.startsWith('room:')
+        ? this.rooms.get(key.slice('room:'.length)) !== undefined
+        : this.calls.get(key.slice('call:'.length)) !== undefined;
       if (!exists) await this.cluster.release(key).catch(() => {});
       throw err;
     }

@@ -152,11 +152,27 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
   }
 
   addSocket(user: UserInfo, socketId: string): Promise<boolean> {
-    return this.#run('connect', async () => (await this.redis.eval(ADD_SOCKET, 3, `${P}online:${user.handle}`, `${P}nodesocks:${this.nodeId}`, `${P}online`, socketId, this.nodeId, user.handle)) === 1);
+    return this.#run(
+      'connect',
+      async () =>
+        (await this.redis.eval(
+          ADD_SOCKET,
+          3,
+          `${P}online:${user.handle}`,
+          `${P}nodesocks:${this.nodeId}`,
+          `${P}online`,
+          socketId,
+          this.nodeId,
+          user.handle,
+        )) === 1,
+    );
   }
 
   removeSocket(handle: string, socketId: string): Promise<boolean> {
-    return this.#run('disconnect', async () => (await this.redis.eval(REMOVE_SOCKET, 2, `${P}online:${handle}`, `${P}online`, socketId, handle, `${P}nodesocks:`)) === 1);
+    return this.#run(
+      'disconnect',
+      async () => (await this.redis.eval(REMOVE_SOCKET, 2, `${P}online:${handle}`, `${P}online`, socketId, handle, `${P}nodesocks:`)) === 1,
+    );
   }
 
   isOnline(handle: string): Promise<boolean> {
@@ -310,7 +326,8 @@ export class RedisCluster extends EventEmitter<ClusterEvents> implements Cluster
     handler(msg.payload, msg.from).then(
       (payload) => reply({ payload }),
       (err: unknown) => {
-        if (!(err instanceof SignalingError)) this.logger.error(`cluster request ${msg.method} failed`, { error: err instanceof Error ? err.stack : String(err) });
+        if (!(err instanceof SignalingError))
+          this.logger.error(`cluster request ${msg.method} failed`, { error: err instanceof Error ? err.stack : String(err) });
         reply({ error: err instanceof SignalingError ? err.toJSON() : { code: 'internal', message: 'internal error' } });
       },
     );

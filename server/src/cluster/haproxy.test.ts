@@ -18,7 +18,10 @@ let lb: HaproxyProcess;
 beforeAll(async () => {
   redis = await RedisProcess.start();
   const env = { SFU_ENABLED: 'false', TURN_ENABLED: 'false', REDIS_URL: redis.url };
-  nodes = [await ServerProcess.start(await freeTcpPort(), { ...env, NODE_ID: 'node-a' }), await ServerProcess.start(await freeTcpPort(), { ...env, NODE_ID: 'node-b' })];
+  nodes = [
+    await ServerProcess.start(await freeTcpPort(), { ...env, NODE_ID: 'node-a' }),
+    await ServerProcess.start(await freeTcpPort(), { ...env, NODE_ID: 'node-b' }),
+  ];
   lb = await HaproxyProcess.start([`127.0.0.1:${nodes[0]!.port}`, `127.0.0.1:${nodes[1]!.port}`]);
 }, 60_000);
 afterAll(async () => {
@@ -47,7 +50,10 @@ async function pingWorks(s: Socket): Promise<boolean> {
   if (!session) return false;
   // Several requests and answers, each over a new poll.
   for (let i = 0; i < 5; i++) {
-    const res = (await s.timeout(3_000).emitWithAck('ping', { t: i }).catch(() => null)) as { ok: boolean } | null;
+    const res = (await s
+      .timeout(3_000)
+      .emitWithAck('ping', { t: i })
+      .catch(() => null)) as { ok: boolean } | null;
     if (!res?.ok) return false;
   }
   return true;

@@ -57,7 +57,12 @@ describe('ownership across two nodes', () => {
     const r = await connectRedis(redis.url);
     try {
       // A node that no longer heartbeats owned `broken-room`, and its snapshot is garbage.
-      await r.multi().set('cw:own:room:broken-room', 'node-gone').sadd('cw:owned:node-gone', 'room:broken-room').set('cw:room:broken-room', '{"id":"broken-room","participants":"not a list"}').exec();
+      await r
+        .multi()
+        .set('cw:own:room:broken-room', 'node-gone')
+        .sadd('cw:owned:node-gone', 'room:broken-room')
+        .set('cw:room:broken-room', '{"id":"broken-room","participants":"not a list"}')
+        .exec();
     } finally {
       r.disconnect();
     }

@@ -29,7 +29,6 @@ export interface HttpAppDeps {
   tls?: boolean;
 }
 
-
 export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');

@@ -23,10 +23,13 @@ describe('EMBED_ALLOWED_ORIGINS', () => {
     expect(parseEmbedOrigins('*')).toBe('*');
   });
 
-  it.each(['https://a.example/path', 'a.example', 'ftp://a.example', '*,https://a.example', 'https://a.example?x=1', 'https://user@a.example'])('refuses %j naming the variable', (value) => {
-    expect(() => loadConfig({ EMBED_ALLOWED_ORIGINS: value })).toThrow(ConfigError);
-    expect(() => loadConfig({ EMBED_ALLOWED_ORIGINS: value })).toThrow('EMBED_ALLOWED_ORIGINS');
-  });
+  it.each(['https://a.example/path', 'a.example', 'ftp://a.example', '*,https://a.example', 'https://a.example?x=1', 'https://user@a.example'])(
+    'refuses %j naming the variable',
+    (value) => {
+      expect(() => loadConfig({ EMBED_ALLOWED_ORIGINS: value })).toThrow(ConfigError);
+      expect(() => loadConfig({ EMBED_ALLOWED_ORIGINS: value })).toThrow('EMBED_ALLOWED_ORIGINS');
+    },
+  );
 
   it('matches exact origins only', () => {
     const p = new EmbedPolicy(['https://a.example']);
@@ -74,7 +77,8 @@ describe('embed routes', () => {
   });
   afterAll(() => servers.forEach((s) => s.close()));
   const frameAncestors = (res: Response) => /(?:^|; )frame-ancestors ([^;]+)/.exec(res.headers.get('content-security-policy') ?? '')?.[1];
-  const frame = (base: string, parent: string | null, room = 'some-room') => fetch(`${base}/embed/call/${room}${parent === null ? '' : `?parent=${encodeURIComponent(parent)}`}`);
+  const frame = (base: string, parent: string | null, room = 'some-room') =>
+    fetch(`${base}/embed/call/${room}${parent === null ? '' : `?parent=${encodeURIComponent(parent)}`}`);
 
   it('serves the frame page to an allowed parent, framable only by the allowed origins', async () => {
     const res = await frame(listed, 'https://a.example');
@@ -88,7 +92,12 @@ describe('embed routes', () => {
   });
 
   it('refuses other parents, a missing parent, a disabled server and bad rooms, never framable', async () => {
-    for (const res of [await frame(listed, 'https://c.example'), await frame(listed, null), await frame(none, 'https://a.example'), await frame(listed, 'https://a.example', 'bad room')]) {
+    for (const res of [
+      await frame(listed, 'https://c.example'),
+      await frame(listed, null),
+      await frame(none, 'https://a.example'),
+      await frame(listed, 'https://a.example', 'bad room'),
+    ]) {
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(res.headers.get('content-security-policy')).toBe("frame-ancestors 'none'");
     }

@@ -40,7 +40,13 @@ export function createEmbedRouter(deps: { policy: EmbedPolicy; webDist: string }
   router.get('/embed/call/:room', (req, res) => {
     const parent = typeof req.query['parent'] === 'string' ? req.query['parent'] : null;
     if (!policy.allows(parent)) {
-      refuse(res, 403, policy.enabled ? `Embedding from ${parent ?? '(no ?parent= origin)'} is not allowed by this server (EMBED_ALLOWED_ORIGINS).` : 'Embedding is disabled on this server (EMBED_ALLOWED_ORIGINS is not set).');
+      refuse(
+        res,
+        403,
+        policy.enabled
+          ? `Embedding from ${parent ?? '(no ?parent= origin)'} is not allowed by this server (EMBED_ALLOWED_ORIGINS).`
+          : 'Embedding is disabled on this server (EMBED_ALLOWED_ORIGINS is not set).',
+      );
       return;
     }
     if (!RoomId.safeParse(req.params['room']).success) {

@@ -23,7 +23,13 @@ function webDist(): string {
   return dir;
 }
 
-const directives = (csp: string | null) => new Map((csp ?? '').split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k!, v.join(' ')]));
+const directives = (csp: string | null) =>
+  new Map(
+    (csp ?? '')
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .map(([k, ...v]) => [k!, v.join(' ')]),
+  );
 
 describe('security headers', () => {
   it('every app page carries a strict CSP: scripts, styles and connections from this origin only, never framed', async () => {
@@ -78,14 +84,18 @@ describe('security headers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cw-tls-'));
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', key, '-out', cert], {
+      stdio: 'ignore',
+    });
     const server = await startTestServer({ TLS_CERT: cert, TLS_KEY: key, WEB_DIST: webDist() });
     try {
       const hsts = await new Promise<string | undefined>((resolve, reject) => {
-        https.get(`${server.url}/`, { rejectUnauthorized: false }, (res) => {
-          res.resume();
-          resolve(res.headers['strict-transport-security']);
-        }).on('error', reject);
+        https
+          .get(`${server.url}/`, { rejectUnauthorized: false }, (res) => {
+            res.resume();
+            resolve(res.headers['strict-transport-security']);
+          })
+          .on('error', reject);
       });
       expect(hsts).toBe('max-age=31536000');
     } finally {

@@ -19,9 +19,7 @@ export const LIMITS = {
 
 const noControlChars = /^[^\u0000-\u001f\u007f]*$/;
 
-export const Handle = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{1,31}$/, 'handle: 2–32 of a-z 0-9 . _ -, starting with a letter or digit');
+export const Handle = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,31}$/, 'handle: 2–32 of a-z 0-9 . _ -, starting with a letter or digit');
 export const DisplayName = z
   .string()
   .trim()
@@ -49,10 +47,7 @@ export const GuestAuth = z.strictObject({
   /** A random per-device secret that keeps the handle this device's while the server runs. */
   key: z.string().min(16).max(128),
 });
-export const HandshakeAuth = z.union([
-  z.strictObject({ token: z.string().min(1).max(8_192) }),
-  z.strictObject({ guest: GuestAuth }),
-]);
+export const HandshakeAuth = z.union([z.strictObject({ token: z.string().min(1).max(8_192) }), z.strictObject({ guest: GuestAuth })]);
 export type HandshakeAuth = z.infer<typeof HandshakeAuth>;
 
 // ---------------------------------------------------------------------------------------------
@@ -81,7 +76,10 @@ const MsObject = z.looseObject({});
 const MsArray = (max: number) => z.array(MsObject).max(max);
 const CodecCapability = z.looseObject({
   kind: z.enum(['audio', 'video']),
-  mimeType: z.string().regex(/^(audio|video)\/[\w.-]+$/).max(64),
+  mimeType: z
+    .string()
+    .regex(/^(audio|video)\/[\w.-]+$/)
+    .max(64),
   clockRate: z.number().int().positive(),
 });
 export const RtpCapabilities = z.looseObject({ codecs: z.array(CodecCapability).min(1).max(64), headerExtensions: MsArray(64).optional() });
@@ -209,14 +207,7 @@ export interface MissedCall {
   at: number;
   reason: MissedCallReason;
 }
-export type CallEndReason =
-  | 'declined'
-  | 'busy'
-  | 'cancelled'
-  | 'no-answer'
-  | 'answered-elsewhere'
-  | 'declined-elsewhere'
-  | 'hangup';
+export type CallEndReason = 'declined' | 'busy' | 'cancelled' | 'no-answer' | 'answered-elsewhere' | 'declined-elsewhere' | 'hangup';
 export interface RoomInfo {
   id: string;
   /** `link`: anyone with the link may join. `call`: a 1:1 call placed by handle. `echo`: a connectivity-test room of one person. */

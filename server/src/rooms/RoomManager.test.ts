@@ -70,7 +70,10 @@ describe('rooms and call links', () => {
     // A second answer to the same offer is out of order.
     expect(await a.request('rtc.signal', { roomId, to: bId, description: ANSWER })).toMatchObject({ ok: false, error: { code: 'invalid-state' } });
 
-    expect(await a.request('rtc.signal', { roomId, to: 'nosuchpeer', description: OFFER })).toMatchObject({ ok: false, error: { code: 'unknown-participant' } });
+    expect(await a.request('rtc.signal', { roomId, to: 'nosuchpeer', description: OFFER })).toMatchObject({
+      ok: false,
+      error: { code: 'unknown-participant' },
+    });
     expect(await a.request('rtc.signal', { roomId: 'elsewhere', to: bId, description: OFFER })).toMatchObject({ ok: false, error: { code: 'unknown-room' } });
   });
 
@@ -113,7 +116,10 @@ describe('rooms and call links', () => {
     expect(asked).toEqual({ roomId, requestId: first.requestId, from: ja.self.id });
     await b.ok('video.respond', { roomId, requestId: first.requestId, accept: false });
     expect(await a.next('video.responded')).toMatchObject({ accept: false });
-    expect(await b.request('video.respond', { roomId, requestId: first.requestId, accept: true })).toMatchObject({ ok: false, error: { code: 'invalid-state' } });
+    expect(await b.request('video.respond', { roomId, requestId: first.requestId, accept: true })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-state' },
+    });
 
     const second = await a.ok('video.request', { roomId });
     await b.next('video.requested');

@@ -157,7 +157,10 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     if (room.kind === 'link' && !host && (room.locked || room.removed.has(user.handle))) {
       if (room.locked && room.removed.has(user.handle)) throw new SignalingError('forbidden', 'a host removed you from this call, and it is locked');
       if (!req.admission || !room.lobby.redeem(req.admission, user.handle)) {
-        throw new SignalingError('room-locked', room.locked ? 'this call is locked: ask the host to let you in' : 'a host removed you from this call: ask to be let back in');
+        throw new SignalingError(
+          'room-locked',
+          room.locked ? 'this call is locked: ask the host to let you in' : 'a host removed you from this call: ask to be let back in',
+        );
       }
       room.removed.delete(user.handle);
     }
@@ -284,9 +287,13 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
       }
     }
     if (held >= this.options.roomsPerConnection) {
-      throw new SignalingError('limit-reached', `this connection is already in ${held} rooms (ROOMS_PER_CONNECTION=${this.options.roomsPerConnection}); leave one first`);
+      throw new SignalingError(
+        'limit-reached',
+        `this connection is already in ${held} rooms (ROOMS_PER_CONNECTION=${this.options.roomsPerConnection}); leave one first`,
+      );
     }
-    if (echo && joining.startsWith(ECHO_ROOM_PREFIX)) throw new SignalingError('limit-reached', 'one echo room per connection at a time; leave the other first');
+    if (echo && joining.startsWith(ECHO_ROOM_PREFIX))
+      throw new SignalingError('limit-reached', 'one echo room per connection at a time; leave the other first');
   }
 
   leave(socketId: string, roomId: string): void {

@@ -135,7 +135,10 @@ describe.each([
 
   it('remove: the person is told, the others see them leave as removed, and they cannot come back on their own', async () => {
     const { hana, gus, roomId, gusId, hanaId } = await hostedCall();
-    expect(await gus.request('room.remove', { roomId, participantId: hanaId }), 'guests cannot remove').toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(await gus.request('room.remove', { roomId, participantId: hanaId }), 'guests cannot remove').toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' },
+    });
     await hana.ok('room.remove', { roomId, participantId: gusId });
     expect(await gus.next('room.removed')).toEqual({ roomId });
     expect(await hana.next('room.participantLeft')).toEqual({ roomId, participantId: gusId, reason: 'removed' });
@@ -178,7 +181,10 @@ describe.each([
     await hana.next('room.lobby');
     await hana.ok('room.leave', { roomId });
     expect(await kim.next('room.denied')).toEqual({ roomId });
-    expect(await kim.request('room.knock', { roomId })).toMatchObject({ ok: false, error: { code: 'room-locked', message: expect.stringContaining('host is not in it') } });
+    expect(await kim.request('room.knock', { roomId })).toMatchObject({
+      ok: false,
+      error: { code: 'room-locked', message: expect.stringContaining('host is not in it') },
+    });
     expect(gus).toBeTruthy();
   });
 });

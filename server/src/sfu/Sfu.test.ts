@@ -97,7 +97,9 @@ describe('SFU', () => {
     const producers: Record<string, string> = {};
     for (const [i, p] of [a, c].entries()) {
       const t = await sfuPeer(p.c, 'topk');
-      producers[p.id] = (await p.c.ok('sfu.produce', { roomId: 'topk', transportId: t.send.id, kind: 'audio', rtpParameters: opus(2000 + i), source: 'mic' })).producerId;
+      producers[p.id] = (
+        await p.c.ok('sfu.produce', { roomId: 'topk', transportId: t.send.id, kind: 'audio', rtpParameters: opus(2000 + i), source: 'mic' })
+      ).producerId;
     }
     await sfuPeer(b.c, 'topk');
     for (let i = 0; i < 2; i++) await b.c.ok('sfu.resumeConsumer', { roomId: 'topk', consumerId: (await b.c.next('sfu.newConsumer')).consumerId });
@@ -161,7 +163,11 @@ describe('SFU', () => {
       expect(await a.c.raw(event, payload), `${event} ${JSON.stringify(payload).slice(0, 60)}`).toMatchObject({ ok: false, error: { code } });
     const before = await dump();
     await fail('sfu.createTransport', { roomId: 'grp', direction: 'send' }, 'invalid-state'); // one each
-    await fail('sfu.produce', { roomId: 'grp', transportId: pa.send.id, kind: 'audio', rtpParameters: { codecs: [{ mimeType: 'audio/opus' }] }, source: 'mic' }, 'invalid-message');
+    await fail(
+      'sfu.produce',
+      { roomId: 'grp', transportId: pa.send.id, kind: 'audio', rtpParameters: { codecs: [{ mimeType: 'audio/opus' }] }, source: 'mic' },
+      'invalid-message',
+    );
     await fail('sfu.produce', { roomId: 'grp', transportId: pa.send.id, kind: 'audio', rtpParameters: opus(1), source: 'camera' }, 'invalid-message');
     await fail('sfu.produce', { roomId: 'grp', transportId: pa.recv.id, kind: 'audio', rtpParameters: opus(1), source: 'mic' }, 'invalid-state');
     await fail('sfu.produce', { roomId: 'grp', transportId: crypto.randomUUID(), kind: 'audio', rtpParameters: opus(1), source: 'mic' }, 'unknown-transport');
@@ -188,7 +194,10 @@ describe('SFU', () => {
     for (let i = 0; i < 32; i++) people.push(await join(`p${i}`, 'big'));
     const late = await TestClient.guest(server.url, 'late');
     clients.push(late);
-    expect(await late.request('room.join', { roomId: 'big', media: AUDIO })).toMatchObject({ ok: false, error: { code: 'room-full', message: expect.stringContaining('32') } });
+    expect(await late.request('room.join', { roomId: 'big', media: AUDIO })).toMatchObject({
+      ok: false,
+      error: { code: 'room-full', message: expect.stringContaining('32') },
+    });
     // With 32 present nobody may turn a camera on, at the signaling or the media level.
     const p0 = people[0]!;
     expect(await p0.c.request('participant.update', { roomId: 'big', videoEnabled: true })).toMatchObject({ ok: false, error: { code: 'video-not-allowed' } });
@@ -201,7 +210,10 @@ describe('SFU', () => {
     for (const p of people.slice(8)) await p.c.ok('room.leave', { roomId: 'big' });
     await p0.c.ok('participant.update', { roomId: 'big', videoEnabled: true });
     await p0.c.ok('sfu.produce', { roomId: 'big', transportId: t.id, kind: 'video', rtpParameters: h264(7), source: 'camera' });
-    expect(await late.request('room.join', { roomId: 'big', media: VIDEO })).toMatchObject({ ok: false, error: { code: 'room-full', message: expect.stringContaining('8') } });
+    expect(await late.request('room.join', { roomId: 'big', media: VIDEO })).toMatchObject({
+      ok: false,
+      error: { code: 'room-full', message: expect.stringContaining('8') },
+    });
   }, 60_000);
 
   it('when a worker dies, a new one takes over and the room is told to set up again', async () => {

@@ -110,7 +110,9 @@ export class Sfu {
     const existing = this.#rooms.get(room.id);
     if (existing) return existing;
     if (this.#rooms.size >= this.options.maxRooms) {
-      return Promise.reject(new SignalingError('limit-reached', `this server runs as many group calls as it may (SFU_MAX_ROOMS=${this.options.maxRooms}); try again later`));
+      return Promise.reject(
+        new SignalingError('limit-reached', `this server runs as many group calls as it may (SFU_MAX_ROOMS=${this.options.maxRooms}); try again later`),
+      );
     }
     const hooks = {
       logger: this.logger,

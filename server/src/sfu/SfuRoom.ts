@@ -130,7 +130,8 @@ export class SfuRoom {
     const peer = this.peer(participantId);
     const transport = peer.transport(transportId);
     if (transport !== peer.send) throw new SignalingError('invalid-state', 'produce on your send transport');
-    if ((source === 'mic') !== (kind === 'audio')) throw new SignalingError('invalid-message', `source ${source} must be ${source === 'mic' ? 'audio' : 'video'}`);
+    if ((source === 'mic') !== (kind === 'audio'))
+      throw new SignalingError('invalid-message', `source ${source} must be ${source === 'mic' ? 'audio' : 'video'}`);
     if (peer.producers.has(source)) throw new SignalingError('invalid-state', `you already send a ${source} stream`);
     if (kind === 'video') this.hooks.checkVideoAllowed(participantId);
     const producer = await mediasoupCall(() =>

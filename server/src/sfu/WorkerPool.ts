@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from '../logger.ts';
 import { MEDIA_CODECS } from './mediaCodecs.ts';
+import type * as mediasoupModule from 'mediasoup';
 
 export interface WorkerPoolOptions {
   size: number;
@@ -43,7 +44,7 @@ export type WorkerPoolEvents = {
   workerDied: [slot: WorkerSlot];
 };
 
-type Mediasoup = typeof import('mediasoup');
+type Mediasoup = typeof mediasoupModule;
 
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #slots: (WorkerSlot | null)[];

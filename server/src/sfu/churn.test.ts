@@ -7,7 +7,12 @@ import { sleep, startTestServer } from '../testing/harness.ts';
 describe('churn', () => {
   let server: CallwireServer;
   beforeAll(async () => {
-    server = await startTestServer({ SFU_ENABLED: 'true', SFU_WORKERS: '1', SFU_RTC_PORT: String(43_000 + Math.floor(Math.random() * 900)), RECONNECT_GRACE_MS: '300' });
+    server = await startTestServer({
+      SFU_ENABLED: 'true',
+      SFU_WORKERS: '1',
+      SFU_RTC_PORT: String(43_000 + Math.floor(Math.random() * 900)),
+      RECONNECT_GRACE_MS: '300',
+    });
   });
   afterAll(async () => server?.close());
   it('runs with the SFU', () => expect(server.sfu).not.toBeNull());

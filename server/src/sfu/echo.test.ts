@@ -68,7 +68,10 @@ describe('echo rooms', () => {
     const j = await a.ok('room.join', { roomId: 'echo-late', media: AUDIO });
     const t = await transports(a, 'echo-late');
     const { producerId } = await a.ok('sfu.produce', { roomId: 'echo-late', transportId: t.send.id, kind: 'audio', rtpParameters: opus(3333), source: 'mic' });
-    expect(a.received.some((r) => r.event === 'sfu.newConsumer'), 'nothing before ready').toBe(false);
+    expect(
+      a.received.some((r) => r.event === 'sfu.newConsumer'),
+      'nothing before ready',
+    ).toBe(false);
     await a.ok('sfu.ready', { roomId: 'echo-late', rtpCapabilities: t.caps as never });
     expect(await a.next('sfu.newConsumer')).toMatchObject({ producerId, participantId: j.self.id });
   });

@@ -66,7 +66,10 @@ describe('abuse limits', () => {
     await owner.connected();
     expect((await refusal(from('203.0.113.5', 'owned', 'another-device-key-000000'))).code).toBe('handle-taken');
     expect((await refusal(from('203.0.113.5', 'owned', 'yet-another-device-key-00'))).code).toBe('handle-taken');
-    expect(await refusal(from('203.0.113.5', 'owned', 'third-device-key-00000000'))).toEqual({ code: 'limit-reached', message: expect.stringContaining('NEW_HANDLES_PER_IP_HOUR=2') });
+    expect(await refusal(from('203.0.113.5', 'owned', 'third-device-key-00000000'))).toEqual({
+      code: 'limit-reached',
+      message: expect.stringContaining('NEW_HANDLES_PER_IP_HOUR=2'),
+    });
   });
 
   it('calls to unknown handles per connection per hour: past UNKNOWN_CALLEES_PER_HOUR every unknown callee is limit-reached', async () => {
@@ -74,9 +77,16 @@ describe('abuse limits', () => {
     const c = await TestClient.guest(server.url, 'prober');
     const known = await TestClient.guest(server.url, 'known');
     clients.push(c, known);
-    for (const h of ['nobody1', 'nobody2']) expect(await c.request('call.invite', { to: h, video: false })).toMatchObject({ ok: false, error: { code: 'unknown-user' } });
-    expect(await c.request('call.invite', { to: 'nobody3', video: false })).toMatchObject({ ok: false, error: { code: 'limit-reached', message: expect.stringContaining('UNKNOWN_CALLEES_PER_HOUR=2') } });
-    expect(await c.request('call.invite', { to: 'known', video: false }), 'even a real handle: the answer must not tell them apart').toMatchObject({ ok: false, error: { code: 'limit-reached' } });
+    for (const h of ['nobody1', 'nobody2'])
+      expect(await c.request('call.invite', { to: h, video: false })).toMatchObject({ ok: false, error: { code: 'unknown-user' } });
+    expect(await c.request('call.invite', { to: 'nobody3', video: false })).toMatchObject({
+      ok: false,
+      error: { code: 'limit-reached', message: expect.stringContaining('UNKNOWN_CALLEES_PER_HOUR=2') },
+    });
+    expect(await c.request('call.invite', { to: 'known', video: false }), 'even a real handle: the answer must not tell them apart').toMatchObject({
+      ok: false,
+      error: { code: 'limit-reached' },
+    });
     expect(server.calls.liveCount).toBe(0);
   });
 
@@ -87,7 +97,10 @@ describe('abuse limits', () => {
     const media = { audioMuted: false, videoEnabled: false };
     await c.ok('room.join', { roomId: 'held-one', media });
     await c.ok('room.join', { roomId: 'held-two', media });
-    expect(await c.request('room.join', { roomId: 'held-three', media })).toMatchObject({ ok: false, error: { code: 'limit-reached', message: expect.stringContaining('ROOMS_PER_CONNECTION=2') } });
+    expect(await c.request('room.join', { roomId: 'held-three', media })).toMatchObject({
+      ok: false,
+      error: { code: 'limit-reached', message: expect.stringContaining('ROOMS_PER_CONNECTION=2') },
+    });
     expect(server.rooms.get('held-three'), 'the refused room was never opened').toBeUndefined();
     expect(server.rooms.roomCount).toBe(2);
     await c.ok('room.leave', { roomId: 'held-one' });
@@ -100,7 +113,10 @@ describe('abuse limits', () => {
     clients.push(c);
     const media = { audioMuted: false, videoEnabled: false };
     await c.ok('room.join', { roomId: 'echo-first', media });
-    expect(await c.request('room.join', { roomId: 'echo-second', media })).toMatchObject({ ok: false, error: { code: 'limit-reached', message: expect.stringContaining('echo') } });
+    expect(await c.request('room.join', { roomId: 'echo-second', media })).toMatchObject({
+      ok: false,
+      error: { code: 'limit-reached', message: expect.stringContaining('echo') },
+    });
     expect(server.rooms.roomCount).toBe(1);
     await c.ok('room.leave', { roomId: 'echo-first' });
     await c.ok('room.join', { roomId: 'echo-second', media });
@@ -111,7 +127,10 @@ describe('abuse limits', () => {
     const c = await TestClient.guest(server.url, 'maker');
     clients.push(c);
     for (let i = 0; i < 3; i++) await c.ok('room.create', { video: true });
-    expect(await c.request('room.create', { video: true })).toMatchObject({ ok: false, error: { code: 'limit-reached', message: expect.stringContaining('ROOM_CREATES_PER_HOUR=3') } });
+    expect(await c.request('room.create', { video: true })).toMatchObject({
+      ok: false,
+      error: { code: 'limit-reached', message: expect.stringContaining('ROOM_CREATES_PER_HOUR=3') },
+    });
     expect(server.rooms.roomCount).toBe(3);
     // A new connection has its own allowance.
     const again = await TestClient.guest(server.url, 'maker2');
@@ -121,7 +140,12 @@ describe('abuse limits', () => {
 
   it('SFU rooms per node: the one past SFU_MAX_ROOMS answers limit-reached and holds no router', async () => {
     // 39000-39999: no other test picks media ports there, and the namespace never hands them out.
-    server = await startTestServer({ SFU_ENABLED: 'true', SFU_WORKERS: '1', SFU_RTC_PORT: String(39_000 + 2 * Math.floor(Math.random() * 400)), SFU_MAX_ROOMS: '1' });
+    server = await startTestServer({
+      SFU_ENABLED: 'true',
+      SFU_WORKERS: '1',
+      SFU_RTC_PORT: String(39_000 + 2 * Math.floor(Math.random() * 400)),
+      SFU_MAX_ROOMS: '1',
+    });
     const a = await TestClient.guest(server.url, 'echo-a');
     const b = await TestClient.guest(server.url, 'echo-b');
     clients.push(a, b);
@@ -129,14 +153,22 @@ describe('abuse limits', () => {
     await a.ok('room.join', { roomId: 'echo-one', media });
     await a.ok('sfu.capabilities', { roomId: 'echo-one' });
     await b.ok('room.join', { roomId: 'echo-two', media });
-    expect(await b.request('sfu.capabilities', { roomId: 'echo-two' })).toMatchObject({ ok: false, error: { code: 'limit-reached', message: expect.stringContaining('SFU_MAX_ROOMS=1') } });
+    expect(await b.request('sfu.capabilities', { roomId: 'echo-two' })).toMatchObject({
+      ok: false,
+      error: { code: 'limit-reached', message: expect.stringContaining('SFU_MAX_ROOMS=1') },
+    });
     expect(server.sfu!.sfuRooms).toHaveLength(1);
   });
 
   it('loopback is never counted (a local proxy without TRUST_PROXY would otherwise put everyone under one address)', async () => {
     server = await startTestServer({ MAX_CONNECTIONS_PER_IP: '1' });
     for (let i = 0; i < 3; i++) clients.push(await TestClient.guest(server.url, `local${i}`));
-    const raw = io(server.url, { auth: { guest: { handle: 'local9', name: 'x', key: 'k'.repeat(20) } }, transports: ['websocket'], forceNew: true, reconnection: false });
+    const raw = io(server.url, {
+      auth: { guest: { handle: 'local9', name: 'x', key: 'k'.repeat(20) } },
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+    });
     await new Promise((resolve, reject) => {
       raw.once('session', resolve);
       raw.once('connect_error', reject);

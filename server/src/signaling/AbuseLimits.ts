@@ -65,7 +65,10 @@ export class AbuseLimits {
   newHandle(ip: string, now = Date.now()): void {
     const w = this.#newHandles.get(ip) ?? new HourWindow();
     if (w.count(now) >= this.settings.newHandlesPerIpHour) {
-      throw new SignalingError('limit-reached', `too many new or taken handles tried from your address this hour (NEW_HANDLES_PER_IP_HOUR=${this.settings.newHandlesPerIpHour})`);
+      throw new SignalingError(
+        'limit-reached',
+        `too many new or taken handles tried from your address this hour (NEW_HANDLES_PER_IP_HOUR=${this.settings.newHandlesPerIpHour})`,
+      );
     }
     w.add(now);
     this.#newHandles.set(ip, w);
@@ -78,7 +81,10 @@ export class AbuseLimits {
     const w = new HourWindow();
     return (now = Date.now()) => {
       if (w.count(now) >= this.settings.roomCreatesPerConnectionHour) {
-        throw new SignalingError('limit-reached', `too many new rooms from this connection this hour (ROOM_CREATES_PER_HOUR=${this.settings.roomCreatesPerConnectionHour})`);
+        throw new SignalingError(
+          'limit-reached',
+          `too many new rooms from this connection this hour (ROOM_CREATES_PER_HOUR=${this.settings.roomCreatesPerConnectionHour})`,
+        );
       }
       w.add(now);
     };
@@ -93,7 +99,8 @@ export class AbuseLimits {
     const max = this.settings.unknownCalleesPerHour;
     return {
       check: (now = Date.now()) => {
-        if (w.count(now) >= max) throw new SignalingError('limit-reached', `too many calls to unknown handles from this connection this hour (UNKNOWN_CALLEES_PER_HOUR=${max})`);
+        if (w.count(now) >= max)
+          throw new SignalingError('limit-reached', `too many calls to unknown handles from this connection this hour (UNKNOWN_CALLEES_PER_HOUR=${max})`);
       },
       spend: (now = Date.now()) => w.add(now),
     };

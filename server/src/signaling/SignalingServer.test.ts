@@ -98,7 +98,21 @@ describe('signaling boundary: malformed input', () => {
     server = await startTestServer({ RATE_LIMIT_PER_SEC: '10000' });
     const a = await guest('alice');
     const events = ['room.join', 'rtc.signal', 'call.invite', 'call.accept', 'participant.update', 'video.respond', 'missedCalls.ack', 'nope'];
-    const values: unknown[] = [null, 0, -1, 1e308, '', 'x'.repeat(300), [], {}, { roomId: {} }, { to: [] }, true, { __proto__: { roomId: 'x' } }, { constructor: 'x' }];
+    const values: unknown[] = [
+      null,
+      0,
+      -1,
+      1e308,
+      '',
+      'x'.repeat(300),
+      [],
+      {},
+      { roomId: {} },
+      { to: [] },
+      true,
+      { __proto__: { roomId: 'x' } },
+      { constructor: 'x' },
+    ];
     let seed = 7;
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     for (let i = 0; i < 300; i++) {
@@ -141,9 +155,22 @@ describe('identity', () => {
 
   it('JWT mode: a valid token names the user; expired, forged and guest handshakes are refused', async () => {
     const secret = 'a-shared-secret-that-is-long-enough-123';
-    server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: secret, JWT_ISSUER: 'https://app.example', JWT_AUDIENCE: 'callwire', STUN_URLS: 'stun:127.0.0.1:3478' });
+    server = await startTestServer({
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: secret,
+      JWT_ISSUER: 'https://app.example',
+      JWT_AUDIENCE: 'callwire',
+      STUN_URLS: 'stun:127.0.0.1:3478',
+    });
     const sign = (claims: Record<string, unknown>, key = secret, exp: string | number = '5m') =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').setIssuer('https://app.example').setAudience('callwire').setIssuedAt().setExpirationTime(exp).sign(new TextEncoder().encode(key));
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('user-42')
+        .setIssuer('https://app.example')
+        .setAudience('callwire')
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(new TextEncoder().encode(key));
 
     const c = new TestClient(server.url, { token: await sign({ name: 'Dana' }) });
     await c.connected();
@@ -166,7 +193,13 @@ describe('identity', () => {
 
   it('JWT mode: a token without exp, for another issuer or audience, or living too long is refused with its reason', async () => {
     const secret = 'a-shared-secret-that-is-long-enough-123';
-    server = await startTestServer({ AUTH_MODE: 'jwt', JWT_SECRET: secret, JWT_ISSUER: 'https://app.example', JWT_AUDIENCE: 'callwire', JWT_MAX_LIFETIME: '3600' });
+    server = await startTestServer({
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: secret,
+      JWT_ISSUER: 'https://app.example',
+      JWT_AUDIENCE: 'callwire',
+      JWT_MAX_LIFETIME: '3600',
+    });
     const key = new TextEncoder().encode(secret);
     const base = () => new SignJWT({ name: 'Dana' }).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').setIssuedAt();
     const refused = async (token: string) => connectError(server.url, { token });
@@ -186,7 +219,11 @@ describe('identity', () => {
       'token lives longer than this server allows (3600 s)',
     );
     // Without iat the lifetime counts from now.
-    const noIat = new SignJWT({ name: 'Dana' }).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').setIssuer('https://app.example').setAudience('callwire');
+    const noIat = new SignJWT({ name: 'Dana' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('user-42')
+      .setIssuer('https://app.example')
+      .setAudience('callwire');
     expect((await refused(await noIat.setExpirationTime('30d').sign(key))).message).toMatch(/lives longer/);
   });
 
@@ -195,7 +232,9 @@ describe('identity', () => {
     expect((await fetch(`${server.url}/api/ice-servers`)).status).toBe(401);
     const c = await TestClient.guest(server.url, 'erin');
     const { token } = await c.session;
-    expect(await (await fetch(`${server.url}/api/ice-servers`, { headers: { Authorization: `Bearer ${token}` } })).json()).toEqual({ iceServers: [{ urls: ['stun:127.0.0.1:3478'] }] });
+    expect(await (await fetch(`${server.url}/api/ice-servers`, { headers: { Authorization: `Bearer ${token}` } })).json()).toEqual({
+      iceServers: [{ urls: ['stun:127.0.0.1:3478'] }],
+    });
     c.close();
     const nf = await fetch(`${server.url}/api/nope`);
     expect(nf.status).toBe(404);

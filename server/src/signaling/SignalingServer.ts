@@ -146,29 +146,31 @@ export class SignalingServer {
       } catch (err) {
         return refuse(err);
       }
-      deps.auth.authenticate(socket.handshake.auth, () => ip && deps.limits.newHandle(ip)).then(
-        (user) => {
-          socket.data.user = user;
-          socket.data.watching = [];
-          socket.data.limiter = new RateLimiter(deps.rateLimitPerSec);
-          socket.data.ip = ip;
-          socket.data.roomCreated = deps.limits.roomCreates();
-          socket.data.unknownCallees = deps.limits.unknownCallees();
-          next();
-        },
-        (err: unknown) => {
-          if (ip) deps.limits.connectionClosed(ip);
-          // "taken" tells the client the handle exists: such answers share the new-handle budget.
-          if (ip && err instanceof SignalingError && err.code === 'handle-taken') {
-            try {
-              deps.limits.newHandle(ip);
-            } catch (limit) {
-              return refuse(limit);
+      deps.auth
+        .authenticate(socket.handshake.auth, () => ip && deps.limits.newHandle(ip))
+        .then(
+          (user) => {
+            socket.data.user = user;
+            socket.data.watching = [];
+            socket.data.limiter = new RateLimiter(deps.rateLimitPerSec);
+            socket.data.ip = ip;
+            socket.data.roomCreated = deps.limits.roomCreates();
+            socket.data.unknownCallees = deps.limits.unknownCallees();
+            next();
+          },
+          (err: unknown) => {
+            if (ip) deps.limits.connectionClosed(ip);
+            // "taken" tells the client the handle exists: such answers share the new-handle budget.
+            if (ip && err instanceof SignalingError && err.code === 'handle-taken') {
+              try {
+                deps.limits.newHandle(ip);
+              } catch (limit) {
+                return refuse(limit);
+              }
             }
-          }
-          refuse(err);
-        },
-      );
+            refuse(err);
+          },
+        );
     });
     io.on('connection', (socket) => void this.#onConnection(socket));
   }
@@ -207,7 +209,12 @@ export class SignalingServer {
       const cameOnline = await cluster.addSocket(user, socket.id);
       await store.touchUser(user, null);
       if (cameOnline) this.announcePresence(user.handle, user.name, true, null);
-      socket.emit('session', { user, iceServers: this.deps.iceServersFor(user, socket.handshake.headers.host), serverTime: Date.now(), token: this.deps.auth.sessionToken(user) });
+      socket.emit('session', {
+        user,
+        iceServers: this.deps.iceServersFor(user, socket.handshake.headers.host),
+        serverTime: Date.now(),
+        token: this.deps.auth.sessionToken(user),
+      });
       const pending = await store.missedCalls(user.handle);
       if (pending.length > 0) socket.emit('missedCalls', { missedCalls: pending });
       await calls.userConnected(user.handle, socket.id);
@@ -247,7 +254,10 @@ export class SignalingServer {
       const payloads = typeof args.at(-1) === 'function' ? args.slice(0, -1) : args;
       if (payloads.length !== 1) throw new SignalingError('invalid-message', `${event} takes exactly one payload object`);
       const payload = parsePayload(event, payloads[0]);
-      const data = event === 'presence.watch' ? await this.#watch(socket, (payload as RequestOf<'presence.watch'>).handles) : await this.#route(socket, event as LocalRequest, payload as RequestOf<LocalRequest>);
+      const data =
+        event === 'presence.watch'
+          ? await this.#watch(socket, (payload as RequestOf<'presence.watch'>).handles)
+          : await this.#route(socket, event as LocalRequest, payload as RequestOf<LocalRequest>);
       this.#reply(socket, event, args, data);
     } catch (err) {
       if (!(err instanceof SignalingError)) {
@@ -325,7 +335,11 @@ export class SignalingServer {
  * under one address).
  */
 function countedAddress(socket: CallwireSocket, trustProxy: boolean): string | null {
-  const forwarded = trustProxy ? String(socket.handshake.headers['x-forwarded-for'] ?? '').split(',')[0]!.trim() : '';
+  const forwarded = trustProxy
+    ? String(socket.handshake.headers['x-forwarded-for'] ?? '')
+        .split(',')[0]!
+        .trim()
+    : '';
   const ip = (forwarded || socket.handshake.address || '').replace(/^::ffff:/, '');
   if (!ip || ip === '::1' || ip.startsWith('127.')) return null;
   return ip;

@@ -46,7 +46,24 @@ const VALID: Record<string, unknown> = {
   'participant.requestMute': { roomId: 'calm-room', participantId: 'abcdefgh' },
   'sfu.produce': { roomId: 'fuzz-room', transportId: '00000000-0000-4000-8000-000000000000', kind: 'audio', rtpParameters: { codecs: [] }, source: 'mic' },
 };
-const JUNK: unknown[] = [null, 0, -1, 1e308, Number.NaN, '', 'x'.repeat(300), 'x'.repeat(LIMITS.messageBytes + 10), [], [[[]]], {}, true, false, { a: { b: { c: {} } } }, '\u0000\u001f', '🙂'.repeat(40)];
+const JUNK: unknown[] = [
+  null,
+  0,
+  -1,
+  1e308,
+  Number.NaN,
+  '',
+  'x'.repeat(300),
+  'x'.repeat(LIMITS.messageBytes + 10),
+  [],
+  [[[]]],
+  {},
+  true,
+  false,
+  { a: { b: { c: {} } } },
+  '\u0000\u001f',
+  '🙂'.repeat(40),
+];
 
 function mutate(r: (n: number) => number, value: unknown, depth = 0): unknown {
   if (depth > 3 || value === null || typeof value !== 'object') return r(3) === 0 ? JUNK[r(JUNK.length)] : value;

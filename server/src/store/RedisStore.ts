@@ -14,16 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { MissedCall, UserInfo } from '../protocol/index.ts';
-import {
-  MissedCallRow,
-  PendingCallRow,
-  StoreError,
-  parseRow,
-  type ClaimResult,
-  type PendingCall,
-  type StateStore,
-  type StoredPresence,
-} from './StateStore.ts';
+import { MissedCallRow, PendingCallRow, StoreError, parseRow, type ClaimResult, type PendingCall, type StateStore, type StoredPresence } from './StateStore.ts';
 
 const P = 'cw:';
 

@@ -12,16 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { MissedCall, UserInfo } from '../protocol/index.ts';
-import {
-  MissedCallRow,
-  PendingCallRow,
-  StoreError,
-  parseRow,
-  type ClaimResult,
-  type PendingCall,
-  type StateStore,
-  type StoredPresence,
-} from './StateStore.ts';
+import { MissedCallRow, PendingCallRow, StoreError, parseRow, type ClaimResult, type PendingCall, type StateStore, type StoredPresence } from './StateStore.ts';
 
 /** Bumped when the tables change; a file from a newer callwire is refused, not misread. */
 /** 2: contacts. */
@@ -77,7 +68,10 @@ export class SqliteStore implements StateStore {
     const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string } | undefined;
     const version = row ? Number(row.value) : 0;
     if (!Number.isInteger(version) || version > SCHEMA_VERSION) {
-      throw new StoreError('incompatible', `the data file has schema ${row?.value}, this callwire knows up to ${SCHEMA_VERSION}: use a newer callwire or another DATA_DIR`);
+      throw new StoreError(
+        'incompatible',
+        `the data file has schema ${row?.value}, this callwire knows up to ${SCHEMA_VERSION}: use a newer callwire or another DATA_DIR`,
+      );
     }
     db.exec(`
       CREATE TABLE IF NOT EXISTS users (
@@ -125,8 +119,9 @@ export class SqliteStore implements StateStore {
       this.#db.transaction((): ClaimResult => {
         const row = this.#stmt(`SELECT key_digest FROM users WHERE handle = ?`).get(handle) as { key_digest: string | null } | undefined;
         if (row?.key_digest && row.key_digest !== keyDigest) return 'taken';
-        this.#stmt(`INSERT INTO users (handle, key_digest, bound_at) VALUES (?, ?, ?) ON CONFLICT (handle) DO UPDATE SET key_digest = excluded.key_digest, bound_at = excluded.bound_at`)
-          .run(handle, keyDigest, now);
+        this.#stmt(
+          `INSERT INTO users (handle, key_digest, bound_at) VALUES (?, ?, ?) ON CONFLICT (handle) DO UPDATE SET key_digest = excluded.key_digest, bound_at = excluded.bound_at`,
+        ).run(handle, keyDigest, now);
         return row?.key_digest ? 'same' : 'new';
       })(),
     );
@@ -138,9 +133,11 @@ export class SqliteStore implements StateStore {
 
   async releaseIdleHandles(olderThan: number, limit: number, isOnline: (handle: string) => boolean | Promise<boolean>): Promise<string[]> {
     const idle = await this.#run('releaseIdleHandles', () =>
-      (this.#stmt(`SELECT handle FROM users WHERE key_digest IS NOT NULL AND COALESCE(last_seen, bound_at) < ? ORDER BY COALESCE(last_seen, bound_at) LIMIT ?`).all(olderThan, limit) as { handle: string }[]).map(
-        (r) => r.handle,
-      ),
+      (
+        this.#stmt(
+          `SELECT handle FROM users WHERE key_digest IS NOT NULL AND COALESCE(last_seen, bound_at) < ? ORDER BY COALESCE(last_seen, bound_at) LIMIT ?`,
+        ).all(olderThan, limit) as { handle: string }[]
+      ).map((r) => r.handle),
     );
     const gone: string[] = [];
     for (const h of idle) if (!(await isOnline(h))) gone.push(h);
@@ -159,11 +156,19 @@ export class SqliteStore implements StateStore {
 
   addContacts(owner: string, peers: readonly string[], now: number, maxPerUser: number): Promise<void> {
     return this.#run('addContacts', () =>
-      this.#db.transaction(() => {
-        const put = this.#stmt(`INSERT INTO contacts (owner, peer, at) VALUES (?, ?, ?) ON CONFLICT (owner, peer) DO UPDATE SET at = excluded.at`, this.#fast);
-        for (const peer of peers) if (peer !== owner) put.run(owner, peer, now);
-        this.#stmt(`DELETE FROM contacts WHERE owner = ? AND peer NOT IN (SELECT peer FROM contacts WHERE owner = ? ORDER BY at DESC, peer LIMIT ?)`, this.#fast).run(owner, owner, maxPerUser);
-      }).call(null),
+      this.#db
+        .transaction(() => {
+          const put = this.#stmt(
+            `INSERT INTO contacts (owner, peer, at) VALUES (?, ?, ?) ON CONFLICT (owner, peer) DO UPDATE SET at = excluded.at`,
+            this.#fast,
+          );
+          for (const peer of peers) if (peer !== owner) put.run(owner, peer, now);
+          this.#stmt(
+            `DELETE FROM contacts WHERE owner = ? AND peer NOT IN (SELECT peer FROM contacts WHERE owner = ? ORDER BY at DESC, peer LIMIT ?)`,
+            this.#fast,
+          ).run(owner, owner, maxPerUser);
+        })
+        .call(null),
     );
   }
 
@@ -176,8 +181,10 @@ export class SqliteStore implements StateStore {
 
   touchUser(user: UserInfo, lastSeen: number | null): Promise<void> {
     return this.#run('touchUser', () => {
-      this.#stmt(`INSERT INTO users (handle, name, last_seen) VALUES (?, ?, ?) ON CONFLICT (handle) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen`, this.#fast)
-        .run(user.handle, user.name, lastSeen);
+      this.#stmt(
+        `INSERT INTO users (handle, name, last_seen) VALUES (?, ?, ?) ON CONFLICT (handle) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen`,
+        this.#fast,
+      ).run(user.handle, user.name, lastSeen);
     });
   }
 
@@ -192,8 +199,11 @@ export class SqliteStore implements StateStore {
     return this.#run('addMissedCall', () =>
       this.#db.transaction(() => {
         this.#stmt(`INSERT INTO missed_calls (handle, id, record) VALUES (?, ?, ?)`).run(handle, record.id, JSON.stringify(record));
-        this.#stmt(`DELETE FROM missed_calls WHERE handle = ? AND seq NOT IN (SELECT seq FROM missed_calls WHERE handle = ? ORDER BY seq DESC LIMIT ?)`)
-          .run(handle, handle, maxPerUser);
+        this.#stmt(`DELETE FROM missed_calls WHERE handle = ? AND seq NOT IN (SELECT seq FROM missed_calls WHERE handle = ? ORDER BY seq DESC LIMIT ?)`).run(
+          handle,
+          handle,
+          maxPerUser,
+        );
       })(),
     );
   }

@@ -14,10 +14,22 @@ export interface StoreFixture {
   reported: StoreError[];
 }
 
-const missed = (id: string, at = 1_000): MissedCall => ({ id, callId: `call${id}`, from: { handle: 'ann', name: 'Ann' }, video: true, at, reason: 'no-answer' });
+const missed = (id: string, at = 1_000): MissedCall => ({
+  id,
+  callId: `call${id}`,
+  from: { handle: 'ann', name: 'Ann' },
+  video: true,
+  at,
+  reason: 'no-answer',
+});
 const pending = (id: string, node: string): PendingCall => ({ id, caller: { handle: 'ann', name: 'Ann' }, callee: 'ben', video: false, at: 5, node });
 
-export function stateStoreContract(name: string, open: () => Promise<StoreFixture>, reopen: (f: StoreFixture) => Promise<StoreFixture>, close: (f: StoreFixture) => Promise<void>): void {
+export function stateStoreContract(
+  name: string,
+  open: () => Promise<StoreFixture>,
+  reopen: (f: StoreFixture) => Promise<StoreFixture>,
+  close: (f: StoreFixture) => Promise<void>,
+): void {
   describe(`${name} (StateStore contract)`, () => {
     it('binds a handle to the first device key and refuses every other key', async () => {
       const f = await open();

@@ -19,7 +19,8 @@ export async function connectRedis(url: string, options: RedisOptions = {}): Pro
   } catch {
     throw new StoreError('unavailable', `REDIS_URL "${url}" is not a URL (redis://host:port)`);
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new StoreError('unavailable', `REDIS_URL must start with redis:// or rediss:// (got ${parsed.protocol})`);
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw new StoreError('unavailable', `REDIS_URL must start with redis:// or rediss:// (got ${parsed.protocol})`);
   const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,

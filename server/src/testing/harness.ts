@@ -10,7 +10,18 @@ import type { Ack, ClientToServerEvents, RequestName, RequestOf, ResponseMap, Se
 import { TEST_METRICS_TOKEN } from './health.ts';
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<CallwireServer> {
-  const server = new CallwireServer(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', METRICS_TOKEN: TEST_METRICS_TOKEN, TURN_ENABLED: 'false', SFU_ENABLED: 'false', DATA_DIR: ':memory:', ...env }));
+  const server = new CallwireServer(
+    loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      METRICS_TOKEN: TEST_METRICS_TOKEN,
+      TURN_ENABLED: 'false',
+      SFU_ENABLED: 'false',
+      DATA_DIR: ':memory:',
+      ...env,
+    }),
+  );
   await server.start();
   return server;
 }
@@ -27,7 +38,13 @@ export class TestClient {
 
   /** `headers`: extra HTTP headers of the handshake (e.g. X-Forwarded-For behind a trusted proxy). */
   constructor(url: string, auth: unknown, headers?: Record<string, string>) {
-    this.socket = io(url, { auth: auth as Record<string, unknown>, transports: ['websocket'], reconnection: false, forceNew: true, ...(headers ? { extraHeaders: headers } : {}) });
+    this.socket = io(url, {
+      auth: auth as Record<string, unknown>,
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      ...(headers ? { extraHeaders: headers } : {}),
+    });
     this.session = new Promise((resolve) => this.socket.once('session', resolve));
     this.socket.onAny((event: string, payload: unknown) => {
       const r = { event, payload } as Received;
@@ -58,10 +75,7 @@ export class TestClient {
 
   /** Sends anything at all, for malformed-input tests. */
   raw(event: string, ...args: unknown[]): Promise<Ack<unknown>> {
-    return (this.socket.timeout(5_000) as unknown as { emitWithAck: (e: string, ...a: unknown[]) => Promise<Ack<unknown>> }).emitWithAck(
-      event,
-      ...args,
-    );
+    return (this.socket.timeout(5_000) as unknown as { emitWithAck: (e: string, ...a: unknown[]) => Promise<Ack<unknown>> }).emitWithAck(event, ...args);
   }
 
   /** Resolves with the data of a successful request, throws with the error code otherwise. */

@@ -91,7 +91,12 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     const channel =
       options.transport === 'udp'
         ? await UdpClientChannel.connect(options.host, options.port, options.localAddress)
-        : await StreamClientChannel.connect(options.host, options.port, options.transport === 'tls' ? (options.tls ?? {}) : undefined, options.requestTimeoutMs);
+        : await StreamClientChannel.connect(
+            options.host,
+            options.port,
+            options.transport === 'tls' ? (options.tls ?? {}) : undefined,
+            options.requestTimeoutMs,
+          );
     return new TurnClient(channel, options);
   }
 
@@ -113,7 +118,8 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
     const attrs: StunAttribute[] = [{ type: StunAttr.RequestedTransport, value: encodeByteAndReserved(TRANSPORT_UDP) }];
     if (options.lifetime !== undefined) attrs.push({ type: StunAttr.Lifetime, value: encodeUInt32(options.lifetime) });
     if (options.evenPort !== undefined) attrs.push({ type: StunAttr.EvenPort, value: Buffer.from([options.evenPort ? 0x80 : 0]) });
-    if (options.addressFamily) attrs.push({ type: StunAttr.RequestedAddressFamily, value: encodeByteAndReserved(options.addressFamily === 'ipv6' ? FAMILY_IPV6 : FAMILY_IPV4) });
+    if (options.addressFamily)
+      attrs.push({ type: StunAttr.RequestedAddressFamily, value: encodeByteAndReserved(options.addressFamily === 'ipv6' ? FAMILY_IPV6 : FAMILY_IPV4) });
     attrs.push(...(options.extraAttributes ?? []));
     const res = await this.request(StunMethod.Allocate, attrs);
     return {
@@ -182,7 +188,16 @@ export class TurnClient extends EventEmitter<TurnClientEvents> {
       const error = decodeErrorCode(res.get(StunAttr.ErrorCode) ?? Buffer.alloc(4));
       const realm = res.get(StunAttr.Realm)?.toString('utf8');
       const nonce = res.get(StunAttr.Nonce)?.toString('utf8');
-      if (authenticate && error.code === 401 && !withAuth && !challenged && realm && nonce && this.options.username !== undefined && this.options.credential !== undefined) {
+      if (
+        authenticate &&
+        error.code === 401 &&
+        !withAuth &&
+        !challenged &&
+        realm &&
+        nonce &&
+        this.options.username !== undefined &&
+        this.options.credential !== undefined
+      ) {
         challenged = true;
         this.realm = realm;
         this.nonce = nonce;

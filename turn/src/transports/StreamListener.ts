@@ -28,9 +28,7 @@ export class StreamListener extends EventEmitter<StreamListenerEvents> {
 
   static async listen(core: NtServer, options: StreamListenerOptions): Promise<StreamListener> {
     const protocol = options.tls ? NT_PROTOCOL.tls : NT_PROTOCOL.tcp;
-    const server = options.tls
-      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: 10_000 })
-      : net.createServer();
+    const server = options.tls ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: 10_000 }) : net.createServer();
     const listener = new StreamListener(server);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -68,7 +68,11 @@ export class BrowserChecks {
       return { status: 'fail', details: 'This browser has no WebRTC.', advice: 'Use a current Chrome, Edge, Firefox or Safari.' };
     }
     if (!window.isSecureContext || !navigator.mediaDevices?.getUserMedia) {
-      return { status: 'fail', details: 'The camera and microphone are not available on this page (it is not served over HTTPS).', advice: 'Open the server over https:// (or http://localhost).' };
+      return {
+        status: 'fail',
+        details: 'The camera and microphone are not available on this page (it is not served over HTTPS).',
+        advice: 'Open the server over https:// (or http://localhost).',
+      };
     }
     const has = (side: typeof RTCRtpSender | typeof RTCRtpReceiver, kind: 'audio' | 'video', mime: string, fmtp?: RegExp) =>
       (side.getCapabilities?.(kind)?.codecs ?? []).some((c) => c.mimeType.toLowerCase() === mime && (!fmtp || fmtp.test(c.sdpFmtpLine ?? '')));
@@ -78,11 +82,22 @@ export class BrowserChecks {
     const h264any = has(RTCRtpSender, 'video', 'video/h264') && has(RTCRtpReceiver, 'video', 'video/h264');
     const vp8 = has(RTCRtpSender, 'video', 'video/vp8') && has(RTCRtpReceiver, 'video', 'video/vp8');
     const metrics = { opus, h264: h264 || h264any, vp8 };
-    if (!opus) return { status: 'fail', details: 'This browser cannot send and receive Opus audio.', advice: 'Use a current Chrome, Edge, Firefox or Safari.', metrics };
+    if (!opus)
+      return { status: 'fail', details: 'This browser cannot send and receive Opus audio.', advice: 'Use a current Chrome, Edge, Firefox or Safari.', metrics };
     if (!h264 && !h264any) {
       return vp8
-        ? { status: 'warn', details: 'WebRTC works, Opus audio yes, but no H.264 video: video will use VP8 (more battery on phones).', advice: 'Update the browser, or enable its H.264 support (Firefox: the OpenH264 plugin).', metrics }
-        : { status: 'fail', details: 'This browser can send no video codec callwire uses (H.264 or VP8).', advice: 'Use a current Chrome, Edge, Firefox or Safari.', metrics };
+        ? {
+            status: 'warn',
+            details: 'WebRTC works, Opus audio yes, but no H.264 video: video will use VP8 (more battery on phones).',
+            advice: 'Update the browser, or enable its H.264 support (Firefox: the OpenH264 plugin).',
+            metrics,
+          }
+        : {
+            status: 'fail',
+            details: 'This browser can send no video codec callwire uses (H.264 or VP8).',
+            advice: 'Use a current Chrome, Edge, Firefox or Safari.',
+            metrics,
+          };
     }
     return { status: 'pass', details: `WebRTC works; Opus audio and H.264${h264 ? ' Constrained Baseline' : ''} video can be sent and received.`, metrics };
   }
@@ -94,9 +109,18 @@ export class BrowserChecks {
       const r = await probe.run(2_000, ctx.signal);
       const metrics = { devices: r.devices, peakDb: Number.isFinite(r.peakDb) ? Math.round(r.peakDb) : null, sampleRate: r.sampleRate };
       if (r.peakDb < SILENCE_DB) {
-        return { status: 'warn', details: `"${r.label}" works but was silent for 2 s.`, advice: 'Check the microphone is not muted (a switch on the headset, or in the system settings) and say something during the test.', metrics };
+        return {
+          status: 'warn',
+          details: `"${r.label}" works but was silent for 2 s.`,
+          advice: 'Check the microphone is not muted (a switch on the headset, or in the system settings) and say something during the test.',
+          metrics,
+        };
       }
-      return { status: 'pass', details: `"${r.label}" works and hears sound (peak ${r.peakDb.toFixed(0)} dBFS); ${r.devices} microphone${r.devices === 1 ? '' : 's'} found.`, metrics };
+      return {
+        status: 'pass',
+        details: `"${r.label}" works and hears sound (peak ${r.peakDb.toFixed(0)} dBFS); ${r.devices} microphone${r.devices === 1 ? '' : 's'} found.`,
+        metrics,
+      };
     } catch (err) {
       return deviceError(err, 'microphone');
     } finally {
@@ -109,10 +133,30 @@ export class BrowserChecks {
     const probe = new CameraProbe();
     try {
       const r = await probe.run(1_500, ctx.signal);
-      const metrics = { devices: r.devices, width: r.width, height: r.height, frameRate: r.frameRate, brightness: Math.round(r.brightness), changing: Math.round(r.changing * 100) / 100, sizes: r.sizes.join(' ') };
+      const metrics = {
+        devices: r.devices,
+        width: r.width,
+        height: r.height,
+        frameRate: r.frameRate,
+        brightness: Math.round(r.brightness),
+        changing: Math.round(r.changing * 100) / 100,
+        sizes: r.sizes.join(' '),
+      };
       const what = `"${r.label}" delivers ${r.width}x${r.height}${r.frameRate ? ` at ${Math.round(r.frameRate)} fps` : ''}; sizes: ${r.sizes.join(', ') || 'none of 320x240, 640x480, 1280x720'}`;
-      if (r.brightness < BLACK_LUMA) return { status: 'warn', details: `${what}, but the picture is black.`, advice: 'Uncover the lens (some laptops have a privacy shutter or a camera key) or pick another camera.', metrics };
-      if (r.changing === 0) return { status: 'warn', details: `${what}, but the picture is frozen.`, advice: 'Close other apps that use the camera, or unplug and replug it.', metrics };
+      if (r.brightness < BLACK_LUMA)
+        return {
+          status: 'warn',
+          details: `${what}, but the picture is black.`,
+          advice: 'Uncover the lens (some laptops have a privacy shutter or a camera key) or pick another camera.',
+          metrics,
+        };
+      if (r.changing === 0)
+        return {
+          status: 'warn',
+          details: `${what}, but the picture is frozen.`,
+          advice: 'Close other apps that use the camera, or unplug and replug it.',
+          metrics,
+        };
       if (!r.sizes.includes('640x480') && !r.sizes.includes('1280x720')) {
         return { status: 'warn', details: `${what}: others will see you in low resolution.`, advice: 'Use a better camera if you can.', metrics };
       }
@@ -137,7 +181,8 @@ export class BrowserChecks {
     }
     const ms = performance.now() - t0;
     const health = (await res.json().catch(() => ({}))) as { ok?: boolean };
-    if (!res.ok || health.ok !== true) return { status: 'fail', details: `The server answered ${res.status}, not a healthy callwire server.`, advice: ADVICE.serverDown };
+    if (!res.ok || health.ok !== true)
+      return { status: 'fail', details: `The server answered ${res.status}, not a healthy callwire server.`, advice: ADVICE.serverDown };
     // /healthz tells outsiders only that the server lives; whether it runs group calls is public
     // configuration.
     const config = (await fetch(`${this.o.origin}/api/config`, { cache: 'no-store', signal: ctx.signal })
@@ -163,7 +208,12 @@ export class BrowserChecks {
       return {
         status: 'fail',
         details: `Signaling over ${transport === 'websocket' ? 'WebSocket' : 'long-polling'} did not connect: ${e.message}.`,
-        advice: e.code === 'unauthorized' ? 'Open this page with the ?token= your site gives you.' : transport === 'websocket' ? ADVICE.websocket : ADVICE.signalingDown,
+        advice:
+          e.code === 'unauthorized'
+            ? 'Open this page with the ?token= your site gives you.'
+            : transport === 'websocket'
+              ? ADVICE.websocket
+              : ADVICE.signalingDown,
       };
     }
     ctx.progress('measuring round trips (ping)');
@@ -219,7 +269,11 @@ export class BrowserChecks {
       const addresses = [...new Set(host.map((c) => `${c.address} (${c.protocol})`))];
       const hidden = host.some((c) => c.address.endsWith('.local'));
       if (host.length === 0) {
-        return { status: 'fail', details: 'WebRTC found no network address on this device.', advice: 'A privacy extension, a VPN or browser policy blocks WebRTC: allow it for this site.' };
+        return {
+          status: 'fail',
+          details: 'WebRTC found no network address on this device.',
+          advice: 'A privacy extension, a VPN or browser policy blocks WebRTC: allow it for this site.',
+        };
       }
       return {
         status: 'pass',
@@ -234,7 +288,12 @@ export class BrowserChecks {
 
   async #stun(ctx: CheckContext): Promise<Outcome> {
     const urls = stunUrlsOf(this.#iceServers);
-    if (urls.length === 0) return { status: 'warn', details: 'The server hands out no STUN server.', advice: 'Ask the operator to set STUN_URLS (or keep the bundled relay, which answers STUN).' };
+    if (urls.length === 0)
+      return {
+        status: 'warn',
+        details: 'The server hands out no STUN server.',
+        advice: 'Ask the operator to set STUN_URLS (or keep the bundled relay, which answers STUN).',
+      };
     ctx.progress(`asking ${urls.join(', ')} for our public address`);
     const probe = new IceGatherProbe({ iceServers: [{ urls }] });
     try {
@@ -243,7 +302,11 @@ export class BrowserChecks {
       const errors = r.errors.filter((e) => /^stun:/i.test(e.url));
       if (srflx.length > 0) {
         const publicAddresses = [...new Set(srflx.map((c) => c.address))];
-        return { status: 'pass', details: `The STUN server sees you at ${publicAddresses.join(', ')} (behind a NAT: calls set up through it).`, metrics: { srflx: srflx.length } };
+        return {
+          status: 'pass',
+          details: `The STUN server sees you at ${publicAddresses.join(', ')} (behind a NAT: calls set up through it).`,
+          metrics: { srflx: srflx.length },
+        };
       }
       if (errors.length > 0 || !r.complete) {
         const why = errors.map((e) => `${e.url}: ${e.errorCode} ${e.errorText}`).join('; ') || 'no answer';
@@ -272,7 +335,11 @@ export class BrowserChecks {
       const r = await probe.run(5, 10_000, ctx.signal, ctx.progress);
       const expected = transport === 'tls' ? 'tls' : transport;
       if (r.candidateType !== 'relay' || (r.relayProtocol && r.relayProtocol !== expected)) {
-        return { status: 'fail', details: `Data flowed, but not through the relay over ${label} (path: ${r.candidateType ?? '?'} / ${r.relayProtocol ?? '?'}).`, advice: ADVICE.turnFailed(transport, `${target.host}:${target.port}`) };
+        return {
+          status: 'fail',
+          details: `Data flowed, but not through the relay over ${label} (path: ${r.candidateType ?? '?'} / ${r.relayProtocol ?? '?'}).`,
+          advice: ADVICE.turnFailed(transport, `${target.host}:${target.port}`),
+        };
       }
       return {
         status: 'pass',
@@ -326,7 +393,11 @@ export class BrowserChecks {
       return judgeMedia(await probe.run(), true);
     } catch (err) {
       const e = err as ProbeSignalingError;
-      return { status: 'fail', details: `The media test could not run: ${e.message}.`, advice: e.code === 'sfu-unavailable' ? ADVICE.sfuDown : ADVICE.sfuUnreachable };
+      return {
+        status: 'fail',
+        details: `The media test could not run: ${e.message}.`,
+        advice: e.code === 'sfu-unavailable' ? ADVICE.sfuDown : ADVICE.sfuUnreachable,
+      };
     } finally {
       await probe.close();
       media.close();

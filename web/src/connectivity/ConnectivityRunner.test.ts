@@ -7,10 +7,18 @@ describe('ConnectivityRunner', () => {
   it('runs checks in order with progress, and a dependent of a failure fails at once naming the root cause', async () => {
     const ran: string[] = [];
     const defs: CheckDefinition[] = [
-      { name: 'server.reachable', timeoutMs: 1_000, run: async (ctx) => (ran.push('a'), ctx.progress('knocking'), { status: 'fail', details: 'Down.', advice: 'Start it.' }) },
+      {
+        name: 'server.reachable',
+        timeoutMs: 1_000,
+        run: async (ctx) => (ran.push('a'), ctx.progress('knocking'), { status: 'fail', details: 'Down.', advice: 'Start it.' }),
+      },
       { name: 'ice.servers', needs: ['server.reachable'], timeoutMs: 1_000, run: async () => (ran.push('b'), { status: 'pass', details: 'x' }) },
       { name: 'turn.udp', needs: ['ice.servers'], timeoutMs: 1_000, run: async () => (ran.push('c'), { status: 'pass', details: 'x' }) },
-      { name: 'browser.webrtc', timeoutMs: 1_000, run: async (ctx) => (ran.push('d'), { status: ctx.earlier.get('turn.udp')?.status === 'fail' ? 'warn' : 'pass', details: 'Fine.' }) },
+      {
+        name: 'browser.webrtc',
+        timeoutMs: 1_000,
+        run: async (ctx) => (ran.push('d'), { status: ctx.earlier.get('turn.udp')?.status === 'fail' ? 'warn' : 'pass', details: 'Fine.' }),
+      },
     ];
     const runner = new ConnectivityRunner(defs, opts);
     const progress: string[] = [];

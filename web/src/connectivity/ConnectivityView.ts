@@ -23,7 +23,11 @@ export class ConnectivityView {
   readonly el: HTMLElement;
   readonly #rows = new Map<CheckName, Row>();
   readonly #start: HTMLButtonElement;
-  readonly #summary = h('p', { class: 'summary', 'data-testid': 'connectivity-summary', role: 'status', 'aria-live': 'polite' }, 'Press Start to check your browser, devices and network against this server.');
+  readonly #summary = h(
+    'p',
+    { class: 'summary', 'data-testid': 'connectivity-summary', role: 'status', 'aria-live': 'polite' },
+    'Press Start to check your browser, devices and network against this server.',
+  );
   readonly #actions = h('div', { class: 'row', hidden: true });
   readonly #text = h('textarea', { class: 'report', readonly: true, rows: 12, 'aria-label': 'Text report', 'data-testid': 'text-report' });
   #runner: ConnectivityRunner | null = null;
@@ -53,7 +57,11 @@ export class ConnectivityView {
       'section',
       { class: 'connectivity' },
       h('h1', {}, 'Connection test'),
-      h('p', { class: 'hint' }, 'Finds out whether calls will work from here, and if not, why: browser, camera and microphone, the connection to the server, relays, and media through the media server. It takes about half a minute; the browser will ask for your camera and microphone.'),
+      h(
+        'p',
+        { class: 'hint' },
+        'Finds out whether calls will work from here, and if not, why: browser, camera and microphone, the connection to the server, relays, and media through the media server. It takes about half a minute; the browser will ask for your camera and microphone.',
+      ),
       h('div', { class: 'row' }, this.#start, h('a', { href: '/', class: 'hint' }, 'Back to callwire')),
       this.#summary,
       list,

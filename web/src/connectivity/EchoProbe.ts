@@ -42,7 +42,7 @@ export class EchoProbe {
   constructor(private readonly o: EchoProbeOptions) {}
 
   async run(): Promise<MediaMetrics> {
-    const { signaling, device, signal } = this.o;
+    const { signaling, device } = this.o;
     const req = signaling.request.bind(signaling);
     const roomId = this.roomId;
     this.o.progress('joining an echo room on the media server');
@@ -82,7 +82,10 @@ export class EchoProbe {
     this.#producers.push(await send.produce({ track: this.o.audio, appData: { source: 'mic' }, stopTracks: false }));
     if (this.o.video) {
       const codec = device.rtpCapabilities.codecs?.find(
-        (c) => c.mimeType.toLowerCase() === this.o.videoCodec && (this.o.videoCodec !== 'video/h264' || (String(c.parameters?.['profile-level-id']).toLowerCase() === '42e01f' && Number(c.parameters?.['packetization-mode']) === 1)),
+        (c) =>
+          c.mimeType.toLowerCase() === this.o.videoCodec &&
+          (this.o.videoCodec !== 'video/h264' ||
+            (String(c.parameters?.['profile-level-id']).toLowerCase() === '42e01f' && Number(c.parameters?.['packetization-mode']) === 1)),
       );
       this.#producers.push(await send.produce({ track: this.o.video, appData: { source: 'camera' }, stopTracks: false, ...(codec ? { codec } : {}) }));
     }
@@ -136,7 +139,12 @@ export class EchoProbe {
   async #consume(info: ConsumerInfo): Promise<void> {
     const recv = this.#recv;
     if (!recv || this.#closed) return;
-    const consumer = await recv.consume({ id: info.consumerId, producerId: info.producerId, kind: info.kind, rtpParameters: info.rtpParameters as types.RtpParameters });
+    const consumer = await recv.consume({
+      id: info.consumerId,
+      producerId: info.producerId,
+      kind: info.kind,
+      rtpParameters: info.rtpParameters as types.RtpParameters,
+    });
     if (this.#closed) return consumer.close();
     this.#consumers.push(consumer);
     await this.o.signaling.request('sfu.resumeConsumer', { roomId: this.roomId, consumerId: consumer.id });
@@ -144,7 +152,9 @@ export class EchoProbe {
 
   #wireConnect(transport: types.Transport): void {
     transport.on('connect', ({ dtlsParameters }, ok, fail) => {
-      this.o.signaling.request('sfu.connectTransport', { roomId: this.roomId, transportId: transport.id, dtlsParameters: dtlsParameters as never }).then(() => ok(), fail);
+      this.o.signaling
+        .request('sfu.connectTransport', { roomId: this.roomId, transportId: transport.id, dtlsParameters: dtlsParameters as never })
+        .then(() => ok(), fail);
     });
   }
 
@@ -153,7 +163,17 @@ export class EchoProbe {
   }
 
   #empty(): MediaMetrics {
-    return { transport: null, candidateType: null, rttMs: null, jitterMs: null, lossRatio: null, audioPacketsReceived: 0, videoFramesDecoded: null, bitrateKbps: null, seconds: 0 };
+    return {
+      transport: null,
+      candidateType: null,
+      rttMs: null,
+      jitterMs: null,
+      lossRatio: null,
+      audioPacketsReceived: 0,
+      videoFramesDecoded: null,
+      bitrateKbps: null,
+      seconds: 0,
+    };
   }
 
   /** One look at both transports' statistics. */

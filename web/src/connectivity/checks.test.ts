@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { formatText, judgeMedia, parseStunUrl, parseTurnUrl, summarize, turnServersFor, type CheckName, type CheckResult, type CheckStatus, type MediaMetrics } from './checks.ts';
+import {
+  formatText,
+  judgeMedia,
+  parseStunUrl,
+  parseTurnUrl,
+  summarize,
+  turnServersFor,
+  type CheckName,
+  type CheckResult,
+  type CheckStatus,
+  type MediaMetrics,
+} from './checks.ts';
 
 const result = (name: CheckName, status: CheckStatus, details = `${name} ${status}.`, metrics?: CheckResult['metrics']): CheckResult => ({
   name,
@@ -56,7 +67,10 @@ describe('ICE URLs', () => {
   });
 
   it('picks the TURN URLs of one transport with their credentials', () => {
-    const servers = [{ urls: ['stun:h:1'] }, { urls: ['turn:h:1?transport=udp', 'turn:h:1?transport=tcp', 'turns:h:2?transport=tcp'], username: 'u', credential: 'c' }];
+    const servers = [
+      { urls: ['stun:h:1'] },
+      { urls: ['turn:h:1?transport=udp', 'turn:h:1?transport=tcp', 'turns:h:2?transport=tcp'], username: 'u', credential: 'c' },
+    ];
     expect(turnServersFor(servers, 'tcp')).toEqual([{ transport: 'tcp', host: 'h', port: 1, url: 'turn:h:1?transport=tcp', username: 'u', credential: 'c' }]);
     expect(turnServersFor(servers, 'tls').map((s) => s.url)).toEqual(['turns:h:2?transport=tcp']);
     expect(turnServersFor([{ urls: 'stun:h' }], 'udp')).toEqual([]);
@@ -64,11 +78,23 @@ describe('ICE URLs', () => {
 });
 
 describe('judgeMedia', () => {
-  const good: MediaMetrics = { transport: 'udp', candidateType: 'host', rttMs: 20, jitterMs: 3, lossRatio: 0, audioPacketsReceived: 250, videoFramesDecoded: 70, bitrateKbps: 600, seconds: 5 };
+  const good: MediaMetrics = {
+    transport: 'udp',
+    candidateType: 'host',
+    rttMs: 20,
+    jitterMs: 3,
+    lossRatio: 0,
+    audioPacketsReceived: 250,
+    videoFramesDecoded: 70,
+    bitrateKbps: 600,
+    seconds: 5,
+  };
   it('passes a clean round trip and describes it', () => {
     const o = judgeMedia(good, true);
     expect(o.status).toBe('pass');
-    expect(o.details).toBe('Sent audio and video to the media server and got it back for 5 s over UDP: round trip 20 ms, jitter 3.0 ms, loss 0.0 %, 600 kbit/s.');
+    expect(o.details).toBe(
+      'Sent audio and video to the media server and got it back for 5 s over UDP: round trip 20 ms, jitter 3.0 ms, loss 0.0 %, 600 kbit/s.',
+    );
   });
   it('fails with nothing back, no video, or heavy loss; warns on TCP and on a slow path', () => {
     expect(judgeMedia({ ...good, audioPacketsReceived: 0 }, true)).toMatchObject({ status: 'fail', details: 'No media came back from the media server.' });

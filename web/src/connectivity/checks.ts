@@ -211,7 +211,8 @@ export function stunUrlsOf(servers: readonly IceServerLike[]): string[] {
 
 export const ADVICE = {
   serverDown: 'Check the address, that the callwire server is running, and that nothing between you (proxy, firewall, VPN) blocks it.',
-  websocket: 'A proxy or firewall blocks WebSockets. Calls still connect over long-polling, a little slower; ask the network admin to allow WebSocket upgrades to this server.',
+  websocket:
+    'A proxy or firewall blocks WebSockets. Calls still connect over long-polling, a little slower; ask the network admin to allow WebSocket upgrades to this server.',
   signalingDown: 'Neither WebSocket nor long-polling reached the signaling server: check proxies in front of it (they must forward /socket.io/).',
   noIceServers: 'The server hands out no STUN/TURN servers: set STUN_URLS and keep TURN_ENABLED=true (or TURN_URLS) so people behind NATs can connect.',
   noTurn: (t: RelayTransport) =>
@@ -228,11 +229,13 @@ export const ADVICE = {
         : `TLS to the relay (${where}) does not work: browsers only accept a certificate from a public CA that matches the host name (not a self-signed one) — set TURN_TLS_CERT/TURN_TLS_KEY to such a certificate; otherwise the port is blocked by a firewall.`,
   turnCertificate:
     "The relay's TLS certificate is not trusted. Browsers refuse self-signed certificates and certificates for another host name on turns: — set TURN_TLS_CERT/TURN_TLS_KEY to a certificate from a public CA (e.g. Let's Encrypt) for the relay's host name.",
-  turnAuth: 'The relay refused the credentials the server issued: TURN_SECRET must be the same on the signaling server and the relay (coturn: static-auth-secret), and the clocks must agree.',
+  turnAuth:
+    'The relay refused the credentials the server issued: TURN_SECRET must be the same on the signaling server and the relay (coturn: static-auth-secret), and the clocks must agree.',
   sfuDown: 'Group calls and this media test need the media server (SFU): check SFU_ENABLED and the server log for mediasoup worker errors.',
   sfuUnreachable:
-    'The media server\'s address is not reachable: set SFU_ANNOUNCED_ADDRESS to the address clients reach it at (the public IP behind NAT) and open SFU_RTC_PORT (UDP and TCP) in the firewall.',
-  mediaTcp: 'Media went over TCP because UDP to the media server is blocked: open UDP SFU_RTC_PORT on the server, or allow outgoing UDP on your network, for lower latency.',
+    "The media server's address is not reachable: set SFU_ANNOUNCED_ADDRESS to the address clients reach it at (the public IP behind NAT) and open SFU_RTC_PORT (UDP and TCP) in the firewall.",
+  mediaTcp:
+    'Media went over TCP because UDP to the media server is blocked: open UDP SFU_RTC_PORT on the server, or allow outgoing UDP on your network, for lower latency.',
   mediaQuality: 'Your network is slow or lossy right now: move closer to the Wi-Fi access point, use a cable, or close other downloads and video streams.',
   permission: (what: 'camera' | 'microphone') =>
     `Allow the ${what} for this site (the camera icon in the address bar), and close other apps that might be using it.`,

@@ -48,7 +48,11 @@ function optionsFrom(el: HTMLElement): Record<string, unknown> {
   const video = el.getAttribute('video');
   if (video !== null) o['videoMuted'] = negate(bool(video));
   const controls = el.getAttribute('controls');
-  if (controls !== null) o['controls'] = controls.split(',').map((c) => c.trim()).filter(Boolean);
+  if (controls !== null)
+    o['controls'] = controls
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean);
   return o;
 }
 

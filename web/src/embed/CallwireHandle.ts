@@ -71,7 +71,14 @@ export class CallwireHandle {
     window.addEventListener('message', this.#onMessage);
     element.append(iframe);
     this.#loadTimer = setTimeout(
-      () => this.#fail(new EmbedError('frame-timeout', `the call frame from ${o.server} did not answer in ${o.loadTimeoutMs} ms (is this origin in its EMBED_ALLOWED_ORIGINS?)`, true)),
+      () =>
+        this.#fail(
+          new EmbedError(
+            'frame-timeout',
+            `the call frame from ${o.server} did not answer in ${o.loadTimeoutMs} ms (is this origin in its EMBED_ALLOWED_ORIGINS?)`,
+            true,
+          ),
+        ),
       o.loadTimeoutMs,
     );
     void this.#checkOrigin(o.server);
@@ -143,7 +150,10 @@ export class CallwireHandle {
         return;
       }
       const id = this.#nextId++;
-      const timer = setTimeout(() => this.#settle(id, { code: 'command-failed', message: `${command}(): no answer from the call frame`, fatal: false }), COMMAND_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => this.#settle(id, { code: 'command-failed', message: `${command}(): no answer from the call frame`, fatal: false }),
+        COMMAND_TIMEOUT_MS,
+      );
       this.#pending.set(id, { resolve, reject, timer });
       this.#post({ tag: TAG, kind: 'command', id, command, args });
     });
@@ -207,7 +217,9 @@ export class CallwireHandle {
       const res = await fetch(`${server}/api/embed/check?origin=${encodeURIComponent(location.origin)}`, { credentials: 'omit' });
       const body = (await res.json()) as { allowed?: unknown };
       if (body.allowed === false && this.state === 'loading') {
-        this.#fail(new EmbedError('origin-not-allowed', `${location.origin} may not embed calls from ${server}: add it to the server's EMBED_ALLOWED_ORIGINS`, true));
+        this.#fail(
+          new EmbedError('origin-not-allowed', `${location.origin} may not embed calls from ${server}: add it to the server's EMBED_ALLOWED_ORIGINS`, true),
+        );
       }
     } catch {
       // No answer: the frame's hello (or its load timeout) decides instead.

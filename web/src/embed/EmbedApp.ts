@@ -186,11 +186,16 @@ export class EmbedApp {
     try {
       await Promise.race([
         signaling.ready(),
-        new Promise((_, reject) => (timer = setTimeout(() => reject(new EmbedError('connection-failed', 'cannot reach the callwire server', true)), CONNECT_TIMEOUT_MS))),
+        new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new EmbedError('connection-failed', 'cannot reach the callwire server', true)), CONNECT_TIMEOUT_MS)),
+        ),
       ]);
     } catch (err) {
       signaling.close();
-      const e = err instanceof SignalingError && err.code === 'unauthorized' ? new EmbedError('unauthorized', err.message, true) : toEmbedError(err, 'connection-failed', true);
+      const e =
+        err instanceof SignalingError && err.code === 'unauthorized'
+          ? new EmbedError('unauthorized', err.message, true)
+          : toEmbedError(err, 'connection-failed', true);
       this.#message('Cannot connect', e.message);
       throw e;
     } finally {
@@ -228,7 +233,16 @@ export class EmbedApp {
   }
 
   #message(title: string, text: string, action?: HTMLElement): void {
-    replaceChildren(this.root, h('section', { class: 'message', 'data-testid': 'embed-message' }, h('h1', {}, title), text ? h('p', {}, text) : null, action ? h('div', { class: 'row' }, action) : null));
+    replaceChildren(
+      this.root,
+      h(
+        'section',
+        { class: 'message', 'data-testid': 'embed-message' },
+        h('h1', {}, title),
+        text ? h('p', {}, text) : null,
+        action ? h('div', { class: 'row' }, action) : null,
+      ),
+    );
   }
 
   #report(err: unknown): void {

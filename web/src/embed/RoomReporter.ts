@@ -13,7 +13,13 @@ import type { EventMap, EventName, LeaveReason, ParticipantSummary } from './con
 
 export type Report = <E extends EventName>(event: E, data: EventMap[E]) => void;
 
-const summary = (info: ParticipantInfo): ParticipantSummary => ({ id: info.id, name: info.name, audioMuted: info.audioMuted, videoMuted: !info.videoEnabled, host: info.host });
+const summary = (info: ParticipantInfo): ParticipantSummary => ({
+  id: info.id,
+  name: info.name,
+  audioMuted: info.audioMuted,
+  videoMuted: !info.videoEnabled,
+  host: info.host,
+});
 
 export class RoomReporter {
   readonly #announced = new Set<string>();
@@ -53,7 +59,13 @@ export class RoomReporter {
       }),
       this.#speaker.on('changed', (p) => report('active-speaker', { id: p?.id ?? null, name: p?.info.name ?? null })),
       this.#quality.on('changed', ({ participant, score, rttMs, loss }) =>
-        report('network-quality', { id: participant.id, score, level: score >= 4 ? 'good' : score >= 3 ? 'fair' : 'poor', rttMs: rttMs === null ? null : Math.round(rttMs), loss }),
+        report('network-quality', {
+          id: participant.id,
+          score,
+          level: score >= 4 ? 'good' : score >= 3 ? 'fair' : 'poor',
+          rttMs: rttMs === null ? null : Math.round(rttMs),
+          loss,
+        }),
       ),
     );
   }

@@ -64,7 +64,16 @@ describe('mount() options', () => {
       width: '640px',
       height: '30rem',
       loadTimeoutMs: 5_000,
-      frame: { name: 'Ada', token: 'eyJ.x.y', audioMuted: true, videoMuted: true, voiceOnly: true, theme: 'light', controls: ['microphone', 'hangup'], autoJoin: false },
+      frame: {
+        name: 'Ada',
+        token: 'eyJ.x.y',
+        audioMuted: true,
+        videoMuted: true,
+        voiceOnly: true,
+        theme: 'light',
+        controls: ['microphone', 'hangup'],
+        autoJoin: false,
+      },
     });
   });
 
@@ -200,7 +209,9 @@ describe('postMessage envelope', () => {
     expect(parseFrameMessage({ tag: TAG, kind: 'hello' })).toEqual({ tag: TAG, kind: 'hello' });
     expect(parseFrameMessage({ tag: TAG, kind: 'event', event: 'joined', data: { room: 'abc' } })).toMatchObject({ event: 'joined' });
     expect(parseFrameMessage({ tag: TAG, kind: 'result', id: 3, error: null })).toEqual({ tag: TAG, kind: 'result', id: 3, error: null });
-    expect(parseFrameMessage({ tag: TAG, kind: 'result', id: 3, error: { code: 'not-joined', message: 'no', fatal: 'x' } })).toMatchObject({ error: { code: 'not-joined', fatal: false } });
+    expect(parseFrameMessage({ tag: TAG, kind: 'result', id: 3, error: { code: 'not-joined', message: 'no', fatal: 'x' } })).toMatchObject({
+      error: { code: 'not-joined', fatal: false },
+    });
     for (const junk of [
       null,
       'hello',
@@ -219,7 +230,13 @@ describe('postMessage envelope', () => {
   it('reads the host messages; init options are validated, bad ones dropped', () => {
     expect(parseHostMessage({ tag: TAG, kind: 'init', options: { name: 'Ada' } })).toMatchObject({ kind: 'init', options: { name: 'Ada', autoJoin: true } });
     expect(parseHostMessage({ tag: TAG, kind: 'init', options: { name: 5 } })).toBeNull();
-    expect(parseHostMessage({ tag: TAG, kind: 'command', id: 1, command: 'join', args: [] })).toEqual({ tag: TAG, kind: 'command', id: 1, command: 'join', args: [] });
+    expect(parseHostMessage({ tag: TAG, kind: 'command', id: 1, command: 'join', args: [] })).toEqual({
+      tag: TAG,
+      kind: 'command',
+      id: 1,
+      command: 'join',
+      args: [],
+    });
     expect(parseHostMessage({ tag: TAG, kind: 'command', id: 1.5, command: 'join', args: [] })).toBeNull();
     expect(parseHostMessage({ tag: TAG, kind: 'command', id: 1, command: 'join' })).toBeNull();
     expect(parseHostMessage({ tag: TAG, kind: 'hello' })).toBeNull();

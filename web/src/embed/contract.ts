@@ -84,7 +84,18 @@ export interface CommandMap {
   requestMute: [participantId: string];
 }
 export type CommandName = keyof CommandMap;
-export const COMMANDS: readonly CommandName[] = ['join', 'leave', 'setAudioMuted', 'setVideoMuted', 'setDisplayName', 'switchToVideo', 'setLocked', 'admit', 'removeParticipant', 'requestMute'];
+export const COMMANDS: readonly CommandName[] = [
+  'join',
+  'leave',
+  'setAudioMuted',
+  'setVideoMuted',
+  'setDisplayName',
+  'switchToVideo',
+  'setLocked',
+  'admit',
+  'removeParticipant',
+  'requestMute',
+];
 
 export interface ParticipantSummary {
   id: string;
@@ -212,8 +223,7 @@ export type FrameMessage =
 
 /** Host → frame. */
 export type HostMessage =
-  | { tag: typeof TAG; kind: 'init'; options: FrameOptions }
-  | { tag: typeof TAG; kind: 'command'; id: number; command: CommandName; args: unknown[] };
+  { tag: typeof TAG; kind: 'init'; options: FrameOptions } | { tag: typeof TAG; kind: 'command'; id: number; command: CommandName; args: unknown[] };
 
 // ---- validation --------------------------------------------------------------------------------
 
@@ -226,11 +236,28 @@ const TOKEN_MAX = 8_192;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 const CSS_LENGTH = /^\d{1,5}(\.\d{1,3})?(px|%|em|rem|vh|vw|vmin|vmax)$/;
 
-const OPTION_KEYS = new Set(['room', 'name', 'token', 'audioMuted', 'videoMuted', 'voiceOnly', 'theme', 'width', 'height', 'controls', 'autoJoin', 'server', 'loadTimeoutMs']);
+const OPTION_KEYS = new Set([
+  'room',
+  'name',
+  'token',
+  'audioMuted',
+  'videoMuted',
+  'voiceOnly',
+  'theme',
+  'width',
+  'height',
+  'controls',
+  'autoJoin',
+  'server',
+  'loadTimeoutMs',
+]);
 const FRAME_KEYS = new Set(['name', 'token', 'audioMuted', 'videoMuted', 'voiceOnly', 'theme', 'controls', 'autoJoin']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const fail = <T>(code: EmbedErrorCode, message: string, fatal = code === 'invalid-options'): Result<T> => ({ ok: false, error: new EmbedError(code, message, fatal) });
+const fail = <T>(code: EmbedErrorCode, message: string, fatal = code === 'invalid-options'): Result<T> => ({
+  ok: false,
+  error: new EmbedError(code, message, fatal),
+});
 
 /** A display name as the server accepts it (trimmed, 1–64, no control characters); null if not. */
 export function checkName(v: unknown): string | null {
@@ -276,7 +303,12 @@ export function parseOptions(input: unknown, defaultServer: string | null): Resu
 
   const server = input['server'] === undefined ? defaultServer : checkOrigin(input['server']);
   if (!server) {
-    return fail('invalid-options', input['server'] === undefined ? 'cannot tell the callwire server: pass options.server' : 'server must be an http(s) origin like "https://call.example.com"');
+    return fail(
+      'invalid-options',
+      input['server'] === undefined
+        ? 'cannot tell the callwire server: pass options.server'
+        : 'server must be an http(s) origin like "https://call.example.com"',
+    );
   }
   const room = resolveRoom(input['room'], server);
   if (!room.ok) return room;
@@ -309,7 +341,8 @@ export function parseFrameOptions(input: unknown): Result<FrameOptions> {
   }
   if (input['token'] !== undefined) {
     const t = input['token'];
-    if (typeof t !== 'string' || t.length === 0 || t.length > TOKEN_MAX) return fail('invalid-options', `token must be a non-empty string of at most ${TOKEN_MAX} characters`);
+    if (typeof t !== 'string' || t.length === 0 || t.length > TOKEN_MAX)
+      return fail('invalid-options', `token must be a non-empty string of at most ${TOKEN_MAX} characters`);
     out.token = t;
   }
   for (const key of ['audioMuted', 'videoMuted', 'voiceOnly', 'autoJoin'] as const) {
@@ -334,7 +367,8 @@ export function parseFrameOptions(input: unknown): Result<FrameOptions> {
 
 /** Checks a command's arguments (the frame does, before acting on them). */
 export function checkCommand(command: unknown, args: unknown): Result<{ command: CommandName; args: unknown[] }> {
-  if (typeof command !== 'string' || !(COMMANDS as readonly string[]).includes(command)) return fail('invalid-argument', `unknown command "${clip(String(command))}"`);
+  if (typeof command !== 'string' || !(COMMANDS as readonly string[]).includes(command))
+    return fail('invalid-argument', `unknown command "${clip(String(command))}"`);
   const name = command as CommandName;
   if (!Array.isArray(args)) return fail('invalid-argument', `${name}: arguments must be a list`);
   const expect = (n: number) => args.length === n;
@@ -355,7 +389,8 @@ export function checkCommand(command: unknown, args: unknown): Result<{ command:
       if (!expect(1) || typeof args[0] !== 'boolean') return fail('invalid-argument', `setLocked(locked) needs true or false, got ${typeName(args[0])}`);
       break;
     case 'admit':
-      if (!expect(2) || !isId(args[0]) || typeof args[1] !== 'boolean') return fail('invalid-argument', 'admit(lobbyId, admit) needs an id from the lobby event and true or false');
+      if (!expect(2) || !isId(args[0]) || typeof args[1] !== 'boolean')
+        return fail('invalid-argument', 'admit(lobbyId, admit) needs an id from the lobby event and true or false');
       break;
     case 'removeParticipant':
     case 'requestMute':

@@ -36,7 +36,10 @@ describe('NetworkQuality', () => {
     expect(seen).toEqual([['a', 5]]);
     samples.set('a', { loss: 0.1, rttMs: 5 });
     await quality.poll();
-    expect(seen).toEqual([['a', 5], ['a', 2]]);
+    expect(seen).toEqual([
+      ['a', 5],
+      ['a', 2],
+    ]);
     (a as { connection: string }).connection = 'disconnected';
     await quality.poll();
     expect(seen.at(-1)).toEqual(['a', 0]);

@@ -249,12 +249,20 @@ export class Room extends Emitter<RoomEvents> {
 
   #listen(): void {
     const s = this.signaling;
-    const mine = <T extends { roomId: string }>(fn: (p: T) => void) => (p: T) => {
-      if (p.roomId === this.id) fn(p);
-    };
+    const mine =
+      <T extends { roomId: string }>(fn: (p: T) => void) =>
+      (p: T) => {
+        if (p.roomId === this.id) fn(p);
+      };
     this.#unsubscribe.push(
-      s.onEvent('room.participantJoined', mine((p) => this.#addParticipant(p.participant, false))),
-      s.onEvent('room.participantLeft', mine((p) => this.#removeParticipant(p.participantId))),
+      s.onEvent(
+        'room.participantJoined',
+        mine((p) => this.#addParticipant(p.participant, false)),
+      ),
+      s.onEvent(
+        'room.participantLeft',
+        mine((p) => this.#removeParticipant(p.participantId)),
+      ),
       s.onEvent(
         'room.participantUpdated',
         mine((p) => {
@@ -270,10 +278,22 @@ export class Room extends Emitter<RoomEvents> {
         // A third person is coming: move to the SFU while the P2P links keep playing.
         if (p.room.mode === 'sfu' && this.state !== 'left') this.#startSession();
       }),
-      s.onEvent('room.lobby', mine((p) => ((this.lobby = p.lobby), this.emit('lobby', p.lobby)))),
-      s.onEvent('room.admitted', mine((p) => this.#knock?.resolve(p.ticket))),
-      s.onEvent('room.denied', mine(() => this.#knock?.reject(new SignalingError('forbidden', 'The host did not let you in.')))),
-      s.onEvent('room.muteRequested', mine((p) => this.emit('muteRequested', this.participants.get(p.from) ?? null))),
+      s.onEvent(
+        'room.lobby',
+        mine((p) => ((this.lobby = p.lobby), this.emit('lobby', p.lobby))),
+      ),
+      s.onEvent(
+        'room.admitted',
+        mine((p) => this.#knock?.resolve(p.ticket)),
+      ),
+      s.onEvent(
+        'room.denied',
+        mine(() => this.#knock?.reject(new SignalingError('forbidden', 'The host did not let you in.'))),
+      ),
+      s.onEvent(
+        'room.muteRequested',
+        mine((p) => this.emit('muteRequested', this.participants.get(p.from) ?? null)),
+      ),
       s.onEvent(
         'room.removed',
         mine(() => {
@@ -281,8 +301,14 @@ export class Room extends Emitter<RoomEvents> {
           this.close();
         }),
       ),
-      s.onEvent('video.requested', mine((p) => this.emit('videoRequested', { requestId: p.requestId, from: this.participants.get(p.from) ?? null }))),
-      s.onEvent('video.responded', mine((p) => this.emit('videoResponded', { accept: p.accept, from: this.participants.get(p.from) ?? null }))),
+      s.onEvent(
+        'video.requested',
+        mine((p) => this.emit('videoRequested', { requestId: p.requestId, from: this.participants.get(p.from) ?? null })),
+      ),
+      s.onEvent(
+        'video.responded',
+        mine((p) => this.emit('videoResponded', { accept: p.accept, from: this.participants.get(p.from) ?? null })),
+      ),
       s.onEvent(
         'rtc.signal',
         mine((p) => {

@@ -61,14 +61,28 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
     private readonly options: SfuSessionOptions,
   ) {
     super();
-    const mine = <T extends { roomId: string }>(fn: (p: T) => void) => (p: T) => {
-      if (p.roomId === roomId && !this.#closed) fn(p);
-    };
+    const mine =
+      <T extends { roomId: string }>(fn: (p: T) => void) =>
+      (p: T) => {
+        if (p.roomId === roomId && !this.#closed) fn(p);
+      };
     this.#off.push(
-      signaling.onEvent('sfu.newConsumer', mine((info) => void this.#consume(info))),
-      signaling.onEvent('sfu.consumerClosed', mine(({ consumerId }) => this.#closeConsumer(consumerId))),
-      signaling.onEvent('sfu.activeSpeaker', mine(({ participantId }) => this.emit('activeSpeaker', participantId))),
-      signaling.onEvent('sfu.reset', mine(() => void this.restart())),
+      signaling.onEvent(
+        'sfu.newConsumer',
+        mine((info) => void this.#consume(info)),
+      ),
+      signaling.onEvent(
+        'sfu.consumerClosed',
+        mine(({ consumerId }) => this.#closeConsumer(consumerId)),
+      ),
+      signaling.onEvent(
+        'sfu.activeSpeaker',
+        mine(({ participantId }) => this.emit('activeSpeaker', participantId)),
+      ),
+      signaling.onEvent(
+        'sfu.reset',
+        mine(() => void this.restart()),
+      ),
     );
   }
 

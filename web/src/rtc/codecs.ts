@@ -27,7 +27,10 @@ function audioRank(c: Codec): number {
 
 export function sortCodecs(kind: 'audio' | 'video', codecs: readonly Codec[]): Codec[] {
   const rank = kind === 'video' ? videoRank : audioRank;
-  return [...codecs].map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map(({ c }) => c);
+  return [...codecs]
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i)
+    .map(({ c }) => c);
 }
 
 /** Applies the preference order to every transceiver that can still negotiate. */

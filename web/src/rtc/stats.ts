@@ -10,7 +10,15 @@ export interface DirectionStats {
 export interface LinkStats {
   at: number;
   audio: { out: DirectionStats; in: DirectionStats; jitterMs: number | null };
-  video: { out: DirectionStats; in: DirectionStats; framesDecoded: number; framesSent: number; width: number | null; height: number | null; fps: number | null };
+  video: {
+    out: DirectionStats;
+    in: DirectionStats;
+    framesDecoded: number;
+    framesSent: number;
+    width: number | null;
+    height: number | null;
+    fps: number | null;
+  };
   rttMs: number | null;
   /** host / srflx / relay, and udp / tcp, of the selected candidate pair. */
   path: { local: string | null; remote: string | null; protocol: string | null; relayProtocol: string | null };

@@ -6,7 +6,12 @@ import type { Socket } from 'socket.io-client';
 import type { Ack, RequestName, RequestOf, ResponseMap, ServerEventMap } from '@protocol';
 
 /** Sends a request and resolves with the server's acknowledgement, or null if none came in time. */
-export async function emitRequest<E extends RequestName>(socket: Socket, event: E, payload: RequestOf<E>, timeoutMs: number): Promise<Ack<ResponseMap[E]> | null> {
+export async function emitRequest<E extends RequestName>(
+  socket: Socket,
+  event: E,
+  payload: RequestOf<E>,
+  timeoutMs: number,
+): Promise<Ack<ResponseMap[E]> | null> {
   // socket.io's typings cannot follow a generic event name through emitWithAck.
   const emitter = socket.timeout(timeoutMs) as unknown as { emitWithAck(e: string, p: unknown): Promise<Ack<ResponseMap[E]>> };
   try {

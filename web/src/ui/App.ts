@@ -168,7 +168,12 @@ export class App {
         name,
         h('label', { class: 'hint' }, relayOnly, ' Hide my IP address (relay only)'),
         h('p', { class: 'hint' }, 'Trouble joining? ', h('a', { href: '/connectivity', target: '_blank' }, 'Test your connection')),
-        h('div', { class: 'row' }, h('button', { onclick: () => join(media.video !== null) }, 'Join'), h('button', { class: 'secondary', onclick: () => join(false) }, 'Join without camera')),
+        h(
+          'div',
+          { class: 'row' },
+          h('button', { onclick: () => join(media.video !== null) }, 'Join'),
+          h('button', { class: 'secondary', onclick: () => join(false) }, 'Join without camera'),
+        ),
       ),
     );
   }
@@ -214,7 +219,14 @@ export class App {
       if (this.#room !== room) return;
       this.#endCall();
       const code = err instanceof SignalingError ? err.code : 'internal';
-      const title = code === 'room-full' ? 'This call is full' : code === 'forbidden' ? 'You were not let in' : code === 'room-locked' ? 'This call is locked' : 'Could not join';
+      const title =
+        code === 'room-full'
+          ? 'This call is full'
+          : code === 'forbidden'
+            ? 'You were not let in'
+            : code === 'room-locked'
+              ? 'This call is locked'
+              : 'Could not join';
       this.#showMessage(title, err instanceof Error ? err.message : String(err));
     }
   }

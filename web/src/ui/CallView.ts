@@ -48,7 +48,11 @@ export class CallView {
           'div',
           { class: 'share' },
           h('input', { value: options.shareUrl, readonly: true, 'aria-label': 'Call link', 'data-testid': 'call-link' }),
-          h('button', { class: 'secondary', onclick: () => void navigator.clipboard?.writeText(options.shareUrl!).then(() => toast('Link copied')) }, 'Copy link'),
+          h(
+            'button',
+            { class: 'secondary', onclick: () => void navigator.clipboard?.writeText(options.shareUrl!).then(() => toast('Link copied')) },
+            'Copy link',
+          ),
         )
       : null;
     this.el = h(
@@ -158,7 +162,8 @@ export class CallView {
     const shown = (c: CallControl) => this.options.controls?.has(c) ?? true;
     replaceChildren(
       this.#controls,
-      shown('microphone') && button(media.audioMuted ? 'Unmute' : 'Mute', () => room.setAudioMuted(!media.audioMuted), media.audioMuted ? 'off' : '', media.audioMuted),
+      shown('microphone') &&
+        button(media.audioMuted ? 'Unmute' : 'Mute', () => room.setAudioMuted(!media.audioMuted), media.audioMuted ? 'off' : '', media.audioMuted),
       shown('camera') &&
         (voiceCall
           ? button('Switch to video', async () => {
@@ -168,7 +173,13 @@ export class CallView {
           : button(camOn ? 'Camera off' : 'Camera on', () => room.setVideoEnabled(!camOn), camOn ? '' : 'off', !camOn)),
       shown('devices') && button('Devices', () => this.#showDevices()),
       shown('stats') && button('Stats', () => this.#toggleStats(), '', !this.#stats.hidden),
-      room.isHost && button(room.info?.locked ? 'Unlock call' : 'Lock call', () => room.setLocked(!room.info?.locked), room.info?.locked ? 'off' : '', room.info?.locked === true),
+      room.isHost &&
+        button(
+          room.info?.locked ? 'Unlock call' : 'Lock call',
+          () => room.setLocked(!room.info?.locked),
+          room.info?.locked ? 'off' : '',
+          room.info?.locked === true,
+        ),
       shown('hangup') && button('Hang up', () => this.options.onHangUp(), 'danger'),
     );
     this.#controls.hidden = this.options.controls?.size === 0 && !room.isHost;
@@ -198,13 +209,24 @@ export class CallView {
       el.classList.toggle('no-video', !showVideo);
       conn.textContent = p.connection === 'connected' ? '' : p.connection;
       const act = (label: string, aria: string, fn: () => Promise<void>) =>
-        h('button', { class: 'secondary small', 'aria-label': aria, onclick: () => void fn().catch((e: unknown) => toast(e instanceof SignalingError ? e.message : String(e))) }, label);
+        h(
+          'button',
+          {
+            class: 'secondary small',
+            'aria-label': aria,
+            onclick: () => void fn().catch((e: unknown) => toast(e instanceof SignalingError ? e.message : String(e))),
+          },
+          label,
+        );
       replaceChildren(
         hostActions,
-        this.room.isHost && !p.info.host && !p.info.audioMuted && act('Ask to mute', `Ask ${p.info.name} to mute`, async () => {
-          await this.room.requestMute(p.id);
-          toast(`Asked ${p.info.name} to mute`);
-        }),
+        this.room.isHost &&
+          !p.info.host &&
+          !p.info.audioMuted &&
+          act('Ask to mute', `Ask ${p.info.name} to mute`, async () => {
+            await this.room.requestMute(p.id);
+            toast(`Asked ${p.info.name} to mute`);
+          }),
         this.room.isHost && !p.info.host && act('Remove', `Remove ${p.info.name}`, () => this.room.remove(p.id)),
       );
       this.#renderStatus();
@@ -251,7 +273,11 @@ export class CallView {
           h('span', { class: 'name' }, e.name),
           verifiedHandle(e.handle),
           h('button', { 'aria-label': `Admit ${e.name}`, onclick: () => void this.room.admit(e.id, true).catch((err) => toast(String(err))) }, 'Admit'),
-          h('button', { class: 'secondary', 'aria-label': `Deny ${e.name}`, onclick: () => void this.room.admit(e.id, false).catch((err) => toast(String(err))) }, 'Deny'),
+          h(
+            'button',
+            { class: 'secondary', 'aria-label': `Deny ${e.name}`, onclick: () => void this.room.admit(e.id, false).catch((err) => toast(String(err))) },
+            'Deny',
+          ),
         ),
       ),
     );
@@ -295,7 +321,9 @@ export class CallView {
           'aria-label': kind === 'audio' ? 'Microphone' : 'Camera',
           onchange: (e: Event) => void media.switchDevice(kind, (e.target as HTMLSelectElement).value).catch((err) => toast(String(err))),
         },
-        ...list.map((d, i) => h('option', { value: d.deviceId, selected: d.deviceId === current }, d.label || `${kind === 'audio' ? 'Microphone' : 'Camera'} ${i + 1}`)),
+        ...list.map((d, i) =>
+          h('option', { value: d.deviceId, selected: d.deviceId === current }, d.label || `${kind === 'audio' ? 'Microphone' : 'Camera'} ${i + 1}`),
+        ),
       );
     const dialog = h(
       'dialog',
