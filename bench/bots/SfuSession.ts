@@ -66,18 +66,18 @@ export class SfuSession implements MediaPath {
     const { roomId, signaling } = this;
     const { routerRtpCapabilities } = await signaling.request('sfu.capabilities', { roomId });
     const device = new Device({ handlerFactory: Chrome111.createFactory() });
-    await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
+    await device.load({ routerRtpCapabilities });
     this.#assertOpen();
 
     const sendInfo = await signaling.request('sfu.createTransport', { roomId, direction: 'send' });
     this.#assertOpen();
     // No ICE servers: the SFU is on loopback and the bots never talk to anything else.
-    const send = device.createSendTransport({ ...(sendInfo as types.TransportOptions), iceServers: [] });
+    const send = device.createSendTransport({ ...sendInfo, iceServers: [] });
     this.#send = send;
     this.#wireConnect(send);
     send.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
       const source = (appData as { source: 'mic' | 'camera' }).source;
-      signaling.request('sfu.produce', { roomId, transportId: send.id, kind, rtpParameters: rtpParameters as never, source }).then(
+      signaling.request('sfu.produce', { roomId, transportId: send.id, kind, rtpParameters, source }).then(
         ({ producerId }) => ok({ id: producerId }),
         (err: Error) => fail(err),
       );
@@ -86,13 +86,13 @@ export class SfuSession implements MediaPath {
     const recvInfo = await signaling.request('sfu.createTransport', { roomId, direction: 'recv' });
     this.#assertOpen();
     const recv = device.createRecvTransport({
-      ...(recvInfo as types.TransportOptions),
+      ...recvInfo,
       iceServers: [],
       ...(this.decodeAudio ? {} : { additionalSettings: { [NO_DECODE]: true } as Partial<RTCConfiguration> }),
     });
     this.#recv = recv;
     this.#wireConnect(recv);
-    await signaling.request('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities as never });
+    await signaling.request('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities });
 
     this.#producers.push(await send.produce({ track: tracks.audio, appData: { source: 'mic' } }));
     if (tracks.video) {
@@ -110,7 +110,7 @@ export class SfuSession implements MediaPath {
       id: info.consumerId,
       producerId: info.producerId,
       kind: info.kind,
-      rtpParameters: info.rtpParameters as types.RtpParameters,
+      rtpParameters: info.rtpParameters,
     });
     if (this.#closed) return consumer.close();
     const stream: ConsumedStream = { info, consumer, ssrc: consumer.rtpParameters.encodings?.[0]?.ssrc, serverPaused: info.paused };
@@ -183,7 +183,7 @@ export class SfuSession implements MediaPath {
 
   #wireConnect(transport: types.Transport): void {
     transport.on('connect', ({ dtlsParameters }, ok, fail) => {
-      this.signaling.request('sfu.connectTransport', { roomId: this.roomId, transportId: transport.id, dtlsParameters: dtlsParameters as never }).then(
+      this.signaling.request('sfu.connectTransport', { roomId: this.roomId, transportId: transport.id, dtlsParameters }).then(
         () => ok(),
         (err: Error) => fail(err),
       );
@@ -195,9 +195,7 @@ export class SfuSession implements MediaPath {
       this.hooks.onFailure(new Error(`${transport.direction} transport failed; restarting ICE`));
       this.signaling
         .request('sfu.restartIce', { roomId: this.roomId, transportId: transport.id })
-        .then(({ iceParameters }) =>
-          this.#closed || transport.closed ? undefined : transport.restartIce({ iceParameters: iceParameters as types.IceParameters }),
-        )
+        .then(({ iceParameters }) => (this.#closed || transport.closed ? undefined : transport.restartIce({ iceParameters })))
         .catch((err: Error) => this.hooks.onFailure(new Error(`${transport.direction} transport ICE restart: ${err.message}`)));
     });
   }

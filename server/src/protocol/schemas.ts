@@ -3,6 +3,7 @@
  * everything the server sends back. Server and web both import this file; docs/protocol.md
  * describes it for people.
  */
+import type { types as ms } from 'mediasoup-client';
 import { z } from 'zod';
 import type { ErrorCode } from './errors.ts';
 
@@ -71,7 +72,8 @@ export const IceCandidate = z.strictObject({
 });
 
 // mediasoup parameters are validated for shape and size here and in depth by mediasoup itself
-// (which throws TypeError, answered as invalid-message).
+// (which throws TypeError, answered as invalid-message). Their TypeScript types are
+// mediasoup-client's (type-only), so clients pass a Device's objects without casts.
 const MsObject = z.looseObject({});
 const MsArray = (max: number) => z.array(MsObject).max(max);
 const CodecCapability = z.looseObject({
@@ -82,15 +84,23 @@ const CodecCapability = z.looseObject({
     .max(64),
   clockRate: z.number().int().positive(),
 });
-export const RtpCapabilities = z.looseObject({ codecs: z.array(CodecCapability).min(1).max(64), headerExtensions: MsArray(64).optional() });
-export const RtpParameters = z.looseObject({
-  mid: z.string().max(32).optional(),
-  codecs: MsArray(16),
-  headerExtensions: MsArray(32).optional(),
-  encodings: MsArray(8).optional(),
-  rtcp: MsObject.optional(),
-});
-export const DtlsParameters = z.looseObject({ role: z.enum(['auto', 'client', 'server']).optional(), fingerprints: MsArray(8).min(1) });
+/** The runtime check is `schema`; the static type is mediasoup-client's `T`. */
+const typedAs = <T>(schema: z.ZodType) => schema as unknown as z.ZodType<T>;
+export const RtpCapabilities = typedAs<ms.RtpCapabilities>(
+  z.looseObject({ codecs: z.array(CodecCapability).min(1).max(64), headerExtensions: MsArray(64).optional() }),
+);
+export const RtpParameters = typedAs<ms.RtpParameters>(
+  z.looseObject({
+    mid: z.string().max(32).optional(),
+    codecs: MsArray(16),
+    headerExtensions: MsArray(32).optional(),
+    encodings: MsArray(8).optional(),
+    rtcp: MsObject.optional(),
+  }),
+);
+export const DtlsParameters = typedAs<ms.DtlsParameters>(
+  z.looseObject({ role: z.enum(['auto', 'client', 'server']).optional(), fingerprints: MsArray(8).min(1) }),
+);
 export const MediaSource = z.enum(['mic', 'camera']);
 
 export const requestSchemas = {
@@ -232,9 +242,9 @@ export interface LobbyEntryInfo {
 }
 export interface TransportInfo {
   id: string;
-  iceParameters: unknown;
-  iceCandidates: unknown[];
-  dtlsParameters: unknown;
+  iceParameters: ms.IceParameters;
+  iceCandidates: ms.IceCandidate[];
+  dtlsParameters: ms.DtlsParameters;
 }
 export interface ConsumerInfo {
   consumerId: string;
@@ -242,7 +252,7 @@ export interface ConsumerInfo {
   participantId: string;
   kind: 'audio' | 'video';
   source: 'mic' | 'camera';
-  rtpParameters: unknown;
+  rtpParameters: ms.RtpParameters;
   /** Paused by the server (the sender paused, or their audio is not among the top speakers). */
   paused: boolean;
 }
@@ -291,7 +301,7 @@ export interface ResponseMap {
   'video.respond': { room: RoomInfo };
   'rtc.signal': Record<string, never>;
   /** `routerId` names this SFU session: a different one after a reconnection means set up again. */
-  'sfu.capabilities': { routerRtpCapabilities: unknown; routerId: string };
+  'sfu.capabilities': { routerRtpCapabilities: ms.RtpCapabilities; routerId: string };
   'sfu.createTransport': TransportInfo;
   'sfu.connectTransport': Record<string, never>;
   'sfu.ready': Record<string, never>;
@@ -299,7 +309,7 @@ export interface ResponseMap {
   'sfu.closeProducer': Record<string, never>;
   'sfu.resumeConsumer': Record<string, never>;
   'sfu.setPreferredLayers': Record<string, never>;
-  'sfu.restartIce': { iceParameters: unknown };
+  'sfu.restartIce': { iceParameters: ms.IceParameters };
   'sfu.sync': { consumers: ConsumerInfo[]; routerId: string };
 }
 

@@ -2,7 +2,9 @@
  * Parameters a real browser would send, for protocol-level SFU tests: valid for mediasoup, no
  * media behind them. Used by the SFU, echo-room and churn tests.
  */
-export const FAKE_DTLS = { role: 'client' as const, fingerprints: [{ algorithm: 'sha-256', value: 'AF:'.repeat(31) + 'AF' }] };
+import type { types } from 'mediasoup-client';
+
+export const FAKE_DTLS: types.DtlsParameters = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AF:'.repeat(31) + 'AF' }] };
 
 export const opusParams = (ssrc: number) => ({
   mid: '0',

@@ -61,21 +61,21 @@ export class EchoProbe {
     );
 
     const { routerRtpCapabilities } = await req('sfu.capabilities', { roomId });
-    await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
+    await device.load({ routerRtpCapabilities });
     this.#check();
     const sendInfo = await req('sfu.createTransport', { roomId, direction: 'send' });
-    const send = (this.#send = device.createSendTransport({ ...(sendInfo as unknown as types.TransportOptions), iceServers }));
+    const send = (this.#send = device.createSendTransport({ ...sendInfo, iceServers }));
     this.#wireConnect(send);
     send.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
-      req('sfu.produce', { roomId, transportId: send.id, kind, rtpParameters: rtpParameters as never, source: appData['source'] as 'mic' | 'camera' }).then(
+      req('sfu.produce', { roomId, transportId: send.id, kind, rtpParameters, source: appData['source'] as 'mic' | 'camera' }).then(
         ({ producerId }) => ok({ id: producerId }),
         fail,
       );
     });
     const recvInfo = await req('sfu.createTransport', { roomId, direction: 'recv' });
-    this.#recv = device.createRecvTransport({ ...(recvInfo as unknown as types.TransportOptions), iceServers });
+    this.#recv = device.createRecvTransport({ ...recvInfo, iceServers });
     this.#wireConnect(this.#recv);
-    await req('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities as never });
+    await req('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities });
     for (const info of pending.splice(0)) consumed.push(this.#consume(info));
 
     this.o.progress('publishing a test stream');
@@ -143,7 +143,7 @@ export class EchoProbe {
       id: info.consumerId,
       producerId: info.producerId,
       kind: info.kind,
-      rtpParameters: info.rtpParameters as types.RtpParameters,
+      rtpParameters: info.rtpParameters,
     });
     if (this.#closed) return consumer.close();
     this.#consumers.push(consumer);
@@ -152,9 +152,7 @@ export class EchoProbe {
 
   #wireConnect(transport: types.Transport): void {
     transport.on('connect', ({ dtlsParameters }, ok, fail) => {
-      this.o.signaling
-        .request('sfu.connectTransport', { roomId: this.roomId, transportId: transport.id, dtlsParameters: dtlsParameters as never })
-        .then(() => ok(), fail);
+      this.o.signaling.request('sfu.connectTransport', { roomId: this.roomId, transportId: transport.id, dtlsParameters }).then(() => ok(), fail);
     });
   }
 

@@ -167,19 +167,19 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
     const roomId = this.roomId;
     const { routerRtpCapabilities, routerId } = await req('sfu.capabilities', { roomId });
     const device = new Device();
-    await device.load({ routerRtpCapabilities: routerRtpCapabilities as types.RtpCapabilities });
+    await device.load({ routerRtpCapabilities });
     if (this.#closed) return;
     this.#device = device;
     this.#routerId = routerId;
     const common = { iceServers: this.options.iceServers as RTCIceServer[], iceTransportPolicy: this.options.iceTransportPolicy };
 
     const sendInfo = await req('sfu.createTransport', { roomId, direction: 'send' });
-    const send = device.createSendTransport({ ...(sendInfo as unknown as types.TransportOptions), ...common });
+    const send = device.createSendTransport({ ...sendInfo, ...common });
     send.on('connect', ({ dtlsParameters }, ok, fail) => {
-      req('sfu.connectTransport', { roomId, transportId: send.id, dtlsParameters: dtlsParameters as never }).then(() => ok(), fail);
+      req('sfu.connectTransport', { roomId, transportId: send.id, dtlsParameters }).then(() => ok(), fail);
     });
     send.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
-      req('sfu.produce', { roomId, transportId: send.id, kind, rtpParameters: rtpParameters as never, source: appData['source'] as Source }).then(
+      req('sfu.produce', { roomId, transportId: send.id, kind, rtpParameters, source: appData['source'] as Source }).then(
         ({ producerId }) => ok({ id: producerId }),
         fail,
       );
@@ -188,14 +188,14 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
     this.#send = send;
 
     const recvInfo = await req('sfu.createTransport', { roomId, direction: 'recv' });
-    const recv = device.createRecvTransport({ ...(recvInfo as unknown as types.TransportOptions), ...common });
+    const recv = device.createRecvTransport({ ...recvInfo, ...common });
     recv.on('connect', ({ dtlsParameters }, ok, fail) => {
-      req('sfu.connectTransport', { roomId, transportId: recv.id, dtlsParameters: dtlsParameters as never }).then(() => ok(), fail);
+      req('sfu.connectTransport', { roomId, transportId: recv.id, dtlsParameters }).then(() => ok(), fail);
     });
     this.#watch(recv);
     this.#recv = recv;
 
-    await req('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities as never });
+    await req('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities });
     for (const info of this.#pending.splice(0)) void this.#consume({ ...info, roomId });
     await this.syncProducers();
   }
@@ -248,7 +248,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
       id: info.consumerId,
       producerId: info.producerId,
       kind: info.kind,
-      rtpParameters: info.rtpParameters as types.RtpParameters,
+      rtpParameters: info.rtpParameters,
     });
     if (this.#closed || recv !== this.#recv) return consumer.close();
     const entry: ConsumerEntry = { consumer, participantId: info.participantId, layer: null };
@@ -301,7 +301,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
     if (this.#closed || transport.closed) return;
     try {
       const { iceParameters } = await this.signaling.request('sfu.restartIce', { roomId: this.roomId, transportId: transport.id });
-      await transport.restartIce({ iceParameters: iceParameters as types.IceParameters });
+      await transport.restartIce({ iceParameters });
     } catch (err) {
       console.warn('SFU ICE restart failed', err);
     }
