@@ -15,6 +15,7 @@ import { EmbedError, ROOM_PATTERN, checkCommand, checkOrigin, type EmbedErrorCod
 import { FrameChannel } from './FrameChannel.ts';
 import { RoomReporter } from './RoomReporter.ts';
 import { loadHostSecret, saveHostSecret } from '../signaling/hostSecrets.ts';
+import { browserMediaPaths } from '../rtc/browserMediaPaths.ts';
 
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -144,7 +145,7 @@ export class EmbedApp {
     // With a token and no name option, the server uses the token's name.
     const name = opts.name ?? (opts.token ? undefined : 'Guest');
     const hostSecret = loadHostSecret(this.#roomId);
-    const room = (this.#room = new Room(signaling, this.#roomId, media, { name, ...(hostSecret ? { hostSecret } : {}) }));
+    const room = (this.#room = new Room(signaling, this.#roomId, media, { name, ...(hostSecret ? { hostSecret } : {}) }, browserMediaPaths));
     this.#reporter = new RoomReporter(room, (event, data) => this.#channel!.event(event, data));
     const controls = new Set(opts.controls.filter((c) => !(this.#voiceOnly && c === 'camera')));
     this.#view = new CallView(room, { title: 'Call', controls, onHangUp: () => void this.#leave('hangup') });

@@ -1,25 +1,26 @@
 import type { ParticipantInfo } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
-import type { PeerLink } from '../rtc/PeerLink.ts';
+import type { PeerLinkPort, StatsSource } from './ports.ts';
 
-export interface StatsSource {
-  getStats(): Promise<RTCStatsReport>;
-}
+export type { StatsSource };
 
 /**
  * Someone else in the room: who they are, what they send us, and how our media path to them is
  * doing — a PeerLink in a 1:1 call, or the SFU in a group call (set from outside).
  */
 export class RemoteParticipant extends Emitter<{ updated: []; media: []; connection: [RTCPeerConnectionState] }> {
-  readonly stream = new MediaStream();
-  link: PeerLink | null = null;
+  link: PeerLinkPort | null = null;
   /** The receiver of their audio (for levels: who is speaking). */
   audioReceiver: RTCRtpReceiver | null = null;
   /** Where their media statistics come from (peer connection or SFU consumers). */
   statsSource: StatsSource | null = null;
   #sfuConnection: RTCPeerConnectionState | null = null;
 
-  constructor(public info: ParticipantInfo) {
+  /** `stream` collects the tracks they send us (an empty MediaStream from the media paths). */
+  constructor(
+    public info: ParticipantInfo,
+    readonly stream: MediaStream,
+  ) {
     super();
   }
 
@@ -36,11 +37,11 @@ export class RemoteParticipant extends Emitter<{ updated: []; media: []; connect
     this.emit('updated');
   }
 
-  attach(link: PeerLink): void {
+  attach(link: PeerLinkPort): void {
     this.link?.close();
     this.link = link;
-    this.statsSource = link.pc;
-    link.on('track', (track) => this.setTrack(track, link.pc.getReceivers().find((r) => r.track === track) ?? null));
+    this.statsSource = link.stats;
+    link.on('track', (track) => this.setTrack(track, link.receiverOf(track)));
     link.on('state', (s) => this.emit('connection', s));
   }
 

@@ -5,11 +5,8 @@
  */
 import { SignalingError, type IceServerInfo, type LobbyEntryInfo, type ParticipantInfo, type RoomInfo } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
-import type { LocalMedia } from '../rtc/LocalMedia.ts';
-import { PeerLink } from '../rtc/PeerLink.ts';
 import { relayServersFor, type RelayTransport } from '../rtc/iceServers.ts';
-import { SfuSession } from '../rtc/SfuSession.ts';
-import type { SignalingClient } from '../signaling/SignalingClient.ts';
+import type { IceConfig, LocalTracks, MediaPaths, SfuSessionPort, SignalingPort } from './ports.ts';
 import { RemoteParticipant } from './RemoteParticipant.ts';
 
 /** Rejoin attempts while the service answers `unavailable` (about 20 s in all). */
@@ -52,7 +49,8 @@ export interface RoomOptions {
   hostSecret?: string;
 }
 
-export class Room extends Emitter<RoomEvents> {
+/** `M`: this device's tracks (the browser's LocalMedia, with device switching, in the app). */
+export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvents> {
   state: RoomState = 'idle';
   info: RoomInfo | null = null;
   self: ParticipantInfo | null = null;
@@ -67,13 +65,18 @@ export class Room extends Emitter<RoomEvents> {
   #resume: { participantId: string; secret: string } | null = null;
   #unsubscribe: (() => void)[] = [];
   /** The SFU side of a group call (null while the call is peer to peer). */
-  session: SfuSession | null = null;
+  session: SfuSessionPort | null = null;
 
+  /**
+   * `paths` makes the media paths: the browser's (RTCPeerConnection, mediasoup-client) in the
+   * app, fakes in the model's unit tests.
+   */
   constructor(
-    private readonly signaling: SignalingClient,
+    private readonly signaling: SignalingPort,
     readonly id: string,
-    readonly media: LocalMedia,
-    private readonly options: RoomOptions = {},
+    readonly media: M,
+    private readonly options: RoomOptions,
+    private readonly paths: MediaPaths,
   ) {
     super();
   }
@@ -345,7 +348,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #addParticipant(info: ParticipantInfo, initiator: boolean): void {
     if (this.participants.has(info.id) || info.id === this.self?.id) return;
-    const rp = new RemoteParticipant(info);
+    const rp = new RemoteParticipant(info, this.paths.stream());
     if (this.info?.mode === 'sfu') {
       rp.statsSource = { getStats: () => this.#sfuStats(rp.id) };
       rp.setSfuConnection(this.session?.state ?? 'new');
@@ -353,7 +356,7 @@ export class Room extends Emitter<RoomEvents> {
       this.emit('participantJoined', rp);
       return;
     }
-    const link = new PeerLink({
+    const link = this.paths.peerLink({
       remoteId: info.id,
       initiator,
       // The newcomer (initiator) is impolite: its first offer wins a collision.
@@ -386,7 +389,7 @@ export class Room extends Emitter<RoomEvents> {
   }
 
   /** ICE settings for every media path of this room (P2P links and the SFU session alike). */
-  #iceConfig(): { iceServers: IceServerInfo[]; iceTransportPolicy: RTCIceTransportPolicy | undefined } {
+  #iceConfig(): IceConfig {
     const relay = this.options.relayTransport;
     return relay
       ? { iceServers: relayServersFor(this.#iceServers, relay), iceTransportPolicy: 'relay' }
@@ -395,7 +398,7 @@ export class Room extends Emitter<RoomEvents> {
 
   #startSession(): void {
     if (this.session) return;
-    const session = new SfuSession(this.signaling, this.id, this.media, this.#iceConfig());
+    const session = this.paths.sfuSession(this.signaling, this.id, this.media, this.#iceConfig());
     this.session = session;
     session.on('track', (pid, track, receiver) => void this.#onSfuTrack(pid, track, receiver));
     session.on('trackEnded', (pid, track) => this.participants.get(pid)?.removeTrack(track));

@@ -73,6 +73,15 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     }
   }
 
+  /** Its statistics (the peer connection's). */
+  get stats(): { getStats(): Promise<RTCStatsReport> } {
+    return this.pc;
+  }
+
+  receiverOf(track: MediaStreamTrack): RTCRtpReceiver | null {
+    return this.pc.getReceivers().find((r) => r.track === track) ?? null;
+  }
+
   get state(): RTCPeerConnectionState {
     return this.pc.connectionState;
   }

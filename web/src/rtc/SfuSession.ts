@@ -8,8 +8,7 @@
 import { Device, type types } from 'mediasoup-client';
 import type { ConsumerInfo, IceServerInfo } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
-import type { SignalingClient } from '../signaling/SignalingClient.ts';
-import type { LocalMedia } from './LocalMedia.ts';
+import type { LocalTracks, SignalingPort } from '../model/ports.ts';
 
 export type Source = 'mic' | 'camera';
 
@@ -55,9 +54,9 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
   readonly #wantedHeight = new Map<string, number>();
 
   constructor(
-    private readonly signaling: SignalingClient,
+    private readonly signaling: SignalingPort,
     readonly roomId: string,
-    private readonly media: LocalMedia,
+    private readonly media: LocalTracks,
     private readonly options: SfuSessionOptions,
   ) {
     super();

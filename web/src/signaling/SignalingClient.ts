@@ -16,7 +16,9 @@ import {
 import { Emitter } from '../lib/Emitter.ts';
 import { emitRequest, onServerEvent } from './socketCalls.ts';
 
-export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed';
+import type { ConnectionState } from '../model/ports.ts';
+
+export type { ConnectionState };
 
 export class SignalingClient extends Emitter<{
   state: [ConnectionState];

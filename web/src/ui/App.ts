@@ -18,6 +18,7 @@ import { verifiedHandle } from './verifiedHandle.ts';
 import { h, replaceChildren, toast } from './dom.ts';
 import { HomeView, rememberRecent } from './HomeView.ts';
 import { Ringtone } from './Ringtone.ts';
+import { browserMediaPaths } from '../rtc/browserMediaPaths.ts';
 
 const END_TEXT: Record<CallEndReason, string> = {
   declined: 'Call declined',
@@ -41,7 +42,7 @@ export class App {
   #phone: Phone | null = null;
   #identity: GuestIdentity | null = null;
   #view: View | null = null;
-  #room: Room | null = null;
+  #room: Room<LocalMedia> | null = null;
   #media: LocalMedia | null = null;
   #dialog: HTMLElement | null = null;
   /** Chosen on the pre-join screen: media only through the relay, so the other side never learns our IP. */
@@ -356,15 +357,21 @@ export class App {
     return this.#media;
   }
 
-  #newRoom(roomId: string, media: LocalMedia, name?: string): Room {
+  #newRoom(roomId: string, media: LocalMedia, name?: string): Room<LocalMedia> {
     this.#room?.close();
     const relay = this.#params.get('relay');
-    this.#room = new Room(this.#signaling!, roomId, media, {
-      name,
-      iceTransportPolicy: relay === '1' || this.#relayOnly ? 'relay' : 'all',
-      relayTransport: relay === 'udp' || relay === 'tcp' || relay === 'tls' ? relay : undefined,
-      hostSecret: loadHostSecret(roomId),
-    });
+    this.#room = new Room(
+      this.#signaling!,
+      roomId,
+      media,
+      {
+        name,
+        iceTransportPolicy: relay === '1' || this.#relayOnly ? 'relay' : 'all',
+        relayTransport: relay === 'udp' || relay === 'tcp' || relay === 'tls' ? relay : undefined,
+        hostSecret: loadHostSecret(roomId),
+      },
+      browserMediaPaths,
+    );
     (window as unknown as { callwire?: unknown }).callwire = { room: this.#room };
     return this.#room;
   }

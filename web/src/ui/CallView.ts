@@ -4,6 +4,7 @@
  */
 import { SignalingError } from '@protocol';
 import type { Room } from '../model/Room.ts';
+import type { LocalMedia } from '../rtc/LocalMedia.ts';
 import type { RemoteParticipant } from '../model/RemoteParticipant.ts';
 import { StatsSampler, type LinkStats } from '../rtc/stats.ts';
 import { h, initials, replaceChildren, toast } from './dom.ts';
@@ -40,7 +41,7 @@ export class CallView {
   #off: (() => void)[] = [];
 
   constructor(
-    private readonly room: Room,
+    private readonly room: Room<LocalMedia>,
     private readonly options: CallViewOptions,
   ) {
     const share = options.shareUrl
