@@ -9,6 +9,7 @@ import { RedisProcess, freeTcpPort } from '../../server/src/testing/RedisProcess
 import { ServerProcess } from '../../server/src/testing/ServerProcess.ts';
 import { closePeople, dial, expectMediaFlowing, person, signUp, snapshot, untilNewVideoStreams, type MediaSnapshot } from './media.ts';
 import { healthDetails } from '../../server/src/testing/health.ts';
+import type {} from '../../web/src/testHook.ts';
 
 test.afterEach(closePeople);
 
@@ -122,17 +123,7 @@ test('one call link, people on both nodes: the room’s SFU runs on one node and
     for (const page of pages) await expect(status(page)).toHaveText('Connected', { timeout: 30_000 });
     for (const page of pages) {
       // Ann and Ben talked peer to peer before Cat came: wait until that link has handed over to the SFU.
-      await expect
-        .poll(
-          () =>
-            page.evaluate(() =>
-              [...(window as unknown as { callwire: { room: { participants: Map<string, { link: unknown }> } } }).callwire.room.participants.values()].some(
-                (p) => p.link,
-              ),
-            ),
-          { timeout: 30_000, message: 'the P2P link is gone' },
-        )
-        .toBe(false);
+      await expect.poll(() => page.evaluate(() => window.callwire!.p2pLinks() > 0), { timeout: 30_000, message: 'the P2P link is gone' }).toBe(false);
       await expect.poll(async () => (await snapshot(page)).inVideoStreams, { timeout: 30_000, message: 'video from both others' }).toBe(2);
       await expect.poll(async () => (await snapshot(page)).inAudioStreams, { timeout: 30_000, message: 'audio from both others' }).toBe(2);
       const s = await expectMediaFlowing(page, { video: true });

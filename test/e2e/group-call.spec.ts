@@ -5,11 +5,12 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { expectMediaFlowing, person, snapshot, closePeople } from './media.ts';
+import type {} from '../../web/src/testHook.ts';
 
 test.afterEach(closePeople);
 
 const status = (page: Page) => page.getByTestId('call-status');
-const mode = (page: Page) => page.evaluate(() => (window as unknown as { callwire: { room: { info: { mode: string } } } }).callwire.room.info.mode);
+const mode = (page: Page) => page.evaluate(() => window.callwire!.mode());
 
 /** Records when each remote video presents a frame, to measure the longest freeze. */
 const FRAME_CLOCK = `
@@ -88,17 +89,7 @@ test('escalation: a P2P pair moves to the SFU when a third person joins, without
   // The P2P link is gone: every remaining peer connection belongs to the SFU session.
   for (const p of [ann, ben]) {
     expect(await mode(p)).toBe('sfu');
-    await expect
-      .poll(
-        () =>
-          p.evaluate(() =>
-            [...(window as unknown as { callwire: { room: { participants: Map<string, { link: unknown }> } } }).callwire.room.participants.values()].some(
-              (x) => x.link,
-            ),
-          ),
-        { timeout: 15_000 },
-      )
-      .toBe(false);
+    await expect.poll(() => p.evaluate(() => window.callwire!.p2pLinks() > 0), { timeout: 15_000 }).toBe(false);
   }
   await ann.waitForTimeout(1_000);
   const annSeesBen = await maxGap(ann, 'Ben', since);

@@ -7,6 +7,7 @@ import { CallwireServer } from '../../server/src/CallwireServer.ts';
 import { loadConfig } from '../../server/src/config.ts';
 import { TestClient } from '../../server/src/testing/harness.ts';
 import { expectMediaFlowing, person, snapshot, closePeople, untilNewVideoStreams } from './media.ts';
+import type {} from '../../web/src/testHook.ts';
 
 test.afterEach(closePeople);
 
@@ -57,7 +58,7 @@ test('a killed media worker is replaced and everyone’s media comes back withou
 test('a participant offline for a few seconds resumes the same seat', async ({ browser }) => {
   const pages = await group(browser, `offline-${Date.now()}`, ['Ann', 'Ben', 'Cat']);
   const [ann, ben] = pages as [Page, Page, Page];
-  const selfId = () => ann.evaluate(() => (window as unknown as { callwire: { room: { self: { id: string } } } }).callwire.room.self.id);
+  const selfId = () => ann.evaluate(() => window.callwire!.selfId());
   const before = await selfId();
   await ann.context().setOffline(true);
   await ann.waitForTimeout(4_000);

@@ -7,6 +7,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { CallwireServer } from '../../server/src/CallwireServer.ts';
 import { loadConfig } from '../../server/src/config.ts';
 import { person, closePeople } from './media.ts';
+import type {} from '../../web/src/testHook.ts';
 
 test.afterEach(closePeople);
 
@@ -30,23 +31,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => server?.close());
 
 /** Audio packets `page` has received from each remote person, by name. */
-const audioPackets = (page: Page) =>
-  page.evaluate(async () => {
-    const room = (
-      window as unknown as {
-        callwire: { room: { participants: Map<string, { info: { name: string }; statsSource: { getStats(): Promise<RTCStatsReport> } | null }> } };
-      }
-    ).callwire.room;
-    const out: Record<string, number> = {};
-    for (const p of room.participants.values()) {
-      let n = 0;
-      (await p.statsSource?.getStats())?.forEach((s: Record<string, unknown>) => {
-        if (s['type'] === 'inbound-rtp' && s['kind'] === 'audio') n += Number(s['packetsReceived'] ?? 0);
-      });
-      out[p.info.name] = n;
-    }
-    return out;
-  });
+const audioPackets = (page: Page) => page.evaluate(() => window.callwire!.audioPackets());
 
 /** What the SFU forwards to whom right now (for failure messages): consumer → paused or not. */
 function forwardingState(): string {
@@ -88,13 +73,7 @@ test('only the current speaker is forwarded; a new speaker is heard within a few
   }
   const ben = pages['Ben']!;
   // Ann and Ben started peer to peer; wait until the move to the SFU has closed that link.
-  const p2pLinks = (page: Page) =>
-    page.evaluate(
-      () =>
-        [...(window as unknown as { callwire: { room: { participants: Map<string, { link: unknown }> } } }).callwire.room.participants.values()].filter(
-          (p) => p.link,
-        ).length,
-    );
+  const p2pLinks = (page: Page) => page.evaluate(() => window.callwire!.p2pLinks());
   for (const page of Object.values(pages)) await expect.poll(() => p2pLinks(page), { timeout: 20_000, message: 'escalated to the SFU' }).toBe(0);
   await expect.poll(async () => (await rates(ben))['Cat'] ?? 0, { timeout: 20_000, message: 'Ben hears Cat' }).toBeGreaterThan(20);
   const before = await rates(ben);

@@ -19,6 +19,7 @@ import { h, replaceChildren, toast } from './dom.ts';
 import { HomeView, rememberRecent } from './HomeView.ts';
 import { Ringtone } from './Ringtone.ts';
 import { browserMediaPaths } from '../rtc/browserMediaPaths.ts';
+import { installTestHook } from '../testHook.ts';
 
 const END_TEXT: Record<CallEndReason, string> = {
   declined: 'Call declined',
@@ -48,7 +49,9 @@ export class App {
   /** Chosen on the pre-join screen: media only through the relay, so the other side never learns our IP. */
   #relayOnly = false;
 
-  constructor(private readonly root: HTMLElement) {}
+  constructor(private readonly root: HTMLElement) {
+    installTestHook(() => this.#room);
+  }
 
   async start(): Promise<void> {
     const roomId = /^\/call\/([^/]+)$/.exec(location.pathname)?.[1] ?? null;
@@ -372,7 +375,6 @@ export class App {
       },
       browserMediaPaths,
     );
-    (window as unknown as { callwire?: unknown }).callwire = { room: this.#room };
     return this.#room;
   }
 

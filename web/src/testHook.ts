@@ -1,0 +1,46 @@
+/**
+ * The one hook end-to-end tests read the call model through (`window.callwire`), typed, so tests
+ * never cast into the model's internals. Everything else they do by role and text, like a person.
+ */
+import type { Room } from './model/Room.ts';
+
+export interface CallwireTestHook {
+  /** The call on screen, if any. */
+  readonly room: Room | null;
+  /** `p2p` or `sfu` (null outside a call). */
+  mode(): 'p2p' | 'sfu' | null;
+  /** Our participant id in the call (null outside one). */
+  selfId(): string | null;
+  /** Remote participants still on a peer-to-peer link (0 once a group call is all on the SFU). */
+  p2pLinks(): number;
+  /** Audio packets received so far from each remote participant, by display name. */
+  audioPackets(): Promise<Record<string, number>>;
+}
+
+declare global {
+  interface Window {
+    callwire?: CallwireTestHook;
+  }
+}
+
+export function installTestHook(current: () => Room | null): void {
+  window.callwire = {
+    get room() {
+      return current();
+    },
+    mode: () => current()?.info?.mode ?? null,
+    selfId: () => current()?.self?.id ?? null,
+    p2pLinks: () => [...(current()?.participants.values() ?? [])].filter((p) => p.link).length,
+    audioPackets: async () => {
+      const out: Record<string, number> = {};
+      for (const p of current()?.participants.values() ?? []) {
+        let n = 0;
+        (await p.statsSource?.getStats())?.forEach((s: Record<string, unknown>) => {
+          if (s['type'] === 'inbound-rtp' && s['kind'] === 'audio') n += Number(s['packetsReceived'] ?? 0);
+        });
+        out[p.info.name] = n;
+      }
+      return out;
+    },
+  };
+}
