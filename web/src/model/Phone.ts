@@ -4,7 +4,7 @@
  */
 import type { CallEndReason, MissedCall, PresenceInfo, UserInfo } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
-import type { SignalingClient } from '../signaling/SignalingClient.ts';
+import type { SignalingPort } from './ports.ts';
 
 export type OutgoingState = 'calling' | 'ringing' | 'accepted' | 'ended';
 export interface OutgoingCall {
@@ -40,7 +40,7 @@ export class Phone extends Emitter<PhoneEvents> {
   readonly presence = new Map<string, PresenceInfo>();
   #off: (() => void)[] = [];
 
-  constructor(private readonly signaling: SignalingClient) {
+  constructor(private readonly signaling: SignalingPort) {
     super();
     const s = signaling;
     this.#off.push(
@@ -93,6 +93,18 @@ export class Phone extends Emitter<PhoneEvents> {
     this.incoming.delete(callId);
     this.activeCallId = callId;
     return roomId;
+  }
+
+  /**
+   * We hang up: an unanswered outgoing call is cancelled, and the call we were in is no longer
+   * ours (so its `call.ended` is not shown as "the other side ended it"). Says which it was.
+   */
+  async hangUp(): Promise<'cancelled' | 'ended'> {
+    const out = this.outgoing;
+    const unanswered = out !== null && out.state !== 'accepted' && out.state !== 'ended';
+    if (unanswered) await this.cancel();
+    this.activeCallId = null;
+    return unanswered ? 'cancelled' : 'ended';
   }
 
   async decline(callId: string): Promise<void> {

@@ -167,6 +167,18 @@ describe('Room (model, fake ports)', () => {
     expect(room.self!.audioMuted).toBe(true);
   });
 
+  it('voice → video: when the others accept our request, the model turns our camera on', async () => {
+    const ann = participant('Ann');
+    const { room, signaling, tracks } = setup({ others: [ann] });
+    signaling.handle('video.request', () => ({ requestId: 'video-req-1' }));
+    await room.join();
+    await room.requestVideo();
+    signaling.push('room.updated', { room: roomInfo({ media: 'video' }) });
+    signaling.push('video.responded', { roomId: 'team', requestId: 'video-req-1', from: ann.id, accept: true });
+    await vi.waitFor(() => expect(tracks.video).not.toBeNull());
+    expect(signaling.sentOf('participant.update').at(-1)).toEqual({ roomId: 'team', videoEnabled: true });
+  });
+
   it('someone else mutes: their participant updates', async () => {
     const ann = participant('Ann');
     const { room, signaling } = setup({ others: [ann] });

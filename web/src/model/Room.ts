@@ -34,6 +34,8 @@ export type RoomEvents = {
   muteRequested: [from: RemoteParticipant | null];
   /** A host removed us; the room is left right after. */
   removed: [];
+  /** Something the model did by itself failed (e.g. turning the camera on after a video upgrade). */
+  error: [Error];
 };
 
 /** While escalating, how long an SFU stream may take to deliver before we switch anyway. */
@@ -310,7 +312,12 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
       ),
       s.onEvent(
         'video.responded',
-        mine((p) => this.emit('videoResponded', { accept: p.accept, from: this.participants.get(p.from) ?? null })),
+        mine((p) => {
+          // They agreed to video: our camera comes on (the room already allows it by now).
+          if (p.accept && !this.media.video)
+            void this.setVideoEnabled(true).catch((err: unknown) => this.emit('error', err instanceof Error ? err : new Error(String(err))));
+          this.emit('videoResponded', { accept: p.accept, from: this.participants.get(p.from) ?? null });
+        }),
       ),
       s.onEvent(
         'rtc.signal',

@@ -295,13 +295,10 @@ export class App {
   }
 
   async #hangUp(): Promise<void> {
-    const phone = this.#phone!;
-    const unanswered = phone.outgoing && phone.outgoing.state !== 'accepted' && phone.outgoing.state !== 'ended';
-    if (unanswered) await phone.cancel();
-    phone.activeCallId = null; // our own hang-up: no "the other side ended it" screen
+    const how = await this.#phone!.hangUp();
     await this.#room?.leave();
     this.#endCall();
-    this.#showMessage(unanswered ? END_TEXT.cancelled : 'Call ended', 'You hung up');
+    this.#showMessage(how === 'cancelled' ? END_TEXT.cancelled : 'Call ended', 'You hung up');
   }
 
   #bindPhone(phone: Phone): void {

@@ -89,6 +89,7 @@ export class CallView {
         ]);
       }),
       r.on('state', () => this.#renderStatus()),
+      r.on('error', (e) => toast(e.message)),
       r.on('activeSpeaker', (id) => {
         for (const [pid, tile] of this.#tiles) tile.el.classList.toggle('speaking', pid === id);
         this.#localVideo.parentElement?.classList.toggle('speaking', id !== null && id === this.room.self?.id);
@@ -96,10 +97,7 @@ export class CallView {
       r.on('videoRequested', ({ requestId, from }) => this.#askVideo(requestId, from?.info.name ?? 'Someone')),
       r.on('videoResponded', ({ accept, from }) => {
         const who = from?.info.name ?? 'The other side';
-        if (accept) {
-          toast(`${who} switched to video`);
-          void this.room.setVideoEnabled(true).catch((e) => toast(String(e)));
-        } else toast(`${who} declined video`);
+        toast(accept ? `${who} switched to video` : `${who} declined video`);
       }),
     );
     const onMedia = () => {
