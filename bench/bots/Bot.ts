@@ -16,7 +16,8 @@
 import { EventEmitter } from 'node:events';
 import type { ConsumerInfo, ParticipantInfo, RoomInfo } from '../../server/src/protocol/index.ts';
 import { AudioGenerator, rms } from './AudioGenerator.ts';
-import { BotSignaling } from './BotSignaling.ts';
+import { randomBytes } from 'node:crypto';
+import { SignalingClient } from '../../web/src/signaling/SignalingClient.ts';
 import type { MediaClock } from './MediaClock.ts';
 import { relayServersFor, type RelayTransport } from '../../web/src/rtc/iceServers.ts';
 import { P2PSession, type P2PIceConfig } from './P2PSession.ts';
@@ -119,7 +120,7 @@ const MAX_RESETS = 5;
 let handleCounter = 0;
 
 export class Bot extends EventEmitter<BotEvents> {
-  readonly signaling: BotSignaling;
+  readonly signaling: SignalingClient;
   readonly audio: AudioGenerator;
   readonly video: VideoGenerator | null;
   #session: SfuSession | null = null;
@@ -143,7 +144,12 @@ export class Bot extends EventEmitter<BotEvents> {
     super();
     installWrtcGlobals();
     const handle = `bot-${process.pid % 10_000}-${++handleCounter}-${Math.random().toString(36).slice(2, 6)}`;
-    this.signaling = new BotSignaling(options.url, handle.slice(0, 32), options.name);
+    // The web app's own signaling client: WebSocket only, and no reconnection (a bot that lost
+    // its server is a failed bot: the load test reports it rather than hiding it).
+    this.signaling = new SignalingClient(
+      { guest: { handle: handle.slice(0, 32), name: options.name, key: randomBytes(16).toString('hex') } },
+      { url: options.url, transports: ['websocket'], reconnect: false },
+    );
     this.audio = new AudioGenerator(options.seed);
     this.video = options.video ? new VideoGenerator(options.seed, options.video) : null;
   }
@@ -175,14 +181,14 @@ export class Bot extends EventEmitter<BotEvents> {
     let sfuMode = false;
     let ready: (() => void) | null = null;
     const isReady = new Promise<void>((resolve) => (ready = resolve));
-    signaling.on('room.updated', ({ room }) => {
+    signaling.onEvent('room.updated', ({ room }) => {
       if (room.id !== options.roomId || room.mode !== 'sfu' || sfuMode) return;
       sfuMode = true;
       if (p2p) this.#error('the room moved to the SFU (a third person joined): P2P bots need rooms of two');
       else ready?.();
     });
     this.#listen();
-    await signaling.connected();
+    await signaling.ready();
     if (p2p) this.#openP2P(await this.#p2pIce(), () => ready?.());
     const joined = await signaling.request('room.join', {
       roomId: options.roomId,
@@ -253,7 +259,7 @@ export class Bot extends EventEmitter<BotEvents> {
     this.#closed = true;
     this.#stopPolling();
     this.#stopSinks();
-    if (this.signaling.socket.connected && this.#participantId) {
+    if (this.signaling.state === 'connected' && this.#participantId) {
       await this.signaling.request('room.leave', { roomId: this.options.roomId }).catch(() => {});
     }
     this.#session?.close();
@@ -271,16 +277,16 @@ export class Bot extends EventEmitter<BotEvents> {
   #listen(): void {
     const { signaling, options } = this;
     const mine = (p: { roomId: string }) => p.roomId === options.roomId;
-    signaling.on('sfu.newConsumer', (c) => {
+    signaling.onEvent('sfu.newConsumer', (c) => {
       if (!mine(c)) return;
       const session = this.#session;
       // Consumers only come after sfu.ready, which the session sends once its recv transport exists.
       session?.consume(c).catch((err: Error) => this.#error(`consume ${c.kind} of ${c.participantId}: ${err.message}`));
     });
-    signaling.on('sfu.consumerClosed', (c) => mine(c) && this.#session?.closeConsumer(c.consumerId));
-    signaling.on('sfu.consumerPaused', (c) => mine(c) && this.#session?.setServerPaused(c.consumerId, true));
-    signaling.on('sfu.consumerResumed', (c) => mine(c) && this.#session?.setServerPaused(c.consumerId, false));
-    signaling.on('sfu.reset', ({ roomId, reason }) => {
+    signaling.onEvent('sfu.consumerClosed', (c) => mine(c) && this.#session?.closeConsumer(c.consumerId));
+    signaling.onEvent('sfu.consumerPaused', (c) => mine(c) && this.#session?.setServerPaused(c.consumerId, true));
+    signaling.onEvent('sfu.consumerResumed', (c) => mine(c) && this.#session?.setServerPaused(c.consumerId, false));
+    signaling.onEvent('sfu.reset', ({ roomId, reason }) => {
       if (roomId !== options.roomId || this.#closed) return;
       this.#resets++;
       this.emit('reset', reason);
@@ -290,13 +296,13 @@ export class Bot extends EventEmitter<BotEvents> {
       this.#startSession().catch((err: Error) => this.#error(`SFU set-up after reset: ${err.message}`));
     });
     // P2P: links follow the room's people; the server relays each one's offers and candidates.
-    signaling.on('room.participantJoined', ({ roomId, participant }) => {
+    signaling.onEvent('room.participantJoined', ({ roomId, participant }) => {
       if (roomId === options.roomId && participant.id !== this.#participantId) this.#p2p?.connect(participant.id, false);
     });
-    signaling.on('room.participantLeft', (p) => mine(p) && this.#p2p?.disconnect(p.participantId));
-    signaling.on('rtc.signal', (signal) => mine(signal) && this.#p2p?.receive(signal));
-    signaling.onDisconnect((reason) => {
-      if (!this.#closed) this.#error(`signaling disconnected: ${reason}`);
+    signaling.onEvent('room.participantLeft', (p) => mine(p) && this.#p2p?.disconnect(p.participantId));
+    signaling.onEvent('rtc.signal', (signal) => mine(signal) && this.#p2p?.receive(signal));
+    signaling.on('state', (state) => {
+      if (state === 'failed' && !this.#closed) this.#error(`signaling disconnected: ${signaling.lastError?.message ?? 'lost'}`);
     });
   }
 
@@ -328,7 +334,7 @@ export class Bot extends EventEmitter<BotEvents> {
   async #p2pIce(): Promise<P2PIceConfig> {
     const relay = this.options.relay;
     if (!relay) return { iceServers: [] };
-    const { iceServers } = await this.signaling.session;
+    const { iceServers } = await this.signaling.ready();
     const servers = relayServersFor(iceServers, relay);
     if (servers.length === 0)
       throw new Error(`the server offers no TURN relay over ${relay} (it handed out: ${JSON.stringify(iceServers.map((s) => s.urls))})`);

@@ -7,7 +7,7 @@
  */
 import type { IceServerInfo, ServerEventMap } from '../../server/src/protocol/index.ts';
 import { PeerLink } from '../../web/src/rtc/PeerLink.ts';
-import type { BotSignaling } from './BotSignaling.ts';
+import type { SignalingClient } from '../../web/src/signaling/SignalingClient.ts';
 import {
   entriesOf,
   inboundCounts,
@@ -48,7 +48,7 @@ export class P2PSession implements MediaPath {
   #closed = false;
 
   constructor(
-    private readonly signaling: BotSignaling,
+    private readonly signaling: SignalingClient,
     private readonly roomId: string,
     private readonly tracks: { audio: MediaStreamTrack; video: MediaStreamTrack | null },
     private readonly ice: P2PIceConfig,

@@ -8,7 +8,7 @@
 import { Device, type types } from 'mediasoup-client';
 import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
 import type { ConsumerInfo } from '../../server/src/protocol/index.ts';
-import type { BotSignaling } from './BotSignaling.ts';
+import type { SignalingClient } from '../../web/src/signaling/SignalingClient.ts';
 import {
   entriesOf,
   inboundCounts,
@@ -50,7 +50,7 @@ export class SfuSession implements MediaPath {
   #closed = false;
 
   constructor(
-    private readonly signaling: BotSignaling,
+    private readonly signaling: SignalingClient,
     private readonly roomId: string,
     /** false: audio is received but not decoded (wrtc.ts), so only the transport counts it. */
     private readonly decodeAudio: boolean,

@@ -25,7 +25,9 @@ import {
 } from '../../web/src/connectivity/checks.ts';
 import type { CheckContext, CheckDefinition } from '../../web/src/connectivity/ConnectivityRunner.ts';
 import { EchoProbe } from '../../web/src/connectivity/EchoProbe.ts';
-import { ProbeSignaling, type ProbeSignalingError, type SignalingTransport } from '../../web/src/connectivity/ProbeSignaling.ts';
+import { SignalingClient, type SignalingTransport } from '../../web/src/signaling/SignalingClient.ts';
+import { measureRoundTrips } from '../../web/src/connectivity/roundTrips.ts';
+import type { SignalingError } from '../../server/src/protocol/index.ts';
 import type { CliOptions } from './CliOptions.ts';
 import { IceAddressProbe, type CandidateProbeResult, type IceCandidateLike, type IceParametersLike } from './IceAddressProbe.ts';
 import { ToneSource } from './ToneSource.ts';
@@ -39,7 +41,7 @@ interface HttpAnswer {
 
 export class CliChecks {
   readonly #guest = testGuest();
-  readonly #signaling = new Map<SignalingTransport, ProbeSignaling>();
+  readonly #signaling = new Map<SignalingTransport, SignalingClient>();
   #iceServers: IceServerInfo[] = [];
 
   constructor(private readonly o: CliOptions) {}
@@ -118,11 +120,11 @@ export class CliChecks {
   async #signalingCheck(transport: SignalingTransport, ctx: CheckContext): Promise<Outcome> {
     ctx.progress(`connecting over ${transport}`);
     const auth = this.o.token ? { token: this.o.token } : { guest: this.#guest };
-    let conn: ProbeSignaling;
+    let conn: SignalingClient;
     try {
-      conn = await ProbeSignaling.connect(this.o.url.origin, auth, transport, 8_000, ctx.signal);
+      conn = await SignalingClient.connect(auth, { url: this.o.url.origin, transports: [transport], reconnect: false, timeoutMs: 8_000, signal: ctx.signal });
     } catch (err) {
-      const e = err as ProbeSignalingError;
+      const e = err as SignalingError;
       const refused = e.code === 'unauthorized';
       return {
         status: 'fail',
@@ -136,7 +138,7 @@ export class CliChecks {
     }
     this.#signaling.set(transport, conn);
     ctx.progress('measuring round trips (ping)');
-    const rt = await conn.roundTrips(transport === 'websocket' ? 5 : 3, ctx.signal);
+    const rt = await measureRoundTrips(conn, transport === 'websocket' ? 5 : 3, ctx.signal);
     if (transport === 'polling') {
       // The fallback only needs to work; the websocket connection carries the rest of the test.
       conn.close();
@@ -145,18 +147,24 @@ export class CliChecks {
     const slow = rt.medianMs > 500;
     return {
       status: slow ? 'warn' : 'pass',
-      details: `Connected in ${conn.connectMs.toFixed(0)} ms; round trip ${rt.medianMs.toFixed(0)} ms (median of ${rt.samples}, ${rt.minMs.toFixed(0)}–${rt.maxMs.toFixed(0)}).`,
+      details: `Connected in ${(conn.connectMs ?? 0).toFixed(0)} ms; round trip ${rt.medianMs.toFixed(0)} ms (median of ${rt.samples}, ${rt.minMs.toFixed(0)}–${rt.maxMs.toFixed(0)}).`,
       advice: slow ? 'Signaling is slow: call set-up will take longer. Check the network path to the server (VPN, proxy).' : '',
-      metrics: { connectMs: round(conn.connectMs), rttMs: round(rt.medianMs), rttMinMs: round(rt.minMs), rttMaxMs: round(rt.maxMs) },
+      metrics: { connectMs: round(conn.connectMs ?? 0), rttMs: round(rt.medianMs), rttMinMs: round(rt.minMs), rttMaxMs: round(rt.maxMs) },
     };
   }
 
   /** The connection the SFU checks use: WebSocket if it worked, else a fresh long-polling one. */
-  async #connection(ctx: CheckContext): Promise<ProbeSignaling> {
+  async #connection(ctx: CheckContext): Promise<SignalingClient> {
     const ws = this.#signaling.get('websocket');
     if (ws) return ws;
     const auth = this.o.token ? { token: this.o.token } : { guest: this.#guest };
-    const conn = await ProbeSignaling.connect(this.o.url.origin, auth, 'polling', 8_000, ctx.signal);
+    const conn = await SignalingClient.connect(auth, {
+      url: this.o.url.origin,
+      transports: ['polling'],
+      reconnect: false,
+      timeoutMs: 8_000,
+      signal: ctx.signal,
+    });
     this.#signaling.set('polling', conn);
     return conn;
   }
@@ -166,7 +174,7 @@ export class CliChecks {
   /** The list comes only with a signaling session's bearer token: TURN credentials are never anonymous. */
   async #fetchIceServers(ctx: CheckContext): Promise<IceServerInfo[]> {
     const conn = await this.#connection(ctx);
-    const res = await this.#get('/api/ice-servers', ctx.signal, { Authorization: `Bearer ${conn.session.token}` });
+    const res = await this.#get('/api/ice-servers', ctx.signal, { Authorization: `Bearer ${conn.session!.token}` });
     if (res.status === 401) throw new Error('the server refused the session token');
     if (res.status !== 200) throw new Error(`GET /api/ice-servers answered ${res.status}`);
     const body = JSON.parse(res.body) as { iceServers?: IceServerInfo[] };
@@ -270,7 +278,7 @@ export class CliChecks {
   // ---- SFU -----------------------------------------------------------------------------------
 
   async #addresses(ctx: CheckContext): Promise<Outcome> {
-    let conn: ProbeSignaling;
+    let conn: SignalingClient;
     try {
       conn = await this.#connection(ctx);
     } catch (err) {
@@ -300,7 +308,7 @@ export class CliChecks {
       if (bad.length) return { status: 'warn', details: `Reachable: ${list(ok)}. Not reachable: ${list(bad)}.`, advice: ADVICE.sfuUnreachable, metrics };
       return { status: 'pass', details: `Every announced address answered with this transport's ICE credentials: ${list(ok)}.`, metrics };
     } catch (err) {
-      const e = err as ProbeSignalingError;
+      const e = err as SignalingError;
       return {
         status: 'fail',
         details: `Could not create a media server transport: ${e.message}.`,
@@ -313,7 +321,7 @@ export class CliChecks {
   }
 
   async #media(ctx: CheckContext): Promise<Outcome> {
-    let conn: ProbeSignaling;
+    let conn: SignalingClient;
     try {
       conn = await this.#connection(ctx);
     } catch (err) {
@@ -334,7 +342,7 @@ export class CliChecks {
     try {
       return judgeMedia(await probe.run(), false);
     } catch (err) {
-      const e = err as ProbeSignalingError;
+      const e = err as SignalingError;
       return {
         status: 'fail',
         details: `The media test could not run: ${e.message}.`,

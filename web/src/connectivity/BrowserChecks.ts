@@ -12,7 +12,9 @@ import type { CheckContext, CheckDefinition } from './ConnectivityRunner.ts';
 import { EchoProbe } from './EchoProbe.ts';
 import { IceGatherProbe } from './IceGatherProbe.ts';
 import { MicrophoneProbe, SILENCE_DB } from './MicrophoneProbe.ts';
-import { ProbeSignaling, type ProbeSignalingError, type SignalingTransport } from './ProbeSignaling.ts';
+import { SignalingClient, type SignalingTransport } from '../signaling/SignalingClient.ts';
+import { measureRoundTrips } from './roundTrips.ts';
+import type { SignalingError } from '@protocol';
 import { RelayPairError, RelayPairProbe } from './RelayPairProbe.ts';
 import { SyntheticMedia } from './SyntheticMedia.ts';
 
@@ -29,7 +31,7 @@ export interface BrowserChecksOptions {
 
 export class BrowserChecks {
   readonly #guest = testGuest();
-  #signaling: ProbeSignaling | null = null;
+  #signaling: SignalingClient | null = null;
   #iceServers: IceServerInfo[] = [];
 
   constructor(private readonly o: BrowserChecksOptions) {}
@@ -200,11 +202,11 @@ export class BrowserChecks {
   async #signalingCheck(transport: SignalingTransport, ctx: CheckContext): Promise<Outcome> {
     ctx.progress(`connecting over ${transport === 'websocket' ? 'WebSocket' : 'long-polling'}`);
     const auth = this.o.token ? { token: this.o.token } : { guest: this.#guest };
-    let conn: ProbeSignaling;
+    let conn: SignalingClient;
     try {
-      conn = await ProbeSignaling.connect(this.o.origin, auth, transport, 8_000, ctx.signal);
+      conn = await SignalingClient.connect(auth, { url: this.o.origin, transports: [transport], reconnect: false, timeoutMs: 8_000, signal: ctx.signal });
     } catch (err) {
-      const e = err as ProbeSignalingError;
+      const e = err as SignalingError;
       return {
         status: 'fail',
         details: `Signaling over ${transport === 'websocket' ? 'WebSocket' : 'long-polling'} did not connect: ${e.message}.`,
@@ -218,13 +220,13 @@ export class BrowserChecks {
     }
     ctx.progress('measuring round trips (ping)');
     try {
-      const rt = await conn.roundTrips(transport === 'websocket' ? 5 : 3, ctx.signal);
+      const rt = await measureRoundTrips(conn, transport === 'websocket' ? 5 : 3, ctx.signal);
       const slow = rt.medianMs > 500;
       return {
         status: slow ? 'warn' : 'pass',
-        details: `Connected in ${conn.connectMs.toFixed(0)} ms; round trip ${rt.medianMs.toFixed(0)} ms (median of ${rt.samples}).`,
+        details: `Connected in ${(conn.connectMs ?? 0).toFixed(0)} ms; round trip ${rt.medianMs.toFixed(0)} ms (median of ${rt.samples}).`,
         advice: slow ? 'Signaling is slow: calls will take longer to start. A VPN or proxy may be in the way.' : '',
-        metrics: { connectMs: Math.round(conn.connectMs), rttMs: Math.round(rt.medianMs * 10) / 10 },
+        metrics: { connectMs: Math.round(conn.connectMs ?? 0), rttMs: Math.round(rt.medianMs * 10) / 10 },
       };
     } finally {
       // The WebSocket connection carries the media test; the fallback only had to work.
@@ -236,7 +238,7 @@ export class BrowserChecks {
   /** The list comes only with a signaling session's bearer token: TURN credentials are never anonymous. */
   async #fetchIceServers(signal: AbortSignal): Promise<IceServerInfo[]> {
     const conn = await this.#connection(signal);
-    const res = await fetch(`${this.o.origin}/api/ice-servers`, { cache: 'no-store', signal, headers: { Authorization: `Bearer ${conn.session.token}` } });
+    const res = await fetch(`${this.o.origin}/api/ice-servers`, { cache: 'no-store', signal, headers: { Authorization: `Bearer ${conn.session!.token}` } });
     if (!res.ok) throw new Error(`GET /api/ice-servers answered ${res.status}`);
     const body = (await res.json()) as { iceServers?: IceServerInfo[] };
     if (!Array.isArray(body.iceServers)) throw new Error('the answer has no iceServers');
@@ -364,14 +366,20 @@ export class BrowserChecks {
   // ---- media through the SFU -----------------------------------------------------------------
 
   /** The connection the later checks use: WebSocket if it worked, else a fresh long-polling one. */
-  async #connection(signal: AbortSignal): Promise<ProbeSignaling> {
+  async #connection(signal: AbortSignal): Promise<SignalingClient> {
     if (this.#signaling) return this.#signaling;
     const auth = this.o.token ? { token: this.o.token } : { guest: this.#guest };
-    return (this.#signaling = await ProbeSignaling.connect(this.o.origin, auth, 'polling', 8_000, signal));
+    return (this.#signaling = await SignalingClient.connect(auth, {
+      url: this.o.origin,
+      transports: ['polling'],
+      reconnect: false,
+      timeoutMs: 8_000,
+      signal: signal,
+    }));
   }
 
   async #media(ctx: CheckContext): Promise<Outcome> {
-    let conn: ProbeSignaling;
+    let conn: SignalingClient;
     try {
       conn = await this.#connection(ctx.signal);
     } catch (err) {
@@ -392,7 +400,7 @@ export class BrowserChecks {
     try {
       return judgeMedia(await probe.run(), true);
     } catch (err) {
-      const e = err as ProbeSignalingError;
+      const e = err as SignalingError;
       return {
         status: 'fail',
         details: `The media test could not run: ${e.message}.`,

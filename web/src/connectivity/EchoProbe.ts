@@ -7,10 +7,10 @@
 import type { Device, types } from 'mediasoup-client';
 import type { ConsumerInfo, IceServerInfo } from '@protocol';
 import { echoRoomId, type MediaMetrics } from './checks.ts';
-import type { ProbeSignaling } from './ProbeSignaling.ts';
+import type { SignalingClient } from '../signaling/SignalingClient.ts';
 
 export interface EchoProbeOptions {
-  signaling: ProbeSignaling;
+  signaling: SignalingClient;
   /** A fresh, unloaded mediasoup-client Device (the caller picks the handler: browser or wrtc). */
   device: Device;
   audio: MediaStreamTrack;
