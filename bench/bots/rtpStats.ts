@@ -2,6 +2,7 @@
  * Reading a peer connection's standard statistics (getStats) the same way for both media paths of
  * a bot: the SFU session's transports and the P2P session's links are all RTCPeerConnections.
  */
+import { selectedPair } from '../../web/src/rtc/selectedPair.ts';
 export type StatsEntry = Record<string, unknown> & { type: string; id: string };
 
 export interface InboundStats {
@@ -87,14 +88,9 @@ export function rtpReceived(entries: StatsEntry[]): number {
  * TURN server); null before a candidate pair is selected.
  */
 export function selectedPath(entries: StatsEntry[]): string | null {
-  const byId = (id: unknown) => entries.find((e) => e.id === id);
-  const transport = entries.find((e) => e.type === 'transport' && e['selectedCandidatePairId']);
-  const pair = byId(transport?.['selectedCandidatePairId']) ?? entries.find((e) => e.type === 'candidate-pair' && e['nominated'] && e['state'] === 'succeeded');
-  const local = byId(pair?.['localCandidateId']);
-  const remote = byId(pair?.['remoteCandidateId']);
-  if (!local || !remote) return null;
-  const addr = (c: StatsEntry) => String(c['address'] ?? c['ip'] ?? '?');
-  return `${String(local['candidateType'])} ${String(local['relayProtocol'] ?? local['protocol'])} ${addr(local)} → ${String(remote['candidateType'])} ${addr(remote)}`;
+  const p = selectedPair(entries);
+  if (!p || p.localType === null || p.remoteType === null) return null;
+  return `${p.localType} ${p.relayProtocol ?? p.protocol} ${p.localAddress ?? '?'} → ${p.remoteType} ${p.remoteAddress ?? '?'}`;
 }
 
 /** What a bot measures on either of its media paths (SfuSession, P2PSession). */

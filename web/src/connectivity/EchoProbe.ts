@@ -8,6 +8,7 @@ import type { Device, types } from 'mediasoup-client';
 import type { ConsumerInfo, IceServerInfo } from '@protocol';
 import { echoRoomId, type MediaMetrics } from './checks.ts';
 import type { SignalingClient } from '../signaling/SignalingClient.ts';
+import { selectedPair, type StatsEntry } from '../rtc/selectedPair.ts';
 
 export interface EchoProbeOptions {
   signaling: SignalingClient;
@@ -26,8 +27,6 @@ export interface EchoProbeOptions {
   /** Overrides the iceServers of the join reply (tests; Node clients that only want the SFU). */
   iceServers?: IceServerInfo[];
 }
-
-type StatsEntry = Record<string, unknown> & { type: string; id: string };
 
 export class EchoProbe {
   readonly roomId = echoRoomId();
@@ -206,23 +205,10 @@ export class EchoProbe {
   }
 }
 
-/** The selected candidate pair of a peer connection's stats: protocol to the SFU, type, round trip. */
+/** The selected candidate pair of a transport's stats: protocol to the SFU, type, round trip. */
 export function selectedPath(entries: readonly StatsEntry[]): { transport: 'udp' | 'tcp' | null; candidateType: string | null; rttMs: number | null } {
-  const byId = new Map(entries.map((e) => [e.id, e]));
-  const transport = entries.find((e) => e.type === 'transport' && e['selectedCandidatePairId']);
-  const pair =
-    (transport && byId.get(String(transport['selectedCandidatePairId']))) ??
-    entries.find((e) => e.type === 'candidate-pair' && (e['selected'] === true || (e['nominated'] === true && e['state'] === 'succeeded')));
-  if (!pair) return { transport: null, candidateType: null, rttMs: null };
-  const local = byId.get(String(pair['localCandidateId']));
-  const protocol = String(local?.['relayProtocol'] ?? local?.['protocol'] ?? '').toLowerCase();
-  const rtt = typeof pair['currentRoundTripTime'] === 'number' ? pair['currentRoundTripTime'] * 1000 : null;
-  return {
-    // Through TURN over TLS is TCP as far as latency goes.
-    transport: protocol === 'udp' ? 'udp' : protocol === 'tcp' || protocol === 'tls' ? 'tcp' : null,
-    candidateType: (local?.['candidateType'] as string | undefined) ?? null,
-    rttMs: rtt,
-  };
+  const pair = selectedPair(entries);
+  return { transport: pair?.transport ?? null, candidateType: pair?.localType ?? null, rttMs: pair?.rttMs ?? null };
 }
 
 function sleep(ms: number): Promise<void> {

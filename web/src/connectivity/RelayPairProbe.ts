@@ -4,6 +4,7 @@
  * channel between them, numbered pings echoed back. The selected candidate pair proves the path
  * (type relay, and the transport to the relay: udp, tcp or tls).
  */
+import { selectedPair } from '../rtc/selectedPair.ts';
 export interface RelayPairResult {
   rttMs: number;
   relayProtocol: string | null;
@@ -113,12 +114,8 @@ export class RelayPairProbe {
   }
 
   async #selected(): Promise<{ relayProtocol: string | null; candidateType: string | null }> {
-    const stats = [...((await this.#a.getStats()).values() as Iterable<Record<string, unknown>>)];
-    const byId = new Map(stats.map((s) => [s['id'] as string, s]));
-    const transport = stats.find((s) => s['type'] === 'transport' && s['selectedCandidatePairId']);
-    const pair = transport ? byId.get(transport['selectedCandidatePairId'] as string) : undefined;
-    const local = pair ? byId.get(pair['localCandidateId'] as string) : undefined;
-    return { relayProtocol: (local?.['relayProtocol'] as string | undefined) ?? null, candidateType: (local?.['candidateType'] as string | undefined) ?? null };
+    const pair = selectedPair(await this.#a.getStats());
+    return { relayProtocol: pair?.relayProtocol ?? null, candidateType: pair?.localType ?? null };
   }
 
   #fail(message: string): RelayPairError {

@@ -1,4 +1,6 @@
 /** Turns getStats() reports into the few numbers a person (and a test) cares about. */
+import { selectedPair, type StatsEntry } from './selectedPair.ts';
+
 export interface DirectionStats {
   codec: string | null;
   kbps: number;
@@ -90,21 +92,10 @@ export class StatsSampler {
         }
       }
     }
-    // The pair in use is the one the transport names (older browsers: the nominated, succeeded one).
-    const transport = [...byId.values()].find((s) => s['type'] === 'transport' && s['selectedCandidatePairId']);
-    const pair =
-      byId.get(transport?.['selectedCandidatePairId'] as string) ??
-      [...byId.values()].find((s) => s['type'] === 'candidate-pair' && s['nominated'] && s['state'] === 'succeeded');
+    const pair = selectedPair([...byId.values()] as StatsEntry[]);
     if (pair) {
-      if (typeof pair['currentRoundTripTime'] === 'number') out.rttMs = (pair['currentRoundTripTime'] as number) * 1000;
-      const local = byId.get(pair['localCandidateId'] as string);
-      const remote = byId.get(pair['remoteCandidateId'] as string);
-      out.path = {
-        local: (local?.['candidateType'] as string) ?? null,
-        remote: (remote?.['candidateType'] as string) ?? null,
-        protocol: (local?.['protocol'] as string) ?? null,
-        relayProtocol: (local?.['relayProtocol'] as string) ?? null,
-      };
+      if (pair.rttMs !== null) out.rttMs = pair.rttMs;
+      out.path = { local: pair.localType, remote: pair.remoteType, protocol: pair.protocol, relayProtocol: pair.relayProtocol };
     }
     this.#prev = raw;
     return out;
