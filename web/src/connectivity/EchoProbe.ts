@@ -1,11 +1,14 @@
 /**
  * A media round trip through the SFU, in the browser and in Node (mediasoup-client on wrtc):
- * join an echo room (the server sends us our own streams back), publish the given tracks,
- * consume them, wait for the first packets, then measure for a few seconds: round trip, jitter,
- * loss, received bitrate, and whether the path is UDP or TCP (direct or through TURN).
+ * the app's own SfuSession in an echo room (the server sends us our own streams back) publishes
+ * the given tracks and consumes them; we wait for the first packets, then measure for a few
+ * seconds: round trip, jitter, loss, received bitrate, and whether the path is UDP or TCP
+ * (direct or through TURN).
  */
-import type { Device, types } from 'mediasoup-client';
-import type { ConsumerInfo, IceServerInfo } from '@protocol';
+import type { Device } from 'mediasoup-client';
+import type { IceServerInfo } from '@protocol';
+import type { LocalTracks } from '../model/ports.ts';
+import { SfuSession } from '../rtc/SfuSession.ts';
 import { echoRoomId, type MediaMetrics } from './checks.ts';
 import type { SignalingClient } from '../signaling/SignalingClient.ts';
 import { selectedPair, type StatsEntry } from '../rtc/selectedPair.ts';
@@ -30,64 +33,31 @@ export interface EchoProbeOptions {
 
 export class EchoProbe {
   readonly roomId = echoRoomId();
-  #send: types.Transport | null = null;
-  #recv: types.Transport | null = null;
-  readonly #producers: types.Producer[] = [];
-  readonly #consumers: types.Consumer[] = [];
-  #off: (() => void)[] = [];
+  #session: SfuSession | null = null;
   #joined = false;
   #closed = false;
 
   constructor(private readonly o: EchoProbeOptions) {}
 
   async run(): Promise<MediaMetrics> {
-    const { signaling, device } = this.o;
-    const req = signaling.request.bind(signaling);
+    const { signaling } = this.o;
     const roomId = this.roomId;
     this.o.progress('joining an echo room on the media server');
-    const join = await req('room.join', { roomId, media: { audioMuted: false, videoEnabled: this.o.video !== null } });
+    const join = await signaling.request('room.join', { roomId, media: { audioMuted: false, videoEnabled: this.o.video !== null } });
     this.#joined = true;
     this.#check();
-    const iceServers = (this.o.iceServers ?? join.iceServers) as RTCIceServer[];
-    const pending: ConsumerInfo[] = [];
-    const consumed: Promise<void>[] = [];
-    this.#off.push(
-      signaling.onEvent('sfu.newConsumer', (info) => {
-        if (info.roomId !== roomId) return;
-        if (this.#recv) consumed.push(this.#consume(info));
-        else pending.push(info);
-      }),
-    );
-
-    const { routerRtpCapabilities } = await req('sfu.capabilities', { roomId });
-    await device.load({ routerRtpCapabilities });
-    this.#check();
-    const sendInfo = await req('sfu.createTransport', { roomId, direction: 'send' });
-    const send = (this.#send = device.createSendTransport({ ...sendInfo, iceServers }));
-    this.#wireConnect(send);
-    send.on('produce', ({ kind, rtpParameters, appData }, ok, fail) => {
-      req('sfu.produce', { roomId, transportId: send.id, kind, rtpParameters, source: appData['source'] as 'mic' | 'camera' }).then(
-        ({ producerId }) => ok({ id: producerId }),
-        fail,
-      );
-    });
-    const recvInfo = await req('sfu.createTransport', { roomId, direction: 'recv' });
-    this.#recv = device.createRecvTransport({ ...recvInfo, iceServers });
-    this.#wireConnect(this.#recv);
-    await req('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities });
-    for (const info of pending.splice(0)) consumed.push(this.#consume(info));
-
+    // The app's own SFU session, in a room that sends us our own streams back.
+    const session = (this.#session = new SfuSession(signaling, roomId, fixedTracks(this.o.audio, this.o.video), {
+      iceServers: this.o.iceServers ?? join.iceServers,
+      createDevice: () => this.o.device,
+      videoCodec: this.o.videoCodec ?? 'video/h264',
+      simulcast: false,
+      // A probe reports what it finds; the app would retry a media server that is restarting.
+      startAttempts: 1,
+    }));
     this.o.progress('publishing a test stream');
-    this.#producers.push(await send.produce({ track: this.o.audio, appData: { source: 'mic' }, stopTracks: false }));
-    if (this.o.video) {
-      const codec = device.rtpCapabilities.codecs?.find(
-        (c) =>
-          c.mimeType.toLowerCase() === this.o.videoCodec &&
-          (this.o.videoCodec !== 'video/h264' ||
-            (String(c.parameters?.['profile-level-id']).toLowerCase() === '42e01f' && Number(c.parameters?.['packetization-mode']) === 1)),
-      );
-      this.#producers.push(await send.produce({ track: this.o.video, appData: { source: 'camera' }, stopTracks: false, ...(codec ? { codec } : {}) }));
-    }
+    await session.start();
+    this.#check();
 
     this.o.progress('waiting for our own stream to come back');
     const firstBy = performance.now() + this.o.firstMediaTimeoutMs;
@@ -95,7 +65,6 @@ export class EchoProbe {
     while (first.audioPackets === 0 && performance.now() < firstBy) {
       this.#check();
       await sleep(200);
-      await Promise.allSettled(consumed);
       first = await this.#sample();
     }
     if (first.audioPackets === 0) return { ...this.#empty(), ...first.path };
@@ -127,32 +96,9 @@ export class EchoProbe {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const off of this.#off.splice(0)) off();
-    for (const c of this.#consumers) c.close();
-    for (const p of this.#producers) p.close();
-    this.#send?.close();
-    this.#recv?.close();
+    this.#session?.close();
+    this.#session = null;
     if (this.#joined) await this.o.signaling.request('room.leave', { roomId: this.roomId }, 3_000).catch(() => {});
-  }
-
-  async #consume(info: ConsumerInfo): Promise<void> {
-    const recv = this.#recv;
-    if (!recv || this.#closed) return;
-    const consumer = await recv.consume({
-      id: info.consumerId,
-      producerId: info.producerId,
-      kind: info.kind,
-      rtpParameters: info.rtpParameters,
-    });
-    if (this.#closed) return consumer.close();
-    this.#consumers.push(consumer);
-    await this.o.signaling.request('sfu.resumeConsumer', { roomId: this.roomId, consumerId: consumer.id });
-  }
-
-  #wireConnect(transport: types.Transport): void {
-    transport.on('connect', ({ dtlsParameters }, ok, fail) => {
-      this.o.signaling.request('sfu.connectTransport', { roomId: this.roomId, transportId: transport.id, dtlsParameters }).then(() => ok(), fail);
-    });
   }
 
   #check(): void {
@@ -175,8 +121,7 @@ export class EchoProbe {
 
   /** One look at both transports' statistics. */
   async #sample() {
-    const recv = this.#recv ? [...((await this.#recv.getStats()).values() as Iterable<StatsEntry>)] : [];
-    const send = this.#send ? [...((await this.#send.getStats()).values() as Iterable<StatsEntry>)] : [];
+    const { send, recv } = (await this.#session?.transportStats()) ?? { send: [], recv: [] };
     let audioPackets = 0;
     let received = 0;
     let lost = 0;
@@ -209,6 +154,22 @@ export class EchoProbe {
 export function selectedPath(entries: readonly StatsEntry[]): { transport: 'udp' | 'tcp' | null; candidateType: string | null; rttMs: number | null } {
   const pair = selectedPair(entries);
   return { transport: pair?.transport ?? null, candidateType: pair?.localType ?? null, rttMs: pair?.rttMs ?? null };
+}
+
+/** Tracks that never change, as the SFU session's LocalTracks. */
+function fixedTracks(audio: MediaStreamTrack, video: MediaStreamTrack | null): LocalTracks {
+  return {
+    audio,
+    video,
+    get stream(): MediaStream {
+      return new MediaStream(video ? [audio, video] : [audio]);
+    },
+    audioMuted: false,
+    setAudioMuted: () => {},
+    setVideoEnabled: async () => {},
+    on: () => () => {},
+    off: () => {},
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -9,6 +9,7 @@ import { Device, type types } from 'mediasoup-client';
 import type { ConsumerInfo, IceServerInfo } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
 import type { LocalTracks, SignalingPort } from '../model/ports.ts';
+import { statsEntries, type StatsEntry } from './selectedPair.ts';
 
 export type Source = 'mic' | 'camera';
 
@@ -22,7 +23,15 @@ export type SfuSessionEvents = {
 
 export interface SfuSessionOptions {
   iceServers: IceServerInfo[];
-  iceTransportPolicy?: RTCIceTransportPolicy;
+  iceTransportPolicy?: RTCIceTransportPolicy | undefined;
+  /** A fresh mediasoup-client Device (default: the browser's handler; Node passes one on wrtc). */
+  createDevice?: () => Device;
+  /** The camera's codec when the router and this device have it (default H.264 Constrained Baseline). */
+  videoCodec?: 'video/h264' | 'video/vp8';
+  /** Camera simulcast (default on; a probe sends one layer). */
+  simulcast?: boolean;
+  /** Set-up attempts while the media server is unavailable (default 12, about 30 s; a probe: 1). */
+  startAttempts?: number;
 }
 
 interface ConsumerEntry {
@@ -110,7 +119,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
       try {
         return await this.#start();
       } catch (err) {
-        if (this.#closed || attempt >= START_ATTEMPTS) throw err;
+        if (this.#closed || attempt >= (this.options.startAttempts ?? START_ATTEMPTS)) throw err;
         console.warn(`SFU set-up failed (attempt ${attempt}), retrying`, err);
         this.#teardown();
         await new Promise((r) => setTimeout(r, Math.min(4_000, 300 * attempt)));
@@ -165,7 +174,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
     const req = this.signaling.request.bind(this.signaling);
     const roomId = this.roomId;
     const { routerRtpCapabilities, routerId } = await req('sfu.capabilities', { roomId });
-    const device = new Device();
+    const device = this.options.createDevice?.() ?? new Device();
     await device.load({ routerRtpCapabilities });
     if (this.#closed) return;
     this.#device = device;
@@ -222,18 +231,31 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
     const produced =
       source === 'mic'
         ? await send.produce({ track, codecOptions: { opusDtx: true, opusFec: true }, appData: { source }, stopTracks: false })
-        : await send.produce({ track, encodings: simulcastEncodings(track), codec: this.#h264(), appData: { source }, stopTracks: false });
+        : await send.produce({
+            track,
+            ...(this.options.simulcast === false ? {} : { encodings: simulcastEncodings(track) }),
+            codec: this.#videoCodec(),
+            appData: { source },
+            stopTracks: false,
+          });
     this.#producers.set(source, produced);
   }
 
-  /** H.264 Constrained Baseline, packetization-mode 1, when this browser and the router have it. */
-  #h264(): types.RtpCodecCapability | undefined {
+  /** The camera codec: H.264 Constrained Baseline, packetization-mode 1 (default), or VP8, when this device and the router have it. */
+  #videoCodec(): types.RtpCodecCapability | undefined {
+    const want = this.options.videoCodec ?? 'video/h264';
     return this.#device?.rtpCapabilities.codecs?.find(
       (c) =>
-        c.mimeType.toLowerCase() === 'video/h264' &&
-        String(c.parameters?.['profile-level-id']).toLowerCase() === '42e01f' &&
-        Number(c.parameters?.['packetization-mode']) === 1,
+        c.mimeType.toLowerCase() === want &&
+        (want !== 'video/h264' ||
+          (String(c.parameters?.['profile-level-id']).toLowerCase() === '42e01f' && Number(c.parameters?.['packetization-mode']) === 1)),
     );
+  }
+
+  /** Both transports' statistics (what a probe measures the path with). */
+  async transportStats(): Promise<{ send: StatsEntry[]; recv: StatsEntry[] }> {
+    const [send, recv] = await Promise.all([this.#send?.getStats(), this.#recv?.getStats()]);
+    return { send: send ? statsEntries(send) : [], recv: recv ? statsEntries(recv) : [] };
   }
 
   async #consume(info: ConsumerInfo & { roomId: string }): Promise<void> {
