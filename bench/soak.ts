@@ -10,8 +10,7 @@
  *   sh scripts/netns.sh node --expose-gc --import tsx bench/soak.ts [--minutes 30]   (npm run soak)
  */
 import { readFileSync } from 'node:fs';
-import { CallwireServer } from '../server/src/CallwireServer.ts';
-import { loadConfig } from '../server/src/config.ts';
+import { startSfuServer } from '../server/src/testing/harness.ts';
 import { churnCycle, counts } from '../server/src/testing/churn.ts';
 
 const i = process.argv.indexOf('--minutes');
@@ -28,20 +27,7 @@ const POPULATION = 50;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
-  const server = new CallwireServer(
-    loadConfig({
-      DATA_DIR: ':memory:',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
-      TURN_ENABLED: 'false',
-      SFU_WORKERS: '1',
-      SFU_RTC_PORT: '40900',
-      RECONNECT_GRACE_MS: '1000',
-      RATE_LIMIT_PER_SEC: '1000',
-    }),
-  );
-  await server.start();
+  const server = await startSfuServer(40_900, { RECONNECT_GRACE_MS: '1000', RATE_LIMIT_PER_SEC: '1000' });
   const workerPid = () => server.sfu!.pool.slots[0]!.pid;
   // Warm up, then take the baseline.
   for (let k = 0; k < POPULATION; k++) await churnCycle(server, 4, k);

@@ -3,8 +3,8 @@
  * whose network drops for a few seconds. And a full call says so to the person who cannot join.
  */
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { CallwireServer } from '../../server/src/CallwireServer.ts';
-import { loadConfig } from '../../server/src/config.ts';
+import type { CallwireServer } from '../../server/src/CallwireServer.ts';
+import { startSfuServer } from '../../server/src/testing/harness.ts';
 import { TestClient } from '../../server/src/testing/harness.ts';
 import { expectMediaFlowing, person, snapshot, closePeople, untilNewVideoStreams } from './media.ts';
 import type {} from '../../web/src/testHook.ts';
@@ -13,19 +13,7 @@ test.afterEach(closePeople);
 
 let server: CallwireServer;
 test.beforeAll(async () => {
-  server = new CallwireServer(
-    loadConfig({
-      DATA_DIR: ':memory:',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
-      TURN_ENABLED: 'false',
-      SFU_WORKERS: '1',
-      SFU_RTC_PORT: '40600',
-      RECONNECT_GRACE_MS: '15000',
-    }),
-  );
-  await server.start();
+  server = await startSfuServer(40_600, { RECONNECT_GRACE_MS: '15000' });
   expect(server.sfu, 'SFU running').not.toBeNull();
 });
 test.afterAll(async () => server?.close());

@@ -5,8 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { expect, test } from '@playwright/test';
-import { CallwireServer } from '../../server/src/CallwireServer.ts';
-import { loadConfig } from '../../server/src/config.ts';
+import type { CallwireServer } from '../../server/src/CallwireServer.ts';
+import { startSfuServer } from '../../server/src/testing/harness.ts';
 import { expectMediaFlowing, person, snapshot, closePeople } from './media.ts';
 
 test.afterEach(closePeople);
@@ -21,18 +21,7 @@ test.beforeAll(async () => {
   nft('add', 'table', 'inet', 'callwire_test');
   nft('add', 'chain', 'inet', 'callwire_test', 'in', '{ type filter hook input priority 0; }');
   nft('add', 'rule', 'inet', 'callwire_test', 'in', 'udp', 'dport', String(SFU_PORT), 'drop');
-  server = new CallwireServer(
-    loadConfig({
-      DATA_DIR: ':memory:',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
-      TURN_ENABLED: 'false',
-      SFU_WORKERS: '1',
-      SFU_RTC_PORT: String(SFU_PORT),
-    }),
-  );
-  await server.start();
+  server = await startSfuServer(SFU_PORT);
 });
 test.afterAll(async () => {
   await server?.close();

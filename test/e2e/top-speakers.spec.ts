@@ -4,8 +4,8 @@
  * someone else starts talking they are heard after a short, measured delay.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { CallwireServer } from '../../server/src/CallwireServer.ts';
-import { loadConfig } from '../../server/src/config.ts';
+import type { CallwireServer } from '../../server/src/CallwireServer.ts';
+import { startSfuServer } from '../../server/src/testing/harness.ts';
 import { person, closePeople } from './media.ts';
 import type {} from '../../web/src/testHook.ts';
 
@@ -13,20 +13,7 @@ test.afterEach(closePeople);
 
 let server: CallwireServer;
 test.beforeAll(async () => {
-  server = new CallwireServer(
-    loadConfig({
-      DATA_DIR: ':memory:',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
-      TURN_ENABLED: 'false',
-      SFU_WORKERS: '1',
-      SFU_RTC_PORT: '40700',
-      SFU_TOP_K: '1',
-      SFU_TOP_K_THRESHOLD: '2',
-    }),
-  );
-  await server.start();
+  server = await startSfuServer(40_700, { SFU_TOP_K: '1', SFU_TOP_K_THRESHOLD: '2' });
 });
 test.afterAll(async () => server?.close());
 

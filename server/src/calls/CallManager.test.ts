@@ -1,42 +1,16 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TestClient, sleep } from '../testing/harness.ts';
-import { RedisProcess } from '../testing/RedisProcess.ts';
-import { singleNode, twoNodes, type Deployment } from '../testing/deployments.ts';
+import { describe, expect, it } from 'vitest';
+import { sleep } from '../testing/harness.ts';
+import type { Deployment } from '../testing/deployments.ts';
+import { bothDeployments, withDeployment } from '../testing/withDeployment.ts';
 
 const VIDEO = { audioMuted: false, videoEnabled: true };
 const ENV = { RING_TIMEOUT_MS: '1500', RECONNECT_GRACE_MS: '300' };
 
-let redis: RedisProcess;
-beforeAll(async () => {
-  redis = await RedisProcess.start();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-
 // Every calling semantic holds on one node and across two nodes sharing Redis, where the clients
 // alternate between the nodes (caller and callee, or two devices of one person, on different nodes).
-describe.each([
-  ['one node, embedded store', () => singleNode(ENV)],
-  ['two nodes on Redis', () => twoNodes(redis, ENV)],
-])('calling by handle (%s)', (_name, deploy: () => Promise<Deployment>) => {
-  let server: Deployment;
-  let joined = 0;
-  const clients: TestClient[] = [];
-  const guest = async (handle: string, key?: string) => {
-    const c = await TestClient.guest(server.urlFor(joined++), handle, handle.toUpperCase(), key);
-    clients.push(c);
-    return c;
-  };
-
-  beforeEach(async () => {
-    joined = 0;
-    server = await deploy();
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await server.close();
-  });
+describe.each(bothDeployments(ENV))('calling by handle (%s)', (_name, deploy: () => Promise<Deployment>) => {
+  const fixture = withDeployment(deploy);
+  const guest = (handle: string, key?: string) => fixture.guest(handle, key);
 
   it('rings, accepts, connects both into the call room, and hang-up ends it for the other side', async () => {
     const alice = await guest('alice');
@@ -63,8 +37,8 @@ describe.each([
 
     await alice.ok('room.leave', { roomId: invite.roomId });
     expect(await bob.next('call.ended')).toEqual({ callId: invite.callId, reason: 'hangup' });
-    expect(server.liveCalls()).toBe(0);
-    expect(server.roomCount()).toBe(0);
+    expect(fixture.server.liveCalls()).toBe(0);
+    expect(fixture.server.roomCount()).toBe(0);
   });
 
   it('decline ends the call for the caller and files no missed call', async () => {
@@ -74,8 +48,8 @@ describe.each([
     await bob.next('call.incoming');
     await bob.ok('call.decline', { callId });
     expect(await alice.next('call.ended')).toEqual({ callId, reason: 'declined' });
-    expect(await server.store.missedCalls('bob')).toEqual([]);
-    expect(server.roomCount()).toBe(0);
+    expect(await fixture.server.store.missedCalls('bob')).toEqual([]);
+    expect(fixture.server.roomCount()).toBe(0);
   });
 
   it('busy: a callee already in a call refuses with `busy` and gets a missed call', async () => {
@@ -105,7 +79,7 @@ describe.each([
     expect((await bob.next('missedCalls')).missedCalls[0]).toMatchObject({ callId, reason: 'cancelled' });
     // Accepting the cancelled call is refused and changes nothing.
     expect(await bob.request('call.accept', { callId })).toMatchObject({ ok: false, error: { code: 'call-ended' } });
-    expect(server.liveCalls()).toBe(0);
+    expect(fixture.server.liveCalls()).toBe(0);
   });
 
   it('no answer within the ring timeout ends the call on both sides', async () => {
@@ -177,7 +151,7 @@ describe.each([
     // Only the callee may answer, only the caller may cancel.
     expect(await alice.request('call.accept', { callId })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(await bob.request('call.cancel', { callId })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
-    expect(server.liveCalls()).toBe(1);
+    expect(fixture.server.liveCalls()).toBe(1);
   });
 
   it('a caller whose connection drops cancels the ringing call', async () => {
@@ -233,11 +207,11 @@ describe.each([
     await bob.ok('call.accept', { callId });
     for (let i = 0; i < 3; i++) expect(await carol.request('call.invite', { to: 'bob', video: false })).toMatchObject({ ok: false, error: { code: 'busy' } });
     await sleep(100);
-    const pending = await server.store.missedCalls('bob');
+    const pending = await fixture.server.store.missedCalls('bob');
     expect(pending.filter((m) => m.from.handle === 'carol').map((m) => m.reason)).toEqual(['busy']);
     await bob.ok('missedCalls.ack', { ids: pending.map((m) => m.id) });
     expect(await carol.request('call.invite', { to: 'bob', video: false })).toMatchObject({ ok: false, error: { code: 'busy' } });
     await sleep(100);
-    expect((await server.store.missedCalls('bob')).filter((m) => m.from.handle === 'carol')).toHaveLength(1);
+    expect((await fixture.server.store.missedCalls('bob')).filter((m) => m.from.handle === 'carol')).toHaveLength(1);
   });
 });

@@ -3,41 +3,17 @@
  * and deny, removal, and a request to mute. On one node, and on two nodes sharing Redis with
  * host and guests on different nodes (lobby news and tickets cross nodes).
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TestClient, sleep } from '../testing/harness.ts';
-import { RedisProcess } from '../testing/RedisProcess.ts';
-import { singleNode, twoNodes, type Deployment } from '../testing/deployments.ts';
+import { describe, expect, it } from 'vitest';
+import { sleep } from '../testing/harness.ts';
+import type { Deployment } from '../testing/deployments.ts';
+import { bothDeployments, withDeployment } from '../testing/withDeployment.ts';
 
 const VOICE = { audioMuted: false, videoEnabled: false };
 
-let redis: RedisProcess;
-beforeAll(async () => {
-  redis = await RedisProcess.start();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-
-describe.each([
-  ['one node, embedded store', () => singleNode()],
-  ['two nodes on Redis', () => twoNodes(redis)],
-])('hosts of call links (%s)', (_name, deploy: () => Promise<Deployment>) => {
-  let server: Deployment;
-  let joined = 0;
-  const clients: TestClient[] = [];
-  const guest = async (handle: string) => {
-    const c = await TestClient.guest(server.urlFor(joined++), handle, handle.toUpperCase(), `${handle}-device-key-0123456789`);
-    clients.push(c);
-    return c;
-  };
-  beforeEach(async () => {
-    joined = 0;
-    server = await deploy();
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) c.close();
-    await server.close();
-  });
+describe.each(bothDeployments())('hosts of call links (%s)', (_name, deploy: () => Promise<Deployment>) => {
+  const fixture = withDeployment(deploy);
+  // A fixed device key per handle: a person who reconnects keeps their handle.
+  const guest = (handle: string) => fixture.guest(handle, `${handle}-device-key-0123456789`);
 
   /** Hana creates a link and joins it as host; Gus joins as a guest. */
   async function hostedCall() {

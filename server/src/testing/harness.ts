@@ -26,6 +26,14 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   return server;
 }
 
+/**
+ * A server with the SFU on one worker at `rtcPort` (tests give each file its own port range) and
+ * no TURN, for media tests and benchmarks; `env` adds or overrides settings.
+ */
+export function startSfuServer(rtcPort: number, env: Record<string, string> = {}): Promise<CallwireServer> {
+  return startTestServer({ LOG_LEVEL: 'error', SFU_ENABLED: 'true', SFU_WORKERS: '1', SFU_RTC_PORT: String(rtcPort), ...env });
+}
+
 type Received = { [E in keyof ServerEventMap]: { event: E; payload: ServerEventMap[E] } }[keyof ServerEventMap];
 
 /** A socket.io client that records every server event so tests can await them in order. */
