@@ -7,7 +7,7 @@
  *
  * Two modes, the two media paths of callwire:
  * - `sfu`: the bot waits until a third person moves the room to the SFU, then publishes and
- *   consumes with mediasoup-client (SfuSession).
+ *   consumes with the web app's own SfuSession (SfuPath: mediasoup-client on wrtc).
  * - `p2p`: a call of two; the bot links directly to the other person with the web app's own
  *   PeerLink over `rtc.signal` (P2PSession). A third person moving the room to the SFU is an error.
  *
@@ -22,7 +22,7 @@ import type { MediaClock } from './MediaClock.ts';
 import { relayServersFor, type RelayTransport } from '../../web/src/rtc/iceServers.ts';
 import { P2PSession, type P2PIceConfig } from './P2PSession.ts';
 import type { InboundStats, MediaPath, OutboundStats } from './rtpStats.ts';
-import { SfuSession, type ConsumedStream } from './SfuSession.ts';
+import { SfuPath, type ConsumedStream } from './SfuPath.ts';
 import { VideoGenerator, type VideoOptions } from './VideoGenerator.ts';
 import { installWrtcGlobals, nonstandard, type WrtcAudioSink } from './wrtc.ts';
 
@@ -123,7 +123,7 @@ export class Bot extends EventEmitter<BotEvents> {
   readonly signaling: SignalingClient;
   readonly audio: AudioGenerator;
   readonly video: VideoGenerator | null;
-  #session: SfuSession | null = null;
+  #session: SfuPath | null = null;
   #p2p: P2PSession | null = null;
   /** A P2P link reached `connected` (what `start()` waits for in P2P mode). */
   #p2pUp = false;
@@ -277,24 +277,8 @@ export class Bot extends EventEmitter<BotEvents> {
   #listen(): void {
     const { signaling, options } = this;
     const mine = (p: { roomId: string }) => p.roomId === options.roomId;
-    signaling.onEvent('sfu.newConsumer', (c) => {
-      if (!mine(c)) return;
-      const session = this.#session;
-      // Consumers only come after sfu.ready, which the session sends once its recv transport exists.
-      session?.consume(c).catch((err: Error) => this.#error(`consume ${c.kind} of ${c.participantId}: ${err.message}`));
-    });
-    signaling.onEvent('sfu.consumerClosed', (c) => mine(c) && this.#session?.closeConsumer(c.consumerId));
-    signaling.onEvent('sfu.consumerPaused', (c) => mine(c) && this.#session?.setServerPaused(c.consumerId, true));
-    signaling.onEvent('sfu.consumerResumed', (c) => mine(c) && this.#session?.setServerPaused(c.consumerId, false));
-    signaling.onEvent('sfu.reset', ({ roomId, reason }) => {
-      if (roomId !== options.roomId || this.#closed) return;
-      this.#resets++;
-      this.emit('reset', reason);
-      if (this.#resets > MAX_RESETS) return this.#error(`more than ${MAX_RESETS} SFU resets; giving up`);
-      this.#session?.close();
-      this.#session = null;
-      this.#startSession().catch((err: Error) => this.#error(`SFU set-up after reset: ${err.message}`));
-    });
+    // SFU: the session (the web app's) consumes, follows server pauses and recovers from
+    // `sfu.reset` by itself; the bot only counts resets (#onReset).
     // P2P: links follow the room's people; the server relays each one's offers and candidates.
     signaling.onEvent('room.participantJoined', ({ roomId, participant }) => {
       if (roomId === options.roomId && participant.id !== this.#participantId) this.#p2p?.connect(participant.id, false);
@@ -308,14 +292,16 @@ export class Bot extends EventEmitter<BotEvents> {
 
   async #startSession(): Promise<void> {
     if (this.#sessionStarting) return this.#sessionStarting;
-    const session = new SfuSession(this.signaling, this.options.roomId, this.options.decodeAudio ?? true, {
+    const tracks = { audio: this.audio.track, video: this.video?.track ?? null };
+    const session = new SfuPath(this.signaling, this.options.roomId, tracks, this.options.decodeAudio ?? true, {
       onConsumer: (stream) => this.#onConsumer(stream),
       onFailure: (err) => this.#error(err.message),
+      onReset: (reason) => this.#onReset(reason),
     });
     this.#session = session;
     this.#sessionStarting = (async () => {
       try {
-        await session.start({ audio: this.audio.track, video: this.video?.track ?? null });
+        await session.start();
       } catch (err) {
         session.close();
         if (this.#session === session) this.#session = null;
@@ -373,6 +359,17 @@ export class Bot extends EventEmitter<BotEvents> {
     if (this.#stopSources.length > 0) return;
     this.#stopSources.push(this.options.clock.add(this.audio, 10));
     if (this.video) this.#stopSources.push(this.options.clock.add(this.video, 1000 / this.video.options.fps));
+  }
+
+  /** The media server restarted: the session sets itself up again; a bot gives up after MAX_RESETS. */
+  #onReset(reason: string): void {
+    if (this.#closed) return;
+    this.#resets++;
+    this.emit('reset', reason);
+    if (this.#resets <= MAX_RESETS) return;
+    this.#error(`more than ${MAX_RESETS} SFU resets; giving up`);
+    this.#session?.close();
+    this.#session = null;
   }
 
   #onConsumer({ info, consumer }: ConsumedStream): void {

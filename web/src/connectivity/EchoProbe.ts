@@ -7,7 +7,7 @@
  */
 import type { Device } from 'mediasoup-client';
 import type { IceServerInfo } from '@protocol';
-import type { LocalTracks } from '../model/ports.ts';
+import { fixedTracks } from '../rtc/fixedTracks.ts';
 import { SfuSession } from '../rtc/SfuSession.ts';
 import { echoRoomId, type MediaMetrics } from './checks.ts';
 import type { SignalingClient } from '../signaling/SignalingClient.ts';
@@ -154,22 +154,6 @@ export class EchoProbe {
 export function selectedPath(entries: readonly StatsEntry[]): { transport: 'udp' | 'tcp' | null; candidateType: string | null; rttMs: number | null } {
   const pair = selectedPair(entries);
   return { transport: pair?.transport ?? null, candidateType: pair?.localType ?? null, rttMs: pair?.rttMs ?? null };
-}
-
-/** Tracks that never change, as the SFU session's LocalTracks. */
-function fixedTracks(audio: MediaStreamTrack, video: MediaStreamTrack | null): LocalTracks {
-  return {
-    audio,
-    video,
-    get stream(): MediaStream {
-      return new MediaStream(video ? [audio, video] : [audio]);
-    },
-    audioMuted: false,
-    setAudioMuted: () => {},
-    setVideoEnabled: async () => {},
-    on: () => () => {},
-    off: () => {},
-  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -15,6 +15,12 @@ export type Source = 'mic' | 'camera';
 
 export type SfuSessionEvents = {
   track: [participantId: string, track: MediaStreamTrack, receiver: RTCRtpReceiver | null];
+  /** A stream is set up and resumed (with what the server said of it). */
+  consumer: [stream: ConsumedStream];
+  /** The media server restarted (`sfu.reset`): the session sets itself up again. */
+  reset: [reason: string];
+  /** A transport failed (an ICE restart follows) or something in the background went wrong. */
+  failure: [error: Error];
   trackEnded: [participantId: string, track: MediaStreamTrack];
   activeSpeaker: [participantId: string | null];
   /** The worse of the two transports' states. */
@@ -32,10 +38,21 @@ export interface SfuSessionOptions {
   simulcast?: boolean;
   /** Set-up attempts while the media server is unavailable (default 12, about 30 s; a probe: 1). */
   startAttempts?: number;
+  /** Opus options of the microphone (default DTX and in-band FEC on, as a browser call). */
+  opus?: { dtx: boolean; fec: boolean };
+  /** Extra RTCConfiguration of the receive transport (mediasoup-client `additionalSettings`). */
+  recvSettings?: Partial<RTCConfiguration>;
 }
 
-interface ConsumerEntry {
+/** A stream we receive through the SFU. */
+export interface ConsumedStream {
+  info: ConsumerInfo;
   consumer: types.Consumer;
+  /** The server paused it (the sender paused, or top-K audio left it out). */
+  serverPaused: boolean;
+}
+
+interface ConsumerEntry extends ConsumedStream {
   participantId: string;
   layer: number | null;
 }
@@ -89,9 +106,28 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
       ),
       signaling.onEvent(
         'sfu.reset',
-        mine(() => void this.restart()),
+        mine(({ reason }) => {
+          this.emit('reset', reason);
+          void this.restart();
+        }),
+      ),
+      signaling.onEvent(
+        'sfu.consumerPaused',
+        mine(({ consumerId }) => this.#serverPaused(consumerId, true)),
+      ),
+      signaling.onEvent(
+        'sfu.consumerResumed',
+        mine(({ consumerId }) => this.#serverPaused(consumerId, false)),
       ),
     );
+  }
+
+  /** ICE restarts after a failed or lingering disconnected transport. */
+  iceRestarts = 0;
+
+  /** Every stream received now. */
+  get streams(): ConsumedStream[] {
+    return [...this.#consumers.values()];
   }
 
   get state(): RTCPeerConnectionState {
@@ -196,7 +232,11 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
     this.#send = send;
 
     const recvInfo = await req('sfu.createTransport', { roomId, direction: 'recv' });
-    const recv = device.createRecvTransport({ ...recvInfo, ...common });
+    const recv = device.createRecvTransport({
+      ...recvInfo,
+      ...common,
+      ...(this.options.recvSettings ? { additionalSettings: this.options.recvSettings } : {}),
+    });
     recv.on('connect', ({ dtlsParameters }, ok, fail) => {
       req('sfu.connectTransport', { roomId, transportId: recv.id, dtlsParameters }).then(() => ok(), fail);
     });
@@ -230,7 +270,12 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
     if (!track) return;
     const produced =
       source === 'mic'
-        ? await send.produce({ track, codecOptions: { opusDtx: true, opusFec: true }, appData: { source }, stopTracks: false })
+        ? await send.produce({
+            track,
+            codecOptions: { opusDtx: this.options.opus?.dtx ?? true, opusFec: this.options.opus?.fec ?? true },
+            appData: { source },
+            stopTracks: false,
+          })
         : await send.produce({
             track,
             ...(this.options.simulcast === false ? {} : { encodings: simulcastEncodings(track) }),
@@ -250,6 +295,11 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
         (want !== 'video/h264' ||
           (String(c.parameters?.['profile-level-id']).toLowerCase() === '42e01f' && Number(c.parameters?.['packetization-mode']) === 1)),
     );
+  }
+
+  #serverPaused(consumerId: string, paused: boolean): void {
+    const entry = this.#consumers.get(consumerId);
+    if (entry) entry.serverPaused = paused;
   }
 
   /** Both transports' statistics (what a probe measures the path with). */
@@ -272,10 +322,13 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
       rtpParameters: info.rtpParameters,
     });
     if (this.#closed || recv !== this.#recv) return consumer.close();
-    const entry: ConsumerEntry = { consumer, participantId: info.participantId, layer: null };
+    const entry: ConsumerEntry = { consumer, info, serverPaused: info.paused, participantId: info.participantId, layer: null };
     this.#consumers.set(consumer.id, entry);
     this.emit('track', info.participantId, consumer.track, consumer.rtpReceiver ?? null);
-    await this.signaling.request('sfu.resumeConsumer', { roomId: this.roomId, consumerId: consumer.id }).catch((err) => console.warn('resume failed', err));
+    await this.signaling.request('sfu.resumeConsumer', { roomId: this.roomId, consumerId: consumer.id }).then(
+      () => this.emit('consumer', entry),
+      (err: unknown) => this.emit('failure', new Error(`resuming ${info.kind} of ${info.participantId}: ${(err as Error).message}`)),
+    );
     if (consumer.kind === 'video') await this.#applyLayer(consumer.id, entry);
   }
 
@@ -320,6 +373,8 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
 
   async #restartIce(transport: types.Transport): Promise<void> {
     if (this.#closed || transport.closed) return;
+    this.iceRestarts++;
+    this.emit('failure', new Error(`${transport.direction} transport ${transport.connectionState}; restarting ICE`));
     try {
       const { iceParameters } = await this.signaling.request('sfu.restartIce', { roomId: this.roomId, transportId: transport.id });
       await transport.restartIce({ iceParameters });
