@@ -1,7 +1,6 @@
 /**
  * HTTP routes: the web app (one page for `/` and `/call/:room`), the REST API and a health check.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { type Request, type Response } from 'express';
@@ -10,6 +9,7 @@ import { RoomId, SignalingError, type IceServerInfo, type UserInfo } from '../pr
 import { EmbedPolicy, type EmbedOrigins } from './EmbedPolicy.ts';
 import { createEmbedRouter } from './embedRoutes.ts';
 import { HSTS, pageCsp } from './contentSecurity.ts';
+import { sameSecret } from '../identity/ids.ts';
 
 export interface HttpAppDeps {
   webDist: string;
@@ -118,9 +118,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 function bearerMatches(req: Request, token: string | null): boolean {
   const header = req.headers.authorization;
   if (!token || !header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice('Bearer '.length).trim());
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
+  return sameSecret(header.slice('Bearer '.length).trim(), token);
 }
 
 async function authenticateHttp(req: Request, auth: HttpAppDeps['auth']): Promise<UserInfo> {

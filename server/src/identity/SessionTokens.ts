@@ -6,8 +6,9 @@
  * Format `cws1.<base64url(handle)>.<expiry s>.<base64url(HMAC-SHA256)>`, signed with a secret the
  * StateStore keeps (the same on every node, and across restarts).
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { Handle, SignalingError } from '../protocol/index.ts';
+import { sameSecret } from './ids.ts';
 
 const PREFIX = 'cws1.';
 /** A session token lives a day; every (re)connection brings a fresh one. */
@@ -30,9 +31,7 @@ export class SessionTokens {
     const parts = token.startsWith(PREFIX) ? token.slice(PREFIX.length).split('.') : [];
     if (parts.length !== 3) throw new SignalingError('unauthorized', 'not a session token');
     const [handle64, expiry, mac] = parts as [string, string, string];
-    const expected = Buffer.from(this.#mac(`${handle64}.${expiry}`));
-    const given = Buffer.from(mac);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new SignalingError('unauthorized', 'session token rejected');
+    if (!sameSecret(mac, this.#mac(`${handle64}.${expiry}`))) throw new SignalingError('unauthorized', 'session token rejected');
     if (!/^\d{1,12}$/.test(expiry) || Number(expiry) * 1000 < now) throw new SignalingError('unauthorized', 'session token expired: reconnect for a new one');
     const handle = Handle.safeParse(Buffer.from(handle64, 'base64url').toString());
     if (!handle.success) throw new SignalingError('unauthorized', 'session token rejected');

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { randomId } from '../identity/ids.ts';
+import { randomId, randomSecret } from '../identity/ids.ts';
 import type { ParticipantInfo, UserInfo } from '../protocol/index.ts';
 import type { ParticipantSnapshot } from './RoomSnapshot.ts';
 
@@ -9,7 +8,7 @@ export class Participant {
   readonly handle: string;
   readonly joinedAt: number = Date.now();
   /** Lets the same client take this participant back after its connection dropped. */
-  readonly resumeSecret: string = randomBytes(18).toString('base64url');
+  readonly resumeSecret: string = randomSecret();
   name: string;
   audioMuted: boolean;
   videoEnabled: boolean;

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { randomId } from '../identity/ids.ts';
+import { randomId, randomSecret } from '../identity/ids.ts';
 import { Lobby } from './Lobby.ts';
 import { SignalingError, type RequestOf, type RoomInfo } from '../protocol/index.ts';
 import { Participant } from './Participant.ts';
@@ -90,7 +89,7 @@ export class Room {
 
   /** Gives this call link a host secret (once). */
   makeHostSecret(): string {
-    this.hostSecret ??= randomBytes(18).toString('base64url');
+    this.hostSecret ??= randomSecret();
     return this.hostSecret;
   }
 

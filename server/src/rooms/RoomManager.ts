@@ -3,8 +3,7 @@
  * media state, the video-upgrade handshake and the relay of SDP/ICE between participants.
  */
 import { EventEmitter } from 'node:events';
-import { timingSafeEqual } from 'node:crypto';
-import { randomRoomName } from '../identity/ids.ts';
+import { randomRoomName, sameSecret } from '../identity/ids.ts';
 import {
   CALL_ROOM_PREFIX,
   ECHO_ROOM_PREFIX,
@@ -139,7 +138,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
 
     if (req.resume) {
       const p = room.participants.get(req.resume.participantId);
-      if (p && p.handle === user.handle && !p.connected && sameSecret(p.resumeSecret, req.resume.secret)) {
+      if (p && p.handle === user.handle && !p.connected && sameSecret(req.resume.secret, p.resumeSecret)) {
         p.attach(socketId, node);
         this.emit('changed', room);
         return this.#joinResult(room, p);
@@ -153,7 +152,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
 
     // Call links have hosts: whoever holds the host secret, or the person who opened the link by
     // joining it. Everyone else passes the lock (and a removal) only with a host's admission.
-    const host = room.kind === 'link' && (opened || (req.host !== undefined && room.hostSecret !== null && sameSecret(room.hostSecret, req.host)));
+    const host = room.kind === 'link' && (opened || (req.host !== undefined && room.hostSecret !== null && sameSecret(req.host, room.hostSecret)));
     if (room.kind === 'link' && !host && (room.locked || room.removed.has(user.handle))) {
       if (room.locked && room.removed.has(user.handle)) throw new SignalingError('forbidden', 'a host removed you from this call, and it is locked');
       if (!req.admission || !room.lobby.redeem(req.admission, user.handle)) {
@@ -444,9 +443,3 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
 
 /** The busy marker of one seat. */
 const seatMarker = (room: Room, p: Participant) => `seat:${room.id}:${p.id}`;
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
