@@ -21,23 +21,40 @@ export interface AbuseLimitSettings {
 
 const HOUR_MS = 3_600_000;
 
-/** Timestamps in a sliding one-hour window. */
-class HourWindow {
+/** At most `max` uses in any sliding hour; past it, `limit-reached` with `message`. */
+export class HourlyBudget {
   #times: number[] = [];
 
-  count(now: number): number {
+  constructor(
+    private readonly max: number,
+    private readonly message: string,
+  ) {}
+
+  /** Uses in the last hour. */
+  used(now = Date.now()): number {
     while (this.#times.length > 0 && this.#times[0]! <= now - HOUR_MS) this.#times.shift();
     return this.#times.length;
   }
 
-  add(now: number): void {
+  /** Throws when the budget is spent. */
+  check(now = Date.now()): void {
+    if (this.used(now) >= this.max) throw new SignalingError('limit-reached', this.message);
+  }
+
+  spend(now = Date.now()): void {
     this.#times.push(now);
+  }
+
+  /** check, then spend. */
+  take(now = Date.now()): void {
+    this.check(now);
+    this.spend(now);
   }
 }
 
 export class AbuseLimits {
   readonly #connections = new Map<string, number>();
-  readonly #newHandles = new Map<string, HourWindow>();
+  readonly #newHandles = new Map<string, HourlyBudget>();
 
   constructor(readonly settings: AbuseLimitSettings) {}
 
@@ -63,47 +80,29 @@ export class AbuseLimits {
    * handle creation.
    */
   newHandle(ip: string, now = Date.now()): void {
-    const w = this.#newHandles.get(ip) ?? new HourWindow();
-    if (w.count(now) >= this.settings.newHandlesPerIpHour) {
-      throw new SignalingError(
-        'limit-reached',
-        `too many new or taken handles tried from your address this hour (NEW_HANDLES_PER_IP_HOUR=${this.settings.newHandlesPerIpHour})`,
-      );
-    }
-    w.add(now);
-    this.#newHandles.set(ip, w);
+    const max = this.settings.newHandlesPerIpHour;
+    const budget =
+      this.#newHandles.get(ip) ?? new HourlyBudget(max, `too many new or taken handles tried from your address this hour (NEW_HANDLES_PER_IP_HOUR=${max})`);
+    budget.take(now);
+    this.#newHandles.set(ip, budget);
     // Forget addresses whose window emptied, so the map cannot grow without bound.
-    if (this.#newHandles.size > 10_000) for (const [k, v] of this.#newHandles) if (v.count(now) === 0) this.#newHandles.delete(k);
+    if (this.#newHandles.size > 10_000) for (const [k, v] of this.#newHandles) if (v.used(now) === 0) this.#newHandles.delete(k);
   }
 
-  /** A per-connection window for `room.create`. */
-  roomCreates(): (now?: number) => void {
-    const w = new HourWindow();
-    return (now = Date.now()) => {
-      if (w.count(now) >= this.settings.roomCreatesPerConnectionHour) {
-        throw new SignalingError(
-          'limit-reached',
-          `too many new rooms from this connection this hour (ROOM_CREATES_PER_HOUR=${this.settings.roomCreatesPerConnectionHour})`,
-        );
-      }
-      w.add(now);
-    };
+  /** A per-connection budget for `room.create` (take one per call). */
+  roomCreates(): HourlyBudget {
+    const max = this.settings.roomCreatesPerConnectionHour;
+    return new HourlyBudget(max, `too many new rooms from this connection this hour (ROOM_CREATES_PER_HOUR=${max})`);
   }
 
   /**
    * A per-connection budget for calls to handles that do not exist: `unknown-user` tells the
-   * caller a handle is free, so past the budget every unknown callee answers `limit-reached`.
+   * caller a handle is free, so past the budget every call answers `limit-reached` (check before
+   * the call, spend after an `unknown-user`).
    */
-  unknownCallees(): { check(now?: number): void; spend(now?: number): void } {
-    const w = new HourWindow();
+  unknownCallees(): HourlyBudget {
     const max = this.settings.unknownCalleesPerHour;
-    return {
-      check: (now = Date.now()) => {
-        if (w.count(now) >= max)
-          throw new SignalingError('limit-reached', `too many calls to unknown handles from this connection this hour (UNKNOWN_CALLEES_PER_HOUR=${max})`);
-      },
-      spend: (now = Date.now()) => w.add(now),
-    };
+    return new HourlyBudget(max, `too many calls to unknown handles from this connection this hour (UNKNOWN_CALLEES_PER_HOUR=${max})`);
   }
 
   /** Open connections per address (tests). */

@@ -30,7 +30,7 @@ import {
 import type { RoomManager } from '../rooms/RoomManager.ts';
 import { orUnavailable, type StateStore } from '../store/StateStore.ts';
 import { RateLimiter } from './RateLimiter.ts';
-import type { AbuseLimits } from './AbuseLimits.ts';
+import type { AbuseLimits, HourlyBudget } from './AbuseLimits.ts';
 import { userChannel } from './SocketNotifier.ts';
 import type { Sfu, SfuRequest } from '../sfu/Sfu.ts';
 
@@ -40,8 +40,8 @@ export interface SocketData {
   limiter: RateLimiter;
   /** The client's address (X-Forwarded-For with TRUST_PROXY); null: loopback, not counted. */
   ip: string | null;
-  roomCreated: () => void;
-  unknownCallees: ReturnType<AbuseLimits['unknownCallees']>;
+  roomCreates: HourlyBudget;
+  unknownCallees: HourlyBudget;
 }
 
 /** Who sent a request: enough to run it on another node than the one holding the socket. */
@@ -154,7 +154,7 @@ export class SignalingServer {
             socket.data.watching = [];
             socket.data.limiter = new RateLimiter(deps.rateLimitPerSec);
             socket.data.ip = ip;
-            socket.data.roomCreated = deps.limits.roomCreates();
+            socket.data.roomCreates = deps.limits.roomCreates();
             socket.data.unknownCallees = deps.limits.unknownCallees();
             next();
           },
@@ -270,7 +270,7 @@ export class SignalingServer {
   #route<E extends LocalRequest>(socket: CallwireSocket, event: E, payload: RequestOf<E>): Promise<ResponseMap[E]> {
     const caller: Caller = { socketId: socket.id, user: socket.data.user, host: socket.handshake.headers.host, node: this.deps.cluster.nodeId };
     const key = ownedKeyOf(event, payload as Record<string, unknown>);
-    if (event === 'room.create') socket.data.roomCreated();
+    if (event === 'room.create') socket.data.roomCreates.take();
     if (event === 'call.invite') {
       // `unknown-user` tells the caller a handle is free: a budget keeps enumeration slow.
       socket.data.unknownCallees.check();
