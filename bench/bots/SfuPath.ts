@@ -76,21 +76,21 @@ export class SfuPath implements MediaPath {
    * its RTP, so the first one is RTP in practice).
    */
   async packetsReceived(): Promise<number> {
-    const { recv } = await this.session.transportStats();
+    const recv = await this.session.transportStats('recv');
     return this.decodeAudio ? rtpReceived(recv) : transportTotals(recv).packets;
   }
 
   async path(): Promise<string | null> {
-    return selectedPath((await this.session.transportStats()).recv);
+    return selectedPath(await this.session.transportStats('recv'));
   }
 
   /** Packets and bytes received by the recv transport (every stream, RTP and RTCP). */
   async transportReceived(): Promise<{ packets: number; bytes: number }> {
-    return transportTotals((await this.session.transportStats()).recv);
+    return transportTotals(await this.session.transportStats('recv'));
   }
 
   async inbound(): Promise<InboundStats[]> {
-    const { recv } = await this.session.transportStats();
+    const recv = await this.session.transportStats('recv');
     const bySsrc = new Map<number, StatsEntry>();
     for (const s of recv) if (s.type === 'inbound-rtp') bySsrc.set(Number(s['ssrc']), s);
     return this.session.streams.map((c) => {
@@ -107,7 +107,7 @@ export class SfuPath implements MediaPath {
   }
 
   async outbound(): Promise<OutboundStats[]> {
-    return outboundOf((await this.session.transportStats()).send);
+    return outboundOf(await this.session.transportStats('send'));
   }
 
   close(): void {

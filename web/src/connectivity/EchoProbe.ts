@@ -121,7 +121,8 @@ export class EchoProbe {
 
   /** One look at both transports' statistics. */
   async #sample() {
-    const { send, recv } = (await this.#session?.transportStats()) ?? { send: [], recv: [] };
+    const session = this.#session;
+    const [send, recv] = session ? await Promise.all([session.transportStats('send'), session.transportStats('recv')]) : [[], []];
     let audioPackets = 0;
     let received = 0;
     let lost = 0;
@@ -139,9 +140,8 @@ export class EchoProbe {
         if (typeof s['jitter'] === 'number') jitter = Math.max(jitter ?? 0, s['jitter'] * 1000);
       } else framesDecoded += Number(s['framesDecoded'] ?? 0);
     }
-    const pathOf = (entries: StatsEntry[]) => selectedPath(entries);
-    const sendPath = pathOf(send);
-    const recvPath = pathOf(recv);
+    const sendPath = selectedPath(send);
+    const recvPath = selectedPath(recv);
     // The send side's RTCP receiver reports give a round trip too, when ICE has none yet.
     const rr = send.find((s) => s.type === 'remote-inbound-rtp' && typeof s['roundTripTime'] === 'number');
     const rttMs = sendPath.rttMs ?? recvPath.rttMs ?? (rr ? Number(rr['roundTripTime']) * 1000 : null);

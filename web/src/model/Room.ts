@@ -210,12 +210,14 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
   }
 
   async #join(): Promise<void> {
+    // The secret we were given, or the one this room handed us when we opened it.
+    const host = this.hostSecret ?? this.options.hostSecret;
     const res = await this.signaling.request('room.join', {
       roomId: this.id,
       media: { audioMuted: this.media.audioMuted, videoEnabled: this.media.video !== null },
       ...(this.options.name ? { name: this.options.name } : {}),
       ...(this.#resume ? { resume: this.#resume } : {}),
-      ...((this.hostSecret ?? this.options.hostSecret) ? { host: (this.hostSecret ?? this.options.hostSecret)! } : {}),
+      ...(host ? { host } : {}),
       ...(this.#admission ? { admission: this.#admission } : {}),
     });
     this.#admission = null;

@@ -302,10 +302,10 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
     if (entry) entry.serverPaused = paused;
   }
 
-  /** Both transports' statistics (what a probe measures the path with). */
-  async transportStats(): Promise<{ send: StatsEntry[]; recv: StatsEntry[] }> {
-    const [send, recv] = await Promise.all([this.#send?.getStats(), this.#recv?.getStats()]);
-    return { send: send ? statsEntries(send) : [], recv: recv ? statsEntries(recv) : [] };
+  /** One transport's statistics (what a probe or a bot measures with); empty before it exists. */
+  async transportStats(direction: 'send' | 'recv'): Promise<StatsEntry[]> {
+    const transport = direction === 'send' ? this.#send : this.#recv;
+    return transport ? statsEntries(await transport.getStats()) : [];
   }
 
   async #consume(info: ConsumerInfo & { roomId: string }): Promise<void> {
