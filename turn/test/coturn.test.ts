@@ -27,18 +27,22 @@ afterAll(async () => {
 type Target = 'callwire' | 'coturn';
 const portOf = (target: Target, transport: TurnTransportKind) => (target === 'coturn' ? coturn!.port : ours.addresses()[transport]!.port);
 
+/** A TURN client of `target` over `transport`, with these credentials. */
+const connectTo = (target: Target, transport: TurnTransportKind, creds: { username: string; credential: string }) =>
+  TurnClient.connect({
+    transport,
+    host: '127.0.0.1',
+    port: portOf(target, transport),
+    username: creds.username,
+    credential: creds.credential,
+    requestTimeoutMs: 3000,
+  });
+
 describe.each(['udp', 'tcp'] as const)('over %s', (transport) => {
   it('one createTurnCredentials output allocates and relays on both servers', async () => {
     const creds = createTurnCredentials({ secret: SECRET, userId: 'compat-user', ttlSeconds: 600 });
     for (const target of ['callwire', 'coturn'] as const) {
-      const client = await TurnClient.connect({
-        transport,
-        host: '127.0.0.1',
-        port: portOf(target, transport),
-        username: creds.username,
-        credential: creds.credential,
-        requestTimeoutMs: 3000,
-      });
+      const client = await connectTo(target, transport, creds);
       try {
         const { relayed } = await client.allocate();
         expect(relayed.address, target).toBe('127.0.0.1');
@@ -62,14 +66,7 @@ describe.each(['udp', 'tcp'] as const)('over %s', (transport) => {
     const forged = createTurnCredentials({ secret: 'not-the-shared-secret', userId: 'compat-user', ttlSeconds: 600 });
     for (const target of ['callwire', 'coturn'] as const) {
       for (const creds of [expired, forged]) {
-        const client = await TurnClient.connect({
-          transport,
-          host: '127.0.0.1',
-          port: portOf(target, transport),
-          username: creds.username,
-          credential: creds.credential,
-          requestTimeoutMs: 3000,
-        });
+        const client = await connectTo(target, transport, creds);
         try {
           const err = await client.allocate().then(
             () => undefined,

@@ -6,6 +6,8 @@ import { TestClient, sleep, startTestServer } from '../testing/harness.ts';
 
 const VIDEO = { audioMuted: false, videoEnabled: true };
 
+/** JWT mode as a site would configure it. */
+const JWT_ENV = { AUTH_MODE: 'jwt', JWT_SECRET: 'a-shared-secret-that-is-long-enough-123', JWT_ISSUER: 'https://app.example', JWT_AUDIENCE: 'callwire' };
 describe('signaling boundary: malformed input', () => {
   let server: CallwireServer;
   const clients: TestClient[] = [];
@@ -154,14 +156,8 @@ describe('identity', () => {
   });
 
   it('JWT mode: a valid token names the user; expired, forged and guest handshakes are refused', async () => {
-    const secret = 'a-shared-secret-that-is-long-enough-123';
-    server = await startTestServer({
-      AUTH_MODE: 'jwt',
-      JWT_SECRET: secret,
-      JWT_ISSUER: 'https://app.example',
-      JWT_AUDIENCE: 'callwire',
-      STUN_URLS: 'stun:127.0.0.1:3478',
-    });
+    const secret = JWT_ENV.JWT_SECRET;
+    server = await startTestServer({ ...JWT_ENV, STUN_URLS: 'stun:127.0.0.1:3478' });
     const sign = (claims: Record<string, unknown>, key = secret, exp: string | number = '5m') =>
       new SignJWT(claims)
         .setProtectedHeader({ alg: 'HS256' })
@@ -192,14 +188,8 @@ describe('identity', () => {
   });
 
   it('JWT mode: a token without exp, for another issuer or audience, or living too long is refused with its reason', async () => {
-    const secret = 'a-shared-secret-that-is-long-enough-123';
-    server = await startTestServer({
-      AUTH_MODE: 'jwt',
-      JWT_SECRET: secret,
-      JWT_ISSUER: 'https://app.example',
-      JWT_AUDIENCE: 'callwire',
-      JWT_MAX_LIFETIME: '3600',
-    });
+    const secret = JWT_ENV.JWT_SECRET;
+    server = await startTestServer({ ...JWT_ENV, JWT_MAX_LIFETIME: '3600' });
     const key = new TextEncoder().encode(secret);
     const base = () => new SignJWT({ name: 'Dana' }).setProtectedHeader({ alg: 'HS256' }).setSubject('user-42').setIssuedAt();
     const refused = async (token: string) => connectError(server.url, { token });
