@@ -1,30 +1,52 @@
 /**
- * A headless call participant. It joins a room through the public signaling protocol as the web
- * app does, sends a live-encoded Opus voice (and optionally a VP8 camera) on wrtc, receives
- * everyone, and measures: join time (connect → joined), time to first media (first inbound RTP
- * packet, and first decoded audio that is not silence), and per received stream packets, loss,
- * jitter and bytes.
+ * A headless call participant: the web app's own call model (Room → RemoteParticipant, CallMedia,
+ * P2PPath of PeerLinks, SfuSession on mediasoup-client) run on wrtc with generated tracks — a
+ * live-encoded Opus voice and optionally a VP8 camera. What the bot adds is measuring: join time
+ * (connect → joined), time to first media (first inbound RTP packet, and first decoded audio
+ * that is not silence), and per received stream packets, loss, jitter and bytes.
  *
  * Two modes, the two media paths of callwire:
- * - `sfu`: the bot waits until a third person moves the room to the SFU, then publishes and
- *   consumes with the web app's own SfuSession (SfuPath: mediasoup-client on wrtc).
- * - `p2p`: a call of two; the bot links directly to the other person with the web app's own
- *   PeerLink over `rtc.signal` (P2PSession). A third person moving the room to the SFU is an error.
+ * - `sfu`: the bot waits until a third person moves the room to the SFU; resolves once its SFU
+ *   session publishes.
+ * - `p2p`: a call of two; resolves once the link to the other person is connected. A third
+ *   person moving the room to the SFU is an error.
+ *
+ * Differences from a browser, all for the load test (`botMediaPaths`): no ICE servers unless
+ * relay-only (everything is on loopback), one VP8 layer (libwebrtc in wrtc has no H.264 encoder),
+ * Opus without DTX (a steady load), and optionally no audio decoding (wrtc.ts).
  *
  * `close()` leaves the room and releases the socket, peer connections and sources.
  */
 import { EventEmitter } from 'node:events';
-import type { ConsumerInfo, ParticipantInfo, RoomInfo } from '../../server/src/protocol/index.ts';
-import { AudioGenerator, rms } from './AudioGenerator.ts';
 import { randomBytes } from 'node:crypto';
-import { SignalingClient } from '../../web/src/signaling/SignalingClient.ts';
-import type { MediaClock } from './MediaClock.ts';
+import type { ConsumerInfo, ParticipantInfo, RoomInfo } from '../../server/src/protocol/index.ts';
+import type { MediaPath, MediaPaths } from '../../web/src/model/ports.ts';
+import type { RemoteParticipant } from '../../web/src/model/RemoteParticipant.ts';
+import { Room } from '../../web/src/model/Room.ts';
+import { fixedTracks } from '../../web/src/rtc/fixedTracks.ts';
 import { relayServersFor, type RelayTransport } from '../../web/src/rtc/iceServers.ts';
-import { P2PSession, type P2PIceConfig } from './P2PSession.ts';
-import type { InboundStats, MediaPath, OutboundStats } from './rtpStats.ts';
-import { SfuPath, type ConsumedStream } from './SfuPath.ts';
+import { P2PPath } from '../../web/src/rtc/P2PPath.ts';
+import { PeerLink } from '../../web/src/rtc/PeerLink.ts';
+import { SfuSession } from '../../web/src/rtc/SfuSession.ts';
+import {
+  inboundCounts,
+  outboundOf,
+  rtpReceived,
+  selectedPath,
+  transportTotals,
+  type InboundStats,
+  type OutboundStats,
+  type StatsEntry,
+} from '../../web/src/rtc/stats.ts';
+import { SignalingClient } from '../../web/src/signaling/SignalingClient.ts';
+import { AudioGenerator, rms } from './AudioGenerator.ts';
+import type { MediaClock } from './MediaClock.ts';
 import { VideoGenerator, type VideoOptions } from './VideoGenerator.ts';
-import { installWrtcGlobals, nonstandard, type WrtcAudioSink } from './wrtc.ts';
+import { installWrtcGlobals, NO_DECODE, nonstandard, type WrtcAudioSink } from './wrtc.ts';
+import { Device } from 'mediasoup-client';
+import { Chrome111 } from 'mediasoup-client/handlers/Chrome111';
+
+export type { InboundStats, OutboundStats };
 
 export interface BotOptions {
   /** callwire server, e.g. http://127.0.0.1:3000 */
@@ -111,7 +133,7 @@ export interface BotStats {
   outbound: OutboundStats[];
 }
 
-/** How often to look for the first packet while waiting for it (a stats call on the recv transport). */
+/** How often to look for the first packet while waiting for it (a stats call on the recv side). */
 const FIRST_RTP_POLL_MS = 25;
 /** −50 dBFS: quieter than any syllable of AudioGenerator, louder than comfort noise. */
 const SILENCE_RMS = 0.003;
@@ -123,18 +145,17 @@ export class Bot extends EventEmitter<BotEvents> {
   readonly signaling: SignalingClient;
   readonly audio: AudioGenerator;
   readonly video: VideoGenerator | null;
-  #session: SfuPath | null = null;
-  #p2p: P2PSession | null = null;
-  /** A P2P link reached `connected` (what `start()` waits for in P2P mode). */
-  #p2pUp = false;
-  #sessionStarting: Promise<void> | null = null;
+  /** The web app's call model, on wrtc. */
+  readonly room: Room;
+  /** The SFU session the model made with this bot's media paths (to know when it publishes). */
+  #sfu: SfuSession | null = null;
   #stopSources: (() => void)[] = [];
   #sinks: WrtcAudioSink[] = [];
+  #listening = new Set<MediaStreamTrack>();
   #t0 = 0;
   #joinMs: number | null = null;
   #firstRtpMs: number | null = null;
   #firstAudioMs: number | null = null;
-  #participantId: string | null = null;
   #resets = 0;
   #errors: string[] = [];
   #pollTimer: NodeJS.Timeout | null = null;
@@ -152,10 +173,17 @@ export class Bot extends EventEmitter<BotEvents> {
     );
     this.audio = new AudioGenerator(options.seed);
     this.video = options.video ? new VideoGenerator(options.seed, options.video) : null;
+    this.room = new Room(
+      this.signaling,
+      options.roomId,
+      fixedTracks(this.audio.track, this.video?.track ?? null),
+      { name: options.name, ...(options.relay ? { relayTransport: options.relay } : {}) },
+      this.#mediaPaths(),
+    );
   }
 
   get participantId(): string | null {
-    return this.#participantId;
+    return this.room.self?.id ?? null;
   }
 
   /** start → first decoded non-silent audio, ms; null until then. */
@@ -173,39 +201,37 @@ export class Bot extends EventEmitter<BotEvents> {
    */
   async start(timeoutMs = 60_000): Promise<void> {
     this.#t0 = performance.now();
-    const { signaling, options } = this;
+    const { room, signaling, options } = this;
     const p2p = this.mode === 'p2p';
-    // Listen before joining: the join answer and what a second or third person's join causes
-    // (room.updated, participantJoined, their first offer) can arrive in one read, before the
-    // code after `await room.join` runs.
-    let sfuMode = false;
     let ready: (() => void) | null = null;
     const isReady = new Promise<void>((resolve) => (ready = resolve));
-    signaling.onEvent('room.updated', ({ room }) => {
-      if (room.id !== options.roomId || room.mode !== 'sfu' || sfuMode) return;
-      sfuMode = true;
+    // Listen before joining: what a second or third person's join causes can arrive together
+    // with the join answer.
+    room.on('roomUpdated', (info) => {
+      if (info.mode !== 'sfu') return;
       if (p2p) this.#error('the room moved to the SFU (a third person joined): P2P bots need rooms of two');
       else ready?.();
     });
-    this.#listen();
-    await signaling.ready();
-    if (p2p) this.#openP2P(await this.#p2pIce(), () => ready?.());
-    const joined = await signaling.request('room.join', {
-      roomId: options.roomId,
-      name: options.name,
-      media: { audioMuted: false, videoEnabled: this.video !== null },
+    // Fires for the people already there too (the join answer adds them).
+    room.on('participantJoined', (rp) => this.#watch(rp, () => ready?.()));
+    room.on('mediaFailure', (err) => this.#error(err.message));
+    signaling.on('state', (state) => {
+      if (state === 'failed' && !this.#closed) this.#error(`signaling disconnected: ${signaling.lastError?.message ?? 'lost'}`);
     });
+    const { iceServers } = await signaling.ready();
+    if (options.relay && relayServersFor(iceServers, options.relay).length === 0)
+      throw new Error(`the server offers no TURN relay over ${options.relay} (it handed out: ${JSON.stringify(iceServers.map((s) => s.urls))})`);
+    await room.join();
+    const self = room.self!;
+    const info = room.info!;
     this.#joinMs = performance.now() - this.#t0;
-    this.#participantId = joined.self.id;
-    this.emit('joined', { ms: this.#joinMs, self: joined.self, room: joined.room });
-    if (this.video && !joined.self.videoEnabled) this.#error('the room refused video (too many people for cameras); sending voice only');
-    if (p2p) {
-      if (joined.room.mode === 'sfu') throw new Error(`room ${options.roomId} is already on the SFU: P2P bots need rooms of two`);
-      // We are the newcomer: we offer to whoever is there (as the web app's Room does).
-      for (const p of joined.participants) this.#p2p?.connect(p.id, true);
-    } else if (joined.room.mode === 'sfu') sfuMode = true;
+    this.emit('joined', { ms: this.#joinMs, self, room: info });
+    if (this.video && !self.videoEnabled) this.#error('the room refused video (too many people for cameras); sending voice only');
+    if (p2p && info.mode === 'sfu') throw new Error(`room ${options.roomId} is already on the SFU: P2P bots need rooms of two`);
+    this.#startSources();
 
-    if (!(p2p ? this.#p2pUp : sfuMode)) {
+    const up = () => (p2p ? [...room.participants.values()].some((rp) => rp.connection === 'connected') : room.info?.mode === 'sfu');
+    if (!up()) {
       let timer: NodeJS.Timeout | undefined;
       const waiting = p2p ? 'no P2P link came up (bots need a second person in the room)' : 'the room did not move to the SFU (SFU bots need 3+ people)';
       await Promise.race([
@@ -215,27 +241,46 @@ export class Bot extends EventEmitter<BotEvents> {
         ),
       ]).finally(() => clearTimeout(timer));
     }
-    if (!p2p) await this.#startSession();
+    if (!p2p) {
+      if (!this.#sfu) throw new Error('the room is on the SFU but no SFU session was made');
+      await this.#sfu.start();
+    }
+    this.emit('publishing');
+    this.#pollFirstRtp();
   }
 
   async stats(): Promise<BotStats> {
-    const s = this.#media();
-    const inbound = s ? await s.inbound() : [];
-    const outbound = s ? await s.outbound() : [];
-    const transport = s ? await s.transportReceived() : { packets: 0, bytes: 0 };
+    const path = this.#path();
+    const recv = path ? await path.reports('recv') : [];
+    const send = path ? (path.kind === 'p2p' ? recv : await path.reports('send')) : [];
+    const entries = recv.flat();
+    const inbound: InboundStats[] = (path?.received() ?? []).map((s) => ({
+      consumerId: s.id,
+      participantId: s.participantId,
+      kind: s.kind,
+      source: s.source,
+      ...inboundCounts(
+        entries,
+        entries.find((e) => e.type === 'inbound-rtp' && e['trackIdentifier'] === s.track.id),
+      ),
+      serverPaused: s.serverPaused,
+    }));
+    const outbound = send.flatMap((r) => outboundOf(r));
+    const transport = totals(recv);
     const live = inbound.filter((i) => i.packetsReceived > 0);
     const decoding = this.#decoding;
+    const paths = [...new Set(recv.map((r) => selectedPath(r)).filter((p) => p !== null))];
     return {
       name: this.options.name,
       mode: this.mode,
       roomId: this.options.roomId,
-      participantId: this.#participantId,
+      participantId: this.participantId,
       joinMs: this.#joinMs,
       firstRtpMs: this.#firstRtpMs,
       firstAudioMs: this.#firstAudioMs,
       decoding,
-      links: this.#p2p?.remotes.length ?? 0,
-      path: s ? await s.path() : null,
+      links: [...this.room.participants.values()].filter((p) => this.room.callMedia.p2p?.has(p.id)).length,
+      path: paths.join('; ') || null,
       streams: inbound.length,
       streamsWithMedia: decoding ? live.length : null,
       packetsReceived: decoding ? sum(inbound.map((i) => i.packetsReceived)) : transport.packets,
@@ -247,7 +292,7 @@ export class Bot extends EventEmitter<BotEvents> {
       bytesSent: sum(outbound.map((o) => o.bytesSent)),
       sendsVideo: outbound.some((o) => o.kind === 'video'),
       resets: this.#resets,
-      iceRestarts: s?.iceRestarts ?? 0,
+      iceRestarts: path?.iceRestarts ?? 0,
       errors: [...this.#errors],
       inbound,
       outbound,
@@ -259,13 +304,8 @@ export class Bot extends EventEmitter<BotEvents> {
     this.#closed = true;
     this.#stopPolling();
     this.#stopSinks();
-    if (this.signaling.state === 'connected' && this.#participantId) {
-      await this.signaling.request('room.leave', { roomId: this.options.roomId }).catch(() => {});
-    }
-    this.#session?.close();
-    this.#session = null;
-    this.#p2p?.close();
-    this.#p2p = null;
+    if (this.signaling.state === 'connected') await this.room.leave();
+    else this.room.close();
     for (const stop of this.#stopSources) stop();
     this.audio.close();
     this.video?.close();
@@ -274,80 +314,57 @@ export class Bot extends EventEmitter<BotEvents> {
     this.removeAllListeners();
   }
 
-  #listen(): void {
-    const { signaling, options } = this;
-    const mine = (p: { roomId: string }) => p.roomId === options.roomId;
-    // SFU: the session (the web app's) consumes, follows server pauses and recovers from
-    // `sfu.reset` by itself; the bot only counts resets (#onReset).
-    // P2P: links follow the room's people; the server relays each one's offers and candidates.
-    signaling.onEvent('room.participantJoined', ({ roomId, participant }) => {
-      if (roomId === options.roomId && participant.id !== this.#participantId) this.#p2p?.connect(participant.id, false);
-    });
-    signaling.onEvent('room.participantLeft', (p) => mine(p) && this.#p2p?.disconnect(p.participantId));
-    signaling.onEvent('rtc.signal', (signal) => mine(signal) && this.#p2p?.receive(signal));
-    signaling.on('state', (state) => {
-      if (state === 'failed' && !this.#closed) this.#error(`signaling disconnected: ${signaling.lastError?.message ?? 'lost'}`);
-    });
-  }
-
-  async #startSession(): Promise<void> {
-    if (this.#sessionStarting) return this.#sessionStarting;
-    const tracks = { audio: this.audio.track, video: this.video?.track ?? null };
-    const session = new SfuPath(this.signaling, this.options.roomId, tracks, this.options.decodeAudio ?? true, {
-      onConsumer: (stream) => this.#onConsumer(stream),
-      onFailure: (err) => this.#error(err.message),
-      onReset: (reason) => this.#onReset(reason),
-    });
-    this.#session = session;
-    this.#sessionStarting = (async () => {
-      try {
-        await session.start();
-      } catch (err) {
-        session.close();
-        if (this.#session === session) this.#session = null;
-        throw err;
-      } finally {
-        this.#sessionStarting = null;
-      }
-      this.#startSources();
-      this.emit('publishing');
-      this.#pollFirstRtp();
-    })();
-    return this.#sessionStarting;
-  }
-
-  /** Bots never talk to anything but this machine: no STUN, and TURN only when asked for. */
-  async #p2pIce(): Promise<P2PIceConfig> {
-    const relay = this.options.relay;
-    if (!relay) return { iceServers: [] };
-    const { iceServers } = await this.signaling.ready();
-    const servers = relayServersFor(iceServers, relay);
-    if (servers.length === 0)
-      throw new Error(`the server offers no TURN relay over ${relay} (it handed out: ${JSON.stringify(iceServers.map((s) => s.urls))})`);
-    return { iceServers: servers, iceTransportPolicy: 'relay' };
-  }
-
-  /** Created before the join, so that links opened by events racing the join answer have a home. */
-  #openP2P(ice: P2PIceConfig, onUp: () => void): void {
-    this.#p2p = new P2PSession(this.signaling, this.options.roomId, { audio: this.audio.track, video: this.video?.track ?? null }, ice, {
-      onTrack: (_remoteId, track) => {
-        if (track.kind === 'audio') this.#listenForVoice(track);
+  /**
+   * The web app's media paths, set up for a bot: loopback only (no STUN; TURN only when asked
+   * for relay), VP8 in one layer, Opus without DTX, and optionally no audio decoding.
+   */
+  #mediaPaths(): MediaPaths {
+    const decodeAudio = this.options.decodeAudio ?? true;
+    return {
+      p2p: (signaling, roomId, media, ice) =>
+        new P2PPath(
+          signaling,
+          roomId,
+          media,
+          ice.iceTransportPolicy === 'relay' ? ice : { iceServers: [], iceTransportPolicy: undefined },
+          (o) => new PeerLink(o),
+        ),
+      sfu: (signaling, roomId, media) => {
+        const session = new SfuSession(signaling, roomId, media, {
+          iceServers: [],
+          createDevice: () => new Device({ handlerFactory: Chrome111.createFactory() }),
+          videoCodec: 'video/vp8',
+          simulcast: false,
+          opus: { dtx: false, fec: true },
+          ...(decodeAudio ? {} : { recvSettings: { [NO_DECODE]: true } as Partial<RTCConfiguration> }),
+        });
+        session.on('consumer', ({ info }) => this.emit('consumer', info));
+        session.on('reset', (reason) => this.#onReset(reason));
+        this.#sfu = session;
+        return session;
       },
-      onConnected: () => {
-        if (this.#p2pUp) return;
-        this.#p2pUp = true;
-        this.emit('publishing');
-        this.#pollFirstRtp();
-        onUp();
-      },
-      onFailure: (err) => this.#error(err.message),
-    });
-    this.#startSources();
+      stream: () => new MediaStream(),
+    };
   }
 
-  /** The media path in use (P2P links or the SFU session). */
-  #media(): MediaPath | null {
-    return this.#p2p ?? this.#session;
+  /** The media path this bot measures: its P2P links, or its SFU session. */
+  #path(): MediaPath | null {
+    return this.mode === 'p2p' ? this.room.callMedia.p2p : this.room.callMedia.sfu;
+  }
+
+  /** Follows a participant through the model: the first voice they send us, and (P2P) their link coming up. */
+  #watch(rp: RemoteParticipant, onUp: () => void): void {
+    const onMedia = () => {
+      for (const t of rp.stream.getAudioTracks()) this.#listenForVoice(t);
+    };
+    rp.on('media', onMedia);
+    onMedia();
+    if (this.mode !== 'p2p') return;
+    const onConnection = (state: RTCPeerConnectionState) => {
+      if (state === 'connected') onUp();
+    };
+    rp.on('connection', onConnection);
+    onConnection(rp.connection);
   }
 
   /** P2P bots always decode: each receives one voice, and nothing else counts it per stream. */
@@ -368,18 +385,13 @@ export class Bot extends EventEmitter<BotEvents> {
     this.emit('reset', reason);
     if (this.#resets <= MAX_RESETS) return;
     this.#error(`more than ${MAX_RESETS} SFU resets; giving up`);
-    this.#session?.close();
-    this.#session = null;
-  }
-
-  #onConsumer({ info, consumer }: ConsumedStream): void {
-    this.emit('consumer', info);
-    if (info.kind === 'audio') this.#listenForVoice(consumer.track);
+    this.room.close();
   }
 
   /** Decodes a received voice until the first non-silent frame: the time to first audio. */
   #listenForVoice(track: MediaStreamTrack): void {
-    if (this.#firstAudioMs !== null || !this.#decoding || this.#closed) return;
+    if (this.#firstAudioMs !== null || !this.#decoding || this.#closed || this.#listening.has(track)) return;
+    this.#listening.add(track);
     const sink = new nonstandard.RTCAudioSink(track);
     this.#sinks.push(sink);
     sink.ondata = ({ samples }) => {
@@ -391,13 +403,22 @@ export class Bot extends EventEmitter<BotEvents> {
     };
   }
 
+  /**
+   * Packets in so far: RTP of the streams when decoding, else every packet of the receiving
+   * transports (the SFU sends RTCP about a stream only after its RTP, so the first one is RTP in
+   * practice).
+   */
+  async #packetsReceived(): Promise<number> {
+    const recv = (await this.#path()?.reports('recv')) ?? [];
+    return this.#decoding ? sum(recv.map((r) => rtpReceived(r))) : totals(recv).packets;
+  }
+
   #pollFirstRtp(): void {
     if (this.#firstRtpMs !== null || this.#pollTimer) return;
     const poll = async () => {
       this.#pollTimer = null;
-      const session = this.#media();
-      if (this.#closed || !session) return;
-      const n = await session.packetsReceived().catch(() => 0);
+      if (this.#closed) return;
+      const n = await this.#packetsReceived().catch(() => 0);
       if (n > 0 && this.#firstRtpMs === null) {
         this.#firstRtpMs = performance.now() - this.#t0;
         this.emit('firstRtp', this.#firstRtpMs);
@@ -426,4 +447,10 @@ export class Bot extends EventEmitter<BotEvents> {
 
 function sum(xs: number[]): number {
   return xs.reduce((a, b) => a + b, 0);
+}
+
+/** Packets and bytes received by the transports of several reports. */
+function totals(reports: StatsEntry[][]): { packets: number; bytes: number } {
+  const t = reports.map((r) => transportTotals(r));
+  return { packets: sum(t.map((x) => x.packets)), bytes: sum(t.map((x) => x.bytes)) };
 }

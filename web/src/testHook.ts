@@ -30,7 +30,7 @@ export function installTestHook(current: () => Room | null): void {
     },
     mode: () => current()?.info?.mode ?? null,
     selfId: () => current()?.self?.id ?? null,
-    p2pLinks: () => [...(current()?.participants.values() ?? [])].filter((p) => p.link).length,
+    p2pLinks: () => [...(current()?.participants.values() ?? [])].filter((p) => p.path === 'p2p').length,
     audioPackets: async () => {
       const out: Record<string, number> = {};
       for (const p of current()?.participants.values() ?? []) {

@@ -11,7 +11,7 @@ import { fixedTracks } from '../rtc/fixedTracks.ts';
 import { SfuSession } from '../rtc/SfuSession.ts';
 import { echoRoomId, type MediaMetrics } from './checks.ts';
 import type { SignalingClient } from '../signaling/SignalingClient.ts';
-import { selectedPair, type StatsEntry } from '../rtc/selectedPair.ts';
+import { selectedPair, type StatsEntry } from '../rtc/stats.ts';
 
 export interface EchoProbeOptions {
   signaling: SignalingClient;
@@ -122,7 +122,7 @@ export class EchoProbe {
   /** One look at both transports' statistics. */
   async #sample() {
     const session = this.#session;
-    const [send, recv] = session ? await Promise.all([session.transportStats('send'), session.transportStats('recv')]) : [[], []];
+    const [send, recv] = session ? await Promise.all([session.reports('send').then((r) => r.flat()), session.reports('recv').then((r) => r.flat())]) : [[], []];
     let audioPackets = 0;
     let received = 0;
     let lost = 0;

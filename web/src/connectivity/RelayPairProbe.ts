@@ -4,7 +4,7 @@
  * channel between them, numbered pings echoed back. The selected candidate pair proves the path
  * (type relay, and the transport to the relay: udp, tcp or tls).
  */
-import { selectedPair } from '../rtc/selectedPair.ts';
+import { selectedPair } from '../rtc/stats.ts';
 export interface RelayPairResult {
   rttMs: number;
   relayProtocol: string | null;

@@ -91,17 +91,57 @@ describe('Room (model, fake ports)', () => {
     signaling.push('room.updated', { room: roomInfo({ mode: 'sfu' }) });
     expect(paths.sessions).toHaveLength(1);
     expect(paths.sessions[0]!.starts).toBe(1);
-    expect(rp.link, 'the P2P link keeps playing while the SFU is set up').not.toBeNull();
+    expect(rp.path, 'the P2P link keeps playing while the SFU is set up').toBe('p2p');
 
     const sfuAudio = track('audio');
     paths.sessions[0]!.deliver(ann.id, sfuAudio);
     await vi.waitFor(() => expect(rp.stream.getTracks(), 'the track is swapped in place').toEqual([sfuAudio]));
     expect(paths.links[0]!.closed, 'and the link closes a moment later, not at once').toBe(false);
     await vi.waitFor(() => expect(paths.links[0]!.closed).toBe(true), { timeout: 10_000 });
-    expect(rp.link).toBeNull();
+    expect(rp.path).toBe('sfu');
     // Newcomers from now on are SFU-only: no link.
     signaling.push('room.participantJoined', { roomId: 'team', participant: participant('Cat') });
     expect(paths.links).toHaveLength(1);
+  });
+
+  it("a participant's connection is their link's until the move to the SFU completes, then the SFU session's", async () => {
+    const ann = participant('Ann');
+    const { room, paths, signaling } = setup({ others: [ann] });
+    await room.join();
+    const rp = room.participants.get(ann.id)!;
+    const seen: string[] = [];
+    rp.on('connection', (s) => seen.push(s));
+    paths.links[0]!.setState('connected');
+    signaling.push('room.updated', { room: roomInfo({ mode: 'sfu' }) });
+    const session = paths.sessions[0]!;
+    session.setState('connecting');
+    expect(rp.connection, 'still on the link: the SFU state is not theirs yet').toBe('connected');
+    session.setState('connected');
+    paths.links[0]!.deliver(track('audio'));
+    const sfuAudio = track('audio');
+    session.deliver(ann.id, sfuAudio);
+    await vi.waitFor(() => expect(rp.stream.getTracks()).toEqual([sfuAudio]));
+    paths.links[0]!.deliver(track('audio'));
+    expect(rp.stream.getTracks(), 'a late P2P track does not push the SFU one out').toEqual([sfuAudio]);
+    await vi.waitFor(() => expect(rp.path).toBe('sfu'), { timeout: 10_000 });
+    session.setState('disconnected');
+    expect(rp.connection).toBe('disconnected');
+    expect(seen).toEqual(['connected', 'disconnected']);
+  });
+
+  it("in a group call newcomers have no link: their media and statistics are the SFU's", async () => {
+    const ann = participant('Ann');
+    const { room, paths, signaling } = setup({ others: [ann], mode: 'sfu' });
+    await room.join();
+    const ben = participant('Ben');
+    signaling.push('room.participantJoined', { roomId: 'team', participant: ben });
+    expect(paths.links).toHaveLength(0);
+    const rp = room.participants.get(ben.id)!;
+    expect(rp.path).toBe('sfu');
+    expect(rp.statsSource).not.toBeNull();
+    const video = track('video');
+    paths.sessions[0]!.deliver(ben.id, video);
+    await vi.waitFor(() => expect(rp.stream.getTracks()).toEqual([video]));
   });
 
   it('after a reconnection the same seat is resumed: links survive, broken ones restart ICE, who left meanwhile is dropped', async () => {

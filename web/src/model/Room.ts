@@ -1,13 +1,15 @@
 /**
  * The call model the UI binds to (Room → Participant → tracks), in the spirit of LiveKit's SDK:
- * it joins through signaling, keeps one PeerLink per remote participant, and turns server events
- * into model events. It never touches the DOM.
+ * it joins through signaling, knows who is in the call, and turns server events into model
+ * events. Media (links, the SFU, the move between them) is CallMedia's. It never touches the
+ * DOM; the browser app, the widget and the load-test bots all run it.
  */
 import { SignalingError, type IceServerInfo, type LobbyEntryInfo, type ParticipantInfo, type RoomInfo } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
 import { relayServersFor, type RelayTransport } from '../rtc/iceServers.ts';
-import type { IceConfig, LocalTracks, MediaPaths, SfuSessionPort, SignalingPort } from './ports.ts';
-import { RemoteParticipant } from './RemoteParticipant.ts';
+import { CallMedia } from './CallMedia.ts';
+import type { IceConfig, LocalTracks, MediaPaths, SignalingPort } from './ports.ts';
+import type { RemoteParticipant } from './RemoteParticipant.ts';
 
 /** Rejoin attempts while the service answers `unavailable` (about 20 s in all). */
 const REJOIN_ATTEMPTS = 20;
@@ -36,10 +38,9 @@ export type RoomEvents = {
   removed: [];
   /** Something the model did by itself failed (e.g. turning the camera on after a video upgrade). */
   error: [Error];
+  /** A media path failed and is recovering by itself (an ICE restart, a new SFU session). */
+  mediaFailure: [Error];
 };
-
-/** While escalating, how long an SFU stream may take to deliver before we switch anyway. */
-const SWITCH_TIMEOUT_MS = 5_000;
 
 export interface RoomOptions {
   name?: string;
@@ -66,8 +67,8 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
   #iceServers: IceServerInfo[] = [];
   #resume: { participantId: string; secret: string } | null = null;
   #unsubscribe: (() => void)[] = [];
-  /** The SFU side of a group call (null while the call is peer to peer). */
-  session: SfuSessionPort | null = null;
+  /** Our media to and from the others: P2P links, the SFU, the move between them. */
+  readonly callMedia: CallMedia;
 
   /**
    * `paths` makes the media paths: the browser's (RTCPeerConnection, mediasoup-client) in the
@@ -78,9 +79,12 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     readonly id: string,
     readonly media: M,
     private readonly options: RoomOptions,
-    private readonly paths: MediaPaths,
+    paths: MediaPaths,
   ) {
     super();
+    this.callMedia = new CallMedia(signaling, id, media, paths, () => this.#iceConfig());
+    this.callMedia.on('activeSpeaker', (pid) => this.emit('activeSpeaker', pid));
+    this.callMedia.on('failure', (err) => this.emit('mediaFailure', err));
   }
 
   async join(): Promise<void> {
@@ -159,8 +163,7 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     this.#knock?.reject(new SignalingError('invalid-state', 'left the call'));
     for (const p of this.participants.values()) p.close();
     this.participants.clear();
-    this.session?.close();
-    this.session = null;
+    this.callMedia.close();
     this.media.off('changed', this.#onLocalMedia);
     this.#setState('left');
   }
@@ -204,9 +207,9 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     if (accept) await this.setVideoEnabled(true);
   }
 
-  /** Restart ICE on every link (the network changed). */
+  /** Restart ICE on every media path (the network changed). */
   restartIce(): void {
-    for (const p of this.participants.values()) p.link?.restartIce();
+    this.callMedia.restartIce();
   }
 
   async #join(): Promise<void> {
@@ -228,8 +231,8 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     this.self = res.self;
     this.#setInfo(res.room);
     if (!res.self.videoEnabled && this.media.video) await this.media.setVideoEnabled(false);
-    const previousSession = this.session;
-    if (res.room.mode === 'sfu') this.#startSession();
+    const hadSfu = this.callMedia.sfu !== null;
+    if (res.room.mode === 'sfu') this.callMedia.useSfu();
 
     if (resumed) {
       // Same seat: links survive a signaling blip; drop those who left meanwhile, nudge the rest.
@@ -239,13 +242,13 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
         const known = this.participants.get(info.id);
         if (known) {
           known.update(info);
-          if (known.connection !== 'connected') known.link?.restartIce();
+          this.callMedia.nudge(known.id);
         } else this.#addParticipant(info, true);
       }
-      void this.session?.resync().catch((err) => console.warn('SFU resync failed', err));
+      void this.callMedia.resync().catch((err) => console.warn('SFU resync failed', err));
     } else {
       // A new seat: an SFU session set up for the old one is void.
-      if (previousSession) void previousSession.restart().catch((err) => console.warn('SFU restart failed', err));
+      if (hadSfu) void this.callMedia.restartSfu().catch((err) => console.warn('SFU restart failed', err));
       for (const p of [...this.participants.keys()]) this.#removeParticipant(p);
       // We are the newcomer: we make the offers (the others already have their media ready).
       for (const info of res.participants) this.#addParticipant(info, true);
@@ -283,7 +286,7 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
         if (p.room.id !== this.id) return;
         this.#setInfo(p.room);
         // A third person is coming: move to the SFU while the P2P links keep playing.
-        if (p.room.mode === 'sfu' && this.state !== 'left') this.#startSession();
+        if (p.room.mode === 'sfu' && this.state !== 'left') this.callMedia.useSfu();
       }),
       s.onEvent(
         'room.lobby',
@@ -323,9 +326,7 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
       ),
       s.onEvent(
         'rtc.signal',
-        mine((p) => {
-          void this.participants.get(p.from)?.link?.receive(p);
-        }),
+        mine((p) => this.callMedia.receiveSignal(p)),
       ),
       s.on('state', (st) => {
         if (st === 'reconnecting' && this.state === 'joined') this.#setState('reconnecting');
@@ -357,24 +358,7 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
 
   #addParticipant(info: ParticipantInfo, initiator: boolean): void {
     if (this.participants.has(info.id) || info.id === this.self?.id) return;
-    const rp = new RemoteParticipant(info, this.paths.stream());
-    if (this.info?.mode === 'sfu') {
-      rp.statsSource = { getStats: () => this.#sfuStats(rp.id) };
-      rp.setSfuConnection(this.session?.state ?? 'new');
-      this.participants.set(info.id, rp);
-      this.emit('participantJoined', rp);
-      return;
-    }
-    const link = this.paths.peerLink({
-      remoteId: info.id,
-      initiator,
-      // The newcomer (initiator) is impolite: its first offer wins a collision.
-      polite: !initiator,
-      ...this.#iceConfig(),
-      send: (signal) => this.signaling.request('rtc.signal', { roomId: this.id, to: info.id, ...signal }).then(() => undefined),
-    });
-    rp.attach(link);
-    link.setLocalTracks(this.media.audio, this.media.video, this.media.stream);
+    const rp = this.callMedia.add(info, initiator);
     this.participants.set(info.id, rp);
     this.emit('participantJoined', rp);
   }
@@ -383,18 +367,16 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     const rp = this.participants.get(id);
     if (!rp) return;
     this.participants.delete(id);
+    this.callMedia.remove(id);
     this.emit('participantLeft', rp);
     rp.close();
   }
 
-  readonly #onLocalMedia = () => {
-    for (const p of this.participants.values()) p.link?.setLocalTracks(this.media.audio, this.media.video, this.media.stream);
-    void this.session?.syncProducers();
-  };
+  readonly #onLocalMedia = () => this.callMedia.syncLocalTracks();
 
   /** Group calls: the size a participant's video is shown at chooses the simulcast layer we receive. */
   setPreferredVideoSize(participantId: string, height: number): void {
-    this.session?.setPreferredHeight(participantId, height);
+    this.callMedia.setPreferredHeight(participantId, height);
   }
 
   /** ICE settings for every media path of this room (P2P links and the SFU session alike). */
@@ -403,46 +385,6 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     return relay
       ? { iceServers: relayServersFor(this.#iceServers, relay), iceTransportPolicy: 'relay' }
       : { iceServers: this.#iceServers, iceTransportPolicy: this.options.iceTransportPolicy };
-  }
-
-  #startSession(): void {
-    if (this.session) return;
-    const session = this.paths.sfuSession(this.signaling, this.id, this.media, this.#iceConfig());
-    this.session = session;
-    session.on('track', (pid, track, receiver) => void this.#onSfuTrack(pid, track, receiver));
-    session.on('trackEnded', (pid, track) => this.participants.get(pid)?.removeTrack(track));
-    session.on('activeSpeaker', (pid) => this.emit('activeSpeaker', pid));
-    session.on('state', (state) => {
-      for (const p of this.participants.values()) p.setSfuConnection(state);
-    });
-    session.start().catch((err) => console.warn('SFU set-up failed', err));
-  }
-
-  /**
-   * Make before break: a participant still on a P2P link keeps it until their SFU stream really
-   * delivers (packets for audio, decoded frames for video); then the track is swapped in place
-   * and the link closes once every kind they send has switched.
-   */
-  async #onSfuTrack(pid: string, track: MediaStreamTrack, receiver: RTCRtpReceiver | null): Promise<void> {
-    const rp = this.participants.get(pid);
-    if (!rp) return;
-    if (rp.link && receiver) await waitForMedia(receiver, track.kind, SWITCH_TIMEOUT_MS);
-    if (this.participants.get(pid) !== rp || track.readyState === 'ended') return;
-    rp.setTrack(track, receiver);
-    rp.statsSource = { getStats: () => this.#sfuStats(pid) };
-    if (!rp.link) return;
-    const kinds = new Set(rp.stream.getTracks().map((t) => t.kind));
-    const sfuTracks = new Set(this.session?.consumersOf(pid).map((c) => c.track) ?? []);
-    const allSwitched = rp.stream.getTracks().every((t) => sfuTracks.has(t)) && (kinds.has('video') || !rp.info.videoEnabled);
-    // The other side may still be switching to our SFU stream: give it a moment.
-    if (allSwitched) setTimeout(() => rp.detachLink(), 1_500);
-  }
-
-  /** One report with the stats of all of a participant's SFU consumers (and their transport). */
-  async #sfuStats(pid: string): Promise<RTCStatsReport> {
-    const merged = new Map<string, unknown>();
-    for (const c of this.session?.consumersOf(pid) ?? []) (await c.getStats()).forEach((v: { id: string }) => merged.set(v.id, v));
-    return merged as unknown as RTCStatsReport;
   }
 
   async #update(u: { audioMuted?: boolean; videoEnabled?: boolean; name?: string }): Promise<void> {
@@ -460,19 +402,5 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     if (this.state === state) return;
     this.state = state;
     this.emit('state', state);
-  }
-}
-
-/** Resolves once the receiver got media (audio packets / decoded video frames), or after `timeoutMs`. */
-async function waitForMedia(receiver: RTCRtpReceiver, kind: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    let flowing = false;
-    (await receiver.getStats()).forEach((s: Record<string, unknown>) => {
-      if (s['type'] !== 'inbound-rtp') return;
-      if (kind === 'audio' ? Number(s['packetsReceived'] ?? 0) > 0 : Number(s['framesDecoded'] ?? 0) > 0) flowing = true;
-    });
-    if (flowing) return;
-    await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -1,12 +1,14 @@
 /**
  * What the call model needs from the outside, as small interfaces (LiveKit-style): signaling,
  * this device's tracks, and media paths (a peer-to-peer link per person, or one SFU session).
- * The browser implements them with socket.io, getUserMedia, RTCPeerConnection and
- * mediasoup-client (`browserMediaPaths`); the model's unit tests with fakes. The model itself
+ * The browser and the bots implement them with socket.io, getUserMedia (bots: generated tracks),
+ * RTCPeerConnection and mediasoup-client (`browserMediaPaths`, bots on wrtc); the model's unit
+ * tests with fakes. The model itself
  * touches no browser global.
  */
 import type { IceServerInfo, RequestName, RequestOf, ResponseMap, ServerEventMap } from '@protocol';
 import type { OutgoingSignal, PeerLinkOptions } from '../rtc/PeerLink.ts';
+import type { StatsEntry } from '../rtc/stats.ts';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed';
 
@@ -36,40 +38,82 @@ export interface StatsSource {
   getStats(): Promise<RTCStatsReport>;
 }
 
-/** One peer-to-peer media path to one person (PeerLink in the browser). */
+/** One stream we receive, on either media path. */
+export interface ReceivedStream {
+  /** The SFU consumer id, or `p2p:<participant>:<kind>` on a peer-to-peer link. */
+  id: string;
+  participantId: string;
+  kind: 'audio' | 'video';
+  source: 'mic' | 'camera';
+  track: MediaStreamTrack;
+  /** The SFU paused it (the sender paused, or top-K audio left it out); always false on P2P. */
+  serverPaused: boolean;
+}
+
+export type MediaPathEvents = {
+  /** A remote track arrived (`receiver`: for audio levels and for knowing when media flows). */
+  track: [participantId: string, track: MediaStreamTrack, receiver: RTCRtpReceiver | null];
+  trackEnded: [participantId: string, track: MediaStreamTrack];
+  /** The connection to one participant (P2P), or to everyone at once (SFU: `null`). */
+  connection: [participantId: string | null, state: RTCPeerConnectionState];
+  /** Group calls: the dominant speaker as the SFU hears it. */
+  activeSpeaker: [participantId: string | null];
+  /** A transport or link failed (an ICE restart follows), or background work went wrong. */
+  failure: [error: Error];
+};
+
+/**
+ * How media travels between us and the others in a room: a peer-to-peer link per person
+ * (`P2PPath`) or one session on the SFU (`SfuSession`). The model's CallMedia runs one or both
+ * (while a call moves to the SFU) and is the only one that listens to them.
+ */
+export interface MediaPath {
+  readonly kind: 'p2p' | 'sfu';
+  /** ICE restarts after a failed or lingering disconnected connection. */
+  readonly iceRestarts: number;
+  /** Sets the path up (SFU: transports and producers; P2P: nothing to wait for). */
+  start(): Promise<void>;
+  /** Someone to exchange media with. P2P opens a link (`initiator`: we offer); the SFU consumes what the server offers. */
+  addParticipant(participantId: string, initiator: boolean): void;
+  removeParticipant(participantId: string): void;
+  /** Whether media from this participant travels this path. */
+  has(participantId: string): boolean;
+  /** A participant's offer, answer or candidate (P2P). */
+  receiveSignal(signal: Pick<ServerEventMap['rtc.signal'], 'from' | 'description' | 'candidate'>): void;
+  /** Our tracks changed (mute, camera, device): send the new ones. */
+  syncLocalTracks(): void;
+  connectionOf(participantId: string): RTCPeerConnectionState;
+  /** Statistics of what we receive from a participant (their streams and the transport). */
+  statsOf(participantId: string): StatsSource;
+  /** The tracks we receive from a participant on this path now. */
+  tracksOf(participantId: string): MediaStreamTrack[];
+  /** Every stream received now. */
+  received(): ReceivedStream[];
+  /** The full getStats() entries of each connection of the path that receives (or sends). */
+  reports(direction: 'send' | 'recv'): Promise<StatsEntry[][]>;
+  /** The network changed, or a connection looks stuck: restart ICE (one participant's, or all). */
+  restartIce(participantId?: string): void;
+  /** After a reconnection with the same seat: catch up on what was missed. */
+  resync(): Promise<void>;
+  /** A new seat or a new SFU session: set up again from scratch. */
+  restart(): Promise<void>;
+  /** The video of a participant is shown this tall (SFU: picks the simulcast layer). */
+  setPreferredHeight(participantId: string, height: number): void;
+  close(): void;
+  on<E extends keyof MediaPathEvents>(event: E, fn: (...args: MediaPathEvents[E]) => void): () => void;
+}
+
+/** One peer-to-peer link to one person (PeerLink in the browser and the bots). */
 export interface PeerLinkPort {
   readonly state: RTCPeerConnectionState;
   readonly stats: StatsSource;
+  readonly iceRestarts: number;
   receive(signal: Pick<ServerEventMap['rtc.signal'], 'description' | 'candidate'>): Promise<void>;
   setLocalTracks(audio: MediaStreamTrack | null, video: MediaStreamTrack | null, stream: MediaStream): void;
-  /** The receiver a remote track arrived on (for audio levels and the P2P → SFU switch). */
   receiverOf(track: MediaStreamTrack): RTCRtpReceiver | null;
   restartIce(): void;
   close(): void;
   on(event: 'track', fn: (track: MediaStreamTrack) => void): () => void;
-  on(event: 'state', fn: (state: RTCPeerConnectionState) => void): () => void;
-}
-
-/** A stream received through the SFU. */
-export interface SfuStream extends StatsSource {
-  readonly track: MediaStreamTrack;
-}
-
-/** This device's side of a group call on the SFU (SfuSession in the browser). */
-export interface SfuSessionPort {
-  readonly state: RTCPeerConnectionState;
-  start(): Promise<void>;
-  /** After a reconnection with the same seat: ask for every consumer we should have. */
-  resync(): Promise<void>;
-  /** A new seat or a new SFU session: set up again from scratch. */
-  restart(): Promise<void>;
-  syncProducers(): Promise<void>;
-  consumersOf(participantId: string): SfuStream[];
-  setPreferredHeight(participantId: string, height: number): void;
-  close(): void;
-  on(event: 'track', fn: (participantId: string, track: MediaStreamTrack, receiver: RTCRtpReceiver | null) => void): () => void;
-  on(event: 'trackEnded', fn: (participantId: string, track: MediaStreamTrack) => void): () => void;
-  on(event: 'activeSpeaker', fn: (participantId: string | null) => void): () => void;
   on(event: 'state', fn: (state: RTCPeerConnectionState) => void): () => void;
 }
 
@@ -80,10 +124,10 @@ export interface IceConfig {
 
 /** Makes the media paths and streams the model uses. */
 export interface MediaPaths {
-  peerLink(options: PeerLinkOptions): PeerLinkPort;
-  sfuSession(signaling: SignalingPort, roomId: string, media: LocalTracks, ice: IceConfig): SfuSessionPort;
+  p2p(signaling: SignalingPort, roomId: string, media: LocalTracks, ice: IceConfig): MediaPath;
+  sfu(signaling: SignalingPort, roomId: string, media: LocalTracks, ice: IceConfig): MediaPath;
   /** An empty stream that a remote participant's tracks are collected in. */
   stream(): MediaStream;
 }
 
-export type { OutgoingSignal, PeerLinkOptions };
+export type { OutgoingSignal, PeerLinkOptions, StatsEntry };

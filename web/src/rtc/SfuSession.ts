@@ -8,23 +8,17 @@
 import { Device, type types } from 'mediasoup-client';
 import type { ConsumerInfo, IceServerInfo } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
-import type { LocalTracks, SignalingPort } from '../model/ports.ts';
-import { statsEntries, type StatsEntry } from './selectedPair.ts';
+import type { LocalTracks, MediaPath, MediaPathEvents, ReceivedStream, SignalingPort, StatsSource } from '../model/ports.ts';
+import { statsEntries, type StatsEntry } from './stats.ts';
 
 export type Source = 'mic' | 'camera';
 
-export type SfuSessionEvents = {
-  track: [participantId: string, track: MediaStreamTrack, receiver: RTCRtpReceiver | null];
+/** A media path's events (`connection`: the worse of the two transports' states, for everyone), and two of its own. */
+export type SfuSessionEvents = MediaPathEvents & {
   /** A stream is set up and resumed (with what the server said of it). */
   consumer: [stream: ConsumedStream];
   /** The media server restarted (`sfu.reset`): the session sets itself up again. */
   reset: [reason: string];
-  /** A transport failed (an ICE restart follows) or something in the background went wrong. */
-  failure: [error: Error];
-  trackEnded: [participantId: string, track: MediaStreamTrack];
-  activeSpeaker: [participantId: string | null];
-  /** The worse of the two transports' states. */
-  state: [RTCPeerConnectionState];
 };
 
 export interface SfuSessionOptions {
@@ -61,7 +55,8 @@ const DISCONNECTED_RESTART_MS = 2_500;
 /** Set-up attempts before giving up (about 30 s with the backoff). */
 const START_ATTEMPTS = 12;
 
-export class SfuSession extends Emitter<SfuSessionEvents> {
+export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
+  readonly kind = 'sfu' as const;
   #device: Device | null = null;
   #send: types.Transport | null = null;
   #recv: types.Transport | null = null;
@@ -139,6 +134,63 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
   /** Consumers by participant, for stats and tests. */
   consumersOf(participantId: string): types.Consumer[] {
     return [...this.#consumers.values()].filter((c) => c.participantId === participantId).map((c) => c.consumer);
+  }
+
+  /** The server decides what we consume: people need no set-up of their own here. */
+  addParticipant(): void {}
+  removeParticipant(): void {}
+
+  /** Everyone in a group call reaches us through the SFU. */
+  has(): boolean {
+    return true;
+  }
+
+  /** Offers and candidates are peer-to-peer business; mediasoup signals with parameters. */
+  receiveSignal(): void {}
+
+  syncLocalTracks(): void {
+    void this.syncProducers();
+  }
+
+  connectionOf(): RTCPeerConnectionState {
+    return this.state;
+  }
+
+  /** One report with the stats of all of a participant's consumers (and their transport). */
+  statsOf(participantId: string): StatsSource {
+    return {
+      getStats: async () => {
+        const merged = new Map<string, unknown>();
+        for (const c of this.consumersOf(participantId)) (await c.getStats()).forEach((v: { id: string }) => merged.set(v.id, v));
+        return merged as unknown as RTCStatsReport;
+      },
+    };
+  }
+
+  tracksOf(participantId: string): MediaStreamTrack[] {
+    return this.consumersOf(participantId).map((c) => c.track);
+  }
+
+  received(): ReceivedStream[] {
+    return [...this.#consumers.values()].map(({ info, consumer, serverPaused }) => ({
+      id: info.consumerId,
+      participantId: info.participantId,
+      kind: info.kind,
+      source: info.source,
+      track: consumer.track,
+      serverPaused,
+    }));
+  }
+
+  /** One transport's statistics (what a probe or a bot measures with); none before it exists. */
+  async reports(direction: 'send' | 'recv'): Promise<StatsEntry[][]> {
+    const transport = direction === 'send' ? this.#send : this.#recv;
+    return transport ? [statsEntries(await transport.getStats())] : [];
+  }
+
+  /** The network changed: restart ICE on both transports. */
+  restartIce(): void {
+    for (const t of [this.#send, this.#recv]) if (t) void this.#restartIce(t);
   }
 
   start(): Promise<void> {
@@ -302,12 +354,6 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
     if (entry) entry.serverPaused = paused;
   }
 
-  /** One transport's statistics (what a probe or a bot measures with); empty before it exists. */
-  async transportStats(direction: 'send' | 'recv'): Promise<StatsEntry[]> {
-    const transport = direction === 'send' ? this.#send : this.#recv;
-    return transport ? statsEntries(await transport.getStats()) : [];
-  }
-
   async #consume(info: ConsumerInfo & { roomId: string }): Promise<void> {
     const recv = this.#recv;
     if (!recv) {
@@ -357,7 +403,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> {
     this.#states.set(transport.id, 'new');
     transport.on('connectionstatechange', (state) => {
       this.#states.set(transport.id, state as RTCPeerConnectionState);
-      this.emit('state', this.state);
+      this.emit('connection', null, this.state);
       clearTimeout(this.#timers.get(transport.id));
       if (state === 'failed') void this.#restartIce(transport);
       else if (state === 'disconnected') {

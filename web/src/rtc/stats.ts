@@ -1,5 +1,61 @@
-/** Turns getStats() reports into the few numbers a person (and a test) cares about. */
-import { selectedPair, type StatsEntry } from './selectedPair.ts';
+/**
+ * Reading getStats() the same way everywhere: the app's stats panel and network-quality
+ * indicator, the connectivity page and CLI, and the load-test bots.
+ *
+ * - `selectedPair`: the ICE candidate pair a connection uses. One rule: the pair the `transport`
+ *   entry names; without one (Firefox has no transport stats) the pair marked `selected`, else
+ *   the nominated pair that succeeded.
+ * - `StatsSampler`: the few numbers a person (and a test) cares about, as rates between samples.
+ * - Counters of received and sent RTP per stream and per transport (bots, probes).
+ */
+export type StatsEntry = Record<string, unknown> & { type: string; id: string };
+
+export interface SelectedPair {
+  /** Local and remote candidate types: host, srflx, prflx, relay. */
+  localType: string | null;
+  remoteType: string | null;
+  localAddress: string | null;
+  remoteAddress: string | null;
+  /** The local candidate's protocol (udp, tcp). */
+  protocol: string | null;
+  /** For a relay candidate, the protocol to the TURN server (udp, tcp, tls). */
+  relayProtocol: string | null;
+  /** What the media travels over as far as latency goes: TURN over TLS is TCP. */
+  transport: 'udp' | 'tcp' | null;
+  rttMs: number | null;
+}
+
+/** The stats of a report (RTCStatsReport or a plain list) as entries. */
+export function statsEntries(report: RTCStatsReport | Iterable<StatsEntry>): StatsEntry[] {
+  const values = 'values' in report && typeof report.values === 'function' ? report.values() : report;
+  return [...(values as Iterable<StatsEntry>)];
+}
+
+export function selectedPair(report: RTCStatsReport | Iterable<StatsEntry>): SelectedPair | null {
+  const entries = statsEntries(report);
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  const transport = entries.find((e) => e.type === 'transport' && e['selectedCandidatePairId']);
+  const pair =
+    (transport && byId.get(String(transport['selectedCandidatePairId']))) ??
+    entries.find((e) => e.type === 'candidate-pair' && (e['selected'] === true || (e['nominated'] === true && e['state'] === 'succeeded')));
+  if (!pair) return null;
+  const local = byId.get(String(pair['localCandidateId']));
+  const remote = byId.get(String(pair['remoteCandidateId']));
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+  const relayProtocol = str(local?.['relayProtocol'])?.toLowerCase() ?? null;
+  const protocol = str(local?.['protocol'])?.toLowerCase() ?? null;
+  const carried = relayProtocol ?? protocol;
+  return {
+    localType: str(local?.['candidateType']),
+    remoteType: str(remote?.['candidateType']),
+    localAddress: str(local?.['address']) ?? str(local?.['ip']),
+    remoteAddress: str(remote?.['address']) ?? str(remote?.['ip']),
+    protocol,
+    relayProtocol,
+    transport: carried === 'udp' ? 'udp' : carried === 'tcp' || carried === 'tls' ? 'tcp' : null,
+    rttMs: typeof pair['currentRoundTripTime'] === 'number' ? pair['currentRoundTripTime'] * 1000 : null,
+  };
+}
 
 export interface DirectionStats {
   codec: string | null;
@@ -100,4 +156,89 @@ export class StatsSampler {
     this.#prev = raw;
     return out;
   }
+}
+
+/** The received side of a stream and what was sent, as counters (bots and probes). */
+export interface InboundStats {
+  /** The SFU consumer, or for a P2P link `p2p:<remote participant>:<kind>`. */
+  consumerId: string;
+  participantId: string;
+  kind: 'audio' | 'video';
+  source: 'mic' | 'camera';
+  /** The codec the packets arrived in, from the receiver's own statistics. */
+  codec: string;
+  packetsReceived: number;
+  packetsLost: number;
+  /** Interarrival jitter, ms (RFC 3550, as the receiver computes it). */
+  jitterMs: number;
+  bytesReceived: number;
+  /** The SFU paused it (the sender paused, or top-K audio left it out); always false on P2P. */
+  serverPaused: boolean;
+}
+
+export interface OutboundStats {
+  kind: 'audio' | 'video';
+  codec: string;
+  packetsSent: number;
+  bytesSent: number;
+}
+
+/** The mime type of the codec an `inbound-rtp` / `outbound-rtp` entry names ('' if unknown). */
+export function codecOf(entries: StatsEntry[], rtp: StatsEntry | undefined): string {
+  return String(entries.find((c) => c.type === 'codec' && c.id === rtp?.['codecId'])?.['mimeType'] ?? '');
+}
+
+export const rtpKind = (s: StatsEntry) => (s['kind'] ?? s['mediaType']) as 'audio' | 'video';
+
+/** The received side of one `inbound-rtp` entry (zeros for a stream with no entry yet). */
+export function inboundCounts(
+  entries: StatsEntry[],
+  s: StatsEntry | undefined,
+): Pick<InboundStats, 'codec' | 'packetsReceived' | 'packetsLost' | 'jitterMs' | 'bytesReceived'> {
+  return {
+    codec: codecOf(entries, s),
+    packetsReceived: Number(s?.['packetsReceived'] ?? 0),
+    packetsLost: Number(s?.['packetsLost'] ?? 0),
+    jitterMs: Number(s?.['jitter'] ?? 0) * 1000,
+    bytesReceived: Number(s?.['bytesReceived'] ?? 0),
+  };
+}
+
+export function outboundOf(entries: StatsEntry[]): OutboundStats[] {
+  return entries
+    .filter((s) => s.type === 'outbound-rtp')
+    .map((s) => ({
+      kind: rtpKind(s),
+      codec: codecOf(entries, s),
+      packetsSent: Number(s['packetsSent'] ?? 0),
+      bytesSent: Number(s['bytesSent'] ?? 0),
+    }));
+}
+
+/** Packets and bytes received by the ICE transports of a report (every stream, RTP and RTCP). */
+export function transportTotals(entries: StatsEntry[]): { packets: number; bytes: number } {
+  let packets = 0;
+  let bytes = 0;
+  for (const s of entries) {
+    if (s.type !== 'transport') continue;
+    packets += Number(s['packetsReceived'] ?? 0);
+    bytes += Number(s['bytesReceived'] ?? 0);
+  }
+  return { packets, bytes };
+}
+
+/** RTP packets received over all `inbound-rtp` entries. */
+export function rtpReceived(entries: StatsEntry[]): number {
+  return entries.reduce((n, s) => n + (s.type === 'inbound-rtp' ? Number(s['packetsReceived'] ?? 0) : 0), 0);
+}
+
+/**
+ * The ICE path in use, e.g. `host udp 127.0.0.1 → host 127.0.0.1` (local candidate type,
+ * protocol, address → remote type, address; for a relay candidate the protocol is the one to the
+ * TURN server); null before a candidate pair is selected.
+ */
+export function selectedPath(entries: StatsEntry[]): string | null {
+  const p = selectedPair(entries);
+  if (!p || p.localType === null || p.remoteType === null) return null;
+  return `${p.localType} ${p.relayProtocol ?? p.protocol} ${p.localAddress ?? '?'} → ${p.remoteType} ${p.remoteAddress ?? '?'}`;
 }

@@ -1,10 +1,23 @@
 /**
  * Fakes of the model's ports (model/ports.ts) for its unit tests: a scripted signaling server,
- * this device's tracks, and media paths that record what the model asks of them. Never bundled.
+ * this device's tracks, and media paths that record what the model asks of them (the real
+ * P2PPath over fake links; a fake SFU session). Never bundled.
  */
 import { SignalingError, type ParticipantInfo, type RequestName, type RequestOf, type ResponseMap, type RoomInfo, type ServerEventMap } from '@protocol';
 import { Emitter } from '../../lib/Emitter.ts';
-import type { ConnectionState, LocalTracks, MediaPaths, PeerLinkOptions, PeerLinkPort, SfuSessionPort, SfuStream, SignalingPort } from '../ports.ts';
+import { P2PPath } from '../../rtc/P2PPath.ts';
+import type {
+  ConnectionState,
+  LocalTracks,
+  MediaPath,
+  MediaPathEvents,
+  MediaPaths,
+  PeerLinkOptions,
+  PeerLinkPort,
+  ReceivedStream,
+  SignalingPort,
+  StatsSource,
+} from '../ports.ts';
 
 type Handler<E extends RequestName> = (payload: RequestOf<E>) => ResponseMap[E] | Promise<ResponseMap[E]>;
 
@@ -140,35 +153,52 @@ export class FakeLink extends Emitter<{ track: [MediaStreamTrack]; state: [RTCPe
   }
 }
 
-type SessionEvents = {
-  track: [string, MediaStreamTrack, RTCRtpReceiver | null];
-  trackEnded: [string, MediaStreamTrack];
-  activeSpeaker: [string | null];
-  state: [RTCPeerConnectionState];
-};
-
-export class FakeSession extends Emitter<SessionEvents> implements SfuSessionPort {
+/** The SFU path of a group call, scripted: streams arrive when the test delivers them. */
+export class FakeSession extends Emitter<MediaPathEvents> implements MediaPath {
+  readonly kind = 'sfu' as const;
   state: RTCPeerConnectionState = 'connected';
+  iceRestarts = 0;
   starts = 0;
   resyncs = 0;
   restarts = 0;
   producerSyncs = 0;
   closed = false;
-  readonly #streams = new Map<string, SfuStream[]>();
+  readonly #streams = new Map<string, MediaStreamTrack[]>();
   async start(): Promise<void> {
     this.starts++;
+  }
+  addParticipant(): void {}
+  removeParticipant(): void {}
+  has(): boolean {
+    return true;
+  }
+  receiveSignal(): void {}
+  syncLocalTracks(): void {
+    this.producerSyncs++;
+  }
+  connectionOf(): RTCPeerConnectionState {
+    return this.state;
+  }
+  statsOf(): StatsSource {
+    return { getStats: emptyStats };
+  }
+  tracksOf(participantId: string): MediaStreamTrack[] {
+    return this.#streams.get(participantId) ?? [];
+  }
+  received(): ReceivedStream[] {
+    return [];
+  }
+  async reports(): Promise<never[]> {
+    return [];
+  }
+  restartIce(): void {
+    this.iceRestarts++;
   }
   async resync(): Promise<void> {
     this.resyncs++;
   }
   async restart(): Promise<void> {
     this.restarts++;
-  }
-  async syncProducers(): Promise<void> {
-    this.producerSyncs++;
-  }
-  consumersOf(participantId: string): SfuStream[] {
-    return this.#streams.get(participantId) ?? [];
   }
   setPreferredHeight(): void {}
   close(): void {
@@ -177,9 +207,13 @@ export class FakeSession extends Emitter<SessionEvents> implements SfuSessionPor
   /** A participant's stream arrives through the SFU, already flowing. */
   deliver(participantId: string, t: MediaStreamTrack): void {
     const list = this.#streams.get(participantId) ?? [];
-    list.push({ track: t, getStats: emptyStats });
+    list.push(t);
     this.#streams.set(participantId, list);
     this.emit('track', participantId, t, flowingReceiver(t.kind as 'audio' | 'video'));
+  }
+  setState(s: RTCPeerConnectionState): void {
+    this.state = s;
+    this.emit('connection', null, s);
   }
 }
 
@@ -190,12 +224,13 @@ export function fakeMediaPaths(): MediaPaths & { links: FakeLink[]; sessions: Fa
   return {
     links,
     sessions,
-    peerLink: (options) => {
-      const l = new FakeLink(options);
-      links.push(l);
-      return l;
-    },
-    sfuSession: () => {
+    p2p: (signaling, roomId, media, ice) =>
+      new P2PPath(signaling, roomId, media, ice, (options) => {
+        const l = new FakeLink(options);
+        links.push(l);
+        return l;
+      }),
+    sfu: () => {
       const s = new FakeSession();
       sessions.push(s);
       return s;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { selectedPair } from './selectedPair.ts';
+import { selectedPair } from './stats.ts';
 
 const candidates = [
   { id: 'L', type: 'local-candidate', candidateType: 'relay', protocol: 'udp', relayProtocol: 'tls', address: '192.0.2.10' },
