@@ -204,6 +204,8 @@ function serverConfig(relay: 'bundled' | { urls: string[]; secret: string } | nu
     PORT: '0',
     HOST: '127.0.0.1',
     DATA_DIR: ':memory:',
+    // The bots (wrtc) have no encoded transforms, so they cannot encrypt frames (docs/e2ee.md).
+    E2EE: 'off',
     SFU_ENABLED: 'true',
     SFU_RTC_PORT: process.env['SFU_RTC_PORT'] ?? String(41_000 + 2 * Math.floor(Math.random() * 3_000)),
   });

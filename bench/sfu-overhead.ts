@@ -319,6 +319,8 @@ async function startServer(target: Target, rtcPort: number): Promise<{ url: stri
       SFU_ENABLED: 'true',
       SFU_WORKERS: '1',
       SFU_RTC_PORT: String(rtcPort),
+      // wrtc bots cannot encrypt frames; the SFU forwards ciphertext at the same cost (docs/e2ee.md).
+      E2EE: 'off',
       // Top-K off: forward every voice to everyone, as the bare relay does.
       SFU_TOP_K_THRESHOLD: '1000',
     }),

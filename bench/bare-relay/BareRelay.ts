@@ -261,6 +261,7 @@ export class BareRelay {
         videoEnabled: req.media.videoEnabled,
         joinedAt: Date.now(),
         host: false,
+        publicKey: null,
       },
       socket.id,
     );
@@ -326,7 +327,7 @@ export class BareRelay {
 }
 
 function roomInfo(id: string): RoomInfo {
-  return { id, kind: 'link', media: 'video', mode: 'sfu', maxParticipants: MAX_PARTICIPANTS, locked: false };
+  return { id, kind: 'link', media: 'video', mode: 'sfu', maxParticipants: MAX_PARTICIPANTS, locked: false, e2ee: false };
 }
 
 function reply(socket: RelaySocket, args: unknown[], result: unknown): void {

@@ -143,6 +143,7 @@ export class CallwireServer {
       reconnectGraceMs: config.reconnectGraceMs,
       limits: null,
       roomsPerConnection: config.limits.roomsPerConnection,
+      e2ee: config.e2ee,
     });
     this.calls = new CallManager(this.#notifier, this.cluster, this.store, this.rooms, log.child('calls'), {
       ringTimeoutMs: config.ringTimeoutMs,

@@ -89,6 +89,12 @@ const EnvSchema = z.object({
   ROOM_CREATES_PER_HOUR: int(1, 100_000).default(30),
   /** SFU rooms (mediasoup routers) one node runs at once; more answer `limit-reached`. */
   SFU_MAX_ROOMS: int(1, 100_000).default(500),
+  /**
+   * End-to-end encrypted media (docs/e2ee.md). `required`: clients that cannot encrypt are
+   * refused (`e2ee-required`); `preferred`: they may join, and a room with one of them is not
+   * encrypted; `off`: nobody encrypts.
+   */
+  E2EE: z.enum(['required', 'preferred', 'off']).default('required'),
   /** Rooms one connection may be in at once (echo rooms: one at a time, always). */
   ROOMS_PER_CONNECTION: int(1, 1_000).default(4),
   /** Calls to handles that do not exist, per connection per hour (stops handle enumeration). */
@@ -172,6 +178,8 @@ export interface Config {
   rateLimitPerSec: number;
   limits: AbuseLimitSettings;
   /** Shows /healthz details to `Authorization: Bearer <token>`; null: liveness only, for everyone. */
+  /** End-to-end encryption policy (E2EE). */
+  e2ee: 'required' | 'preferred' | 'off';
   metricsToken: string | null;
   webDist: string | null;
   trustProxy: boolean;
@@ -257,6 +265,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       roomsPerConnection: e.ROOMS_PER_CONNECTION,
       unknownCalleesPerHour: e.UNKNOWN_CALLEES_PER_HOUR,
     },
+    e2ee: e.E2EE,
     metricsToken: e.METRICS_TOKEN ?? null,
     webDist: e.WEB_DIST ?? null,
     trustProxy: e.TRUST_PROXY,

@@ -2,6 +2,7 @@
  * The one hook end-to-end tests read the call model through (`window.callwire`), typed, so tests
  * never cast into the model's internals. Everything else they do by role and text, like a person.
  */
+import type { FrameCounts } from './model/ports.ts';
 import type { Room } from './model/Room.ts';
 
 export interface CallwireTestHook {
@@ -15,6 +16,8 @@ export interface CallwireTestHook {
   p2pLinks(): number;
   /** Audio packets received so far from each remote participant, by display name. */
   audioPackets(): Promise<Record<string, number>>;
+  /** End-to-end encryption of the call on screen: on or off, the safety code, and frame counts (`decrypted` keyed by display name). */
+  e2ee(): Promise<{ encrypted: boolean; safetyCode: string | null; counts: FrameCounts | null }>;
 }
 
 declare global {
@@ -41,6 +44,21 @@ export function installTestHook(current: () => Room | null): void {
         out[p.info.name] = n;
       }
       return out;
+    },
+    e2ee: async () => {
+      const room = current();
+      if (!room) return { encrypted: false, safetyCode: null, counts: null };
+      const counts = await room.frameCounts();
+      // Name the participants rather than their ids, as a person would.
+      const names = new Map([...room.participants.values()].map((p) => [p.id, p.info.name]));
+      if (room.self) names.set(room.self.id, room.self.name);
+      const byName = (t: Record<string, number>) =>
+        Object.fromEntries(Object.entries(t).map(([k, v]) => [k.replace(/^[^:]+/, (id) => names.get(id) ?? id), v]));
+      return {
+        encrypted: room.encrypted,
+        safetyCode: await room.safetyCode(),
+        counts: counts ? { ...counts, decrypted: byName(counts.decrypted), dropped: byName(counts.dropped) } : null,
+      };
     },
   };
 }

@@ -35,6 +35,8 @@ export const ERROR_CODES = [
   'room-full',
   /** A locked call link (or one whose host removed you): knock (`room.knock`) and wait for the host. */
   'room-locked',
+  /** The server allows only end-to-end encrypted calls (E2EE=required) and this client cannot encrypt (no encoded transforms). */
+  'e2ee-required',
   /** The callee (or the caller) is already in a call. */
   'busy',
   /** A user cannot call themselves. */

@@ -38,6 +38,13 @@ const Secret = z.string().min(16).max(128);
  * SFU from the start, who receives their own streams back (docs/protocol.md, Echo rooms).
  */
 export const ECHO_ROOM_PREFIX = 'echo-';
+/**
+ * A device's end-to-end encryption identity key: an uncompressed P-256 public key (65 bytes),
+ * base64url without padding. The private half never leaves the browser (docs/e2ee.md).
+ */
+export const E2eePublicKey = z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'publicKey: a P-256 public key, 65 bytes in base64url');
+/** A sender's media key for one participant, encrypted to that participant's identity key: IV + ciphertext + tag. */
+export const WrappedKey = z.string().regex(/^[A-Za-z0-9_-]{40,128}$/, 'wrapped: 30–96 bytes in base64url');
 
 // ---------------------------------------------------------------------------------------------
 // Handshake (socket.io `auth` payload)
@@ -128,6 +135,8 @@ export const requestSchemas = {
     host: Secret.optional(),
     /** A locked call link: the ticket `room.admitted` gave you after the host let you in. */
     admission: Secret.optional(),
+    /** This device's end-to-end encryption identity key; without one, `E2EE=required` refuses the join (`e2ee-required`). */
+    publicKey: E2eePublicKey.optional(),
   }),
   /** Host of a call link: lock it (newcomers knock and wait in the lobby) or unlock it. */
   'room.lock': z.strictObject({ roomId: RoomId, locked: z.boolean() }),
@@ -185,6 +194,8 @@ export const requestSchemas = {
     .refine((s) => (s.description === undefined) !== (s.candidate === undefined), {
       message: 'exactly one of description or candidate',
     }),
+  /** End-to-end encryption: our media key `keyId`, encrypted to participant `to`'s identity key. Relayed as is. */
+  'e2ee.key': z.strictObject({ roomId: RoomId, to: Id, keyId: z.number().int().min(0).max(0xffff), wrapped: WrappedKey }),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -230,6 +241,8 @@ export interface RoomInfo {
   maxParticipants: number;
   /** Call links: the host locked it; newcomers knock and wait for the host. */
   locked: boolean;
+  /** Media is end-to-end encrypted: every participant has an identity key and the server allows it (E2EE). */
+  e2ee: boolean;
 }
 /** Someone waiting in a locked call link's lobby (shown to its hosts). */
 export interface LobbyEntryInfo {
@@ -265,6 +278,8 @@ export interface ParticipantInfo {
   joinedAt: number;
   /** A host of this call link (joined with its host secret). */
   host: boolean;
+  /** Their end-to-end encryption identity key (null: their browser cannot encrypt, or E2EE is off). */
+  publicKey: string | null;
 }
 /** `removed`: a host removed them. */
 export type LeaveReason = 'left' | 'disconnected' | 'removed';
@@ -300,6 +315,7 @@ export interface ResponseMap {
   'video.request': { requestId: string };
   'video.respond': { room: RoomInfo };
   'rtc.signal': Record<string, never>;
+  'e2ee.key': Record<string, never>;
   /** `routerId` names this SFU session: a different one after a reconnection means set up again. */
   'sfu.capabilities': { routerRtpCapabilities: ms.RtpCapabilities; routerId: string };
   'sfu.createTransport': TransportInfo;
@@ -352,6 +368,8 @@ export interface ServerEventMap {
     description?: z.infer<typeof SessionDescription>;
     candidate?: z.infer<typeof IceCandidate> | null;
   };
+  /** A participant's media key, encrypted to our identity key (`e2ee.key`). */
+  'e2ee.key': { roomId: string; from: string; keyId: number; wrapped: string };
   /** SFU: a new stream to receive (created paused: resume it once the consumer is set up). */
   'sfu.newConsumer': { roomId: string } & ConsumerInfo;
   'sfu.consumerClosed': { roomId: string; consumerId: string };

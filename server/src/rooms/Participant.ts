@@ -14,6 +14,8 @@ export class Participant {
   videoEnabled: boolean;
   /** A host of this call link (joined with its host secret). */
   host = false;
+  /** End-to-end encryption identity key (P-256, base64url); null if this client cannot encrypt. */
+  publicKey: string | null = null;
   socketId: string | null;
   /** The cluster node that holds the socket (multi-node deployments). */
   node: string | null;
@@ -33,6 +35,7 @@ export class Participant {
     const p = new Participant({ handle: s.handle, name: s.name }, s.name, s.socketId ?? '', s, s.node);
     Object.assign(p, { id: s.id, joinedAt: s.joinedAt, resumeSecret: s.resumeSecret });
     p.host = s.host;
+    p.publicKey = s.publicKey;
     p.socketId = s.socketId;
     return p;
   }
@@ -49,6 +52,7 @@ export class Participant {
       joinedAt: this.joinedAt,
       resumeSecret: this.resumeSecret,
       host: this.host,
+      publicKey: this.publicKey,
     };
   }
 
@@ -78,6 +82,7 @@ export class Participant {
       videoEnabled: this.videoEnabled,
       joinedAt: this.joinedAt,
       host: this.host,
+      publicKey: this.publicKey,
     };
   }
 

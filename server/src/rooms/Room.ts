@@ -19,7 +19,11 @@ export interface RoomOptions {
   admit?: (handle: string) => void;
   /** 1:1 call rooms: the only two handles that may enter (kept in snapshots). */
   allowed?: string[];
+  /** The server's end-to-end encryption policy (E2EE; default `required`). */
+  e2ee?: E2eeMode;
 }
+
+export type E2eeMode = 'required' | 'preferred' | 'off';
 
 const VIDEO_REQUEST_TTL_MS = 60_000;
 
@@ -52,8 +56,10 @@ export class Room {
   /** Handles a host removed: they must knock to come back, and cannot while the call is locked. */
   readonly removed = new Set<string>();
   readonly lobby = new Lobby();
+  readonly e2eeMode: E2eeMode;
 
   constructor(options: RoomOptions) {
+    this.e2eeMode = options.e2ee ?? 'required';
     this.id = options.id;
     this.kind = options.kind;
     this.media = options.media;
@@ -66,7 +72,14 @@ export class Room {
   }
 
   info(): RoomInfo {
-    return { id: this.id, kind: this.kind, media: this.media, mode: this.mode, maxParticipants: this.capacity, locked: this.locked };
+    return { id: this.id, kind: this.kind, media: this.media, mode: this.mode, maxParticipants: this.capacity, locked: this.locked, e2ee: this.e2ee };
+  }
+
+  /** Media here is end-to-end encrypted: the server allows it and everyone has an identity key. */
+  get e2ee(): boolean {
+    if (this.e2eeMode === 'off') return false;
+    for (const p of this.participants.values()) if (!p.publicKey) return false;
+    return true;
   }
 
   /** Voice calls hold more people than calls where someone has a camera on. */
@@ -146,8 +159,8 @@ export class Room {
   }
 
   /** A room taken over from another node: same participants, seats, resume secrets and SDP order. */
-  static fromSnapshot(s: RoomSnapshot): Room {
-    const room = new Room({ id: s.id, kind: s.kind, media: s.media, limits: s.limits, ...(s.allowed ? { allowed: s.allowed } : {}) });
+  static fromSnapshot(s: RoomSnapshot, e2ee: E2eeMode = 'required'): Room {
+    const room = new Room({ id: s.id, kind: s.kind, media: s.media, limits: s.limits, e2ee, ...(s.allowed ? { allowed: s.allowed } : {}) });
     room.mode = s.mode;
     room.hostSecret = s.hostSecret;
     room.locked = s.locked;

@@ -17,7 +17,7 @@ import {
 } from '../protocol/index.ts';
 import type { Notifier } from '../signaling/Notifier.ts';
 import { Participant } from './Participant.ts';
-import { Room, type RoomLimits, type RoomOptions } from './Room.ts';
+import { Room, type E2eeMode, type RoomLimits, type RoomOptions } from './Room.ts';
 import type { RoomSnapshot } from './RoomSnapshot.ts';
 
 export interface RoomManagerOptions {
@@ -27,6 +27,8 @@ export interface RoomManagerOptions {
   limits: RoomLimits | null;
   /** Rooms one connection may be in at once (ROOMS_PER_CONNECTION); echo rooms: one at a time. */
   roomsPerConnection: number;
+  /** End-to-end encryption policy (E2EE; default `required`). */
+  e2ee?: E2eeMode;
 }
 
 export type RoomManagerEvents = {
@@ -106,7 +108,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   restore(snapshot: RoomSnapshot, connected: (p: Participant) => boolean): Room {
     const existing = this.#rooms.get(snapshot.id);
     if (existing) return existing;
-    const room = Room.fromSnapshot(snapshot);
+    const room = Room.fromSnapshot(snapshot, this.options.e2ee);
     this.#rooms.set(room.id, room);
     for (const p of room.participants.values()) {
       this.emit('seat', p.handle, seatMarker(room, p), true);
@@ -119,6 +121,13 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   }
 
   join(user: UserInfo, socketId: string, req: RequestOf<'room.join'>, node: string | null = null): JoinResult {
+    // Echo rooms carry only your own test media back to you: nothing to keep from the server, so
+    // a client that cannot encrypt (the connectivity CLI) may still test the path.
+    if ((this.options.e2ee ?? 'required') === 'required' && !req.publicKey && !req.roomId.startsWith(ECHO_ROOM_PREFIX))
+      throw new SignalingError(
+        'e2ee-required',
+        'this server allows only end-to-end encrypted calls, and this browser cannot encrypt them (it lacks encoded transforms): use a current Chrome, Edge, Firefox or Safari',
+      );
     this.#checkHeld(socketId, req.roomId);
     let room = this.#rooms.get(req.roomId);
     let opened = false;
@@ -180,12 +189,16 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     const media = { audioMuted: req.media.audioMuted, videoEnabled: wantsVideo };
     const p = new Participant(user, req.name ?? user.name, socketId, media, node);
     p.host = host;
+    // With E2EE off nobody encrypts, so nobody's key is handed out.
+    p.publicKey = room.e2eeMode === 'off' ? null : (req.publicKey ?? null);
+    const wasEncrypted = room.e2ee;
     room.add(p);
     this.emit('seat', p.handle, seatMarker(room, p), true);
     const others = [...new Set(room.others(p.id).map((o) => o.handle))].filter((h) => h !== p.handle);
     if (others.length > 0) this.emit('met', p.handle, others);
     this.emit('changed', room);
     this.#broadcast(room, p.id, 'room.participantJoined', { roomId: room.id, participant: p.info() });
+    if (room.e2ee !== wasEncrypted) this.#broadcast(room, p.id, 'room.updated', { room: room.info() });
     if (host && room.lobby.size > 0) this.notifier.toSocket(socketId, 'room.lobby', { roomId: room.id, lobby: room.lobby.list() });
     return this.#joinResult(room, p);
   }
@@ -326,6 +339,15 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     });
   }
 
+  /** End-to-end encryption: relays a media key, encrypted to its recipient, as is. */
+  relayKey(socketId: string, req: RequestOf<'e2ee.key'>): void {
+    const { room, participant } = this.find(socketId, req.roomId);
+    const target = room.participants.get(req.to);
+    if (!target || target === participant) throw new SignalingError('unknown-participant', `no other participant ${req.to} in room ${room.id}`);
+    if (!target.socketId) throw new SignalingError('invalid-state', 'that participant is reconnecting; retry shortly');
+    this.notifier.toSocket(target.socketId, 'e2ee.key', { roomId: room.id, from: participant.id, keyId: req.keyId, wrapped: req.wrapped });
+  }
+
   requestVideo(socketId: string, roomId: string): string {
     const { room, participant } = this.find(socketId, roomId);
     if (room.participants.size < 2) throw new SignalingError('invalid-state', 'nobody else is in the call yet');
@@ -397,7 +419,7 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   }
 
   #open(options: RoomOptions): Room {
-    const room = new Room(options);
+    const room = new Room({ ...options, e2ee: this.options.e2ee ?? 'required' });
     this.#rooms.set(room.id, room);
     return room;
   }
@@ -413,10 +435,12 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
   }
 
   #removeParticipant(room: Room, p: Participant, reason: LeaveReason): void {
+    const wasEncrypted = room.e2ee;
     if (!room.remove(p.id)) return;
     this.emit('seat', p.handle, seatMarker(room, p), false);
     p.close();
     this.#broadcast(room, p.id, 'room.participantLeft', { roomId: room.id, participantId: p.id, reason });
+    if (room.participants.size > 0 && room.e2ee !== wasEncrypted) this.#broadcast(room, null, 'room.updated', { room: room.info() });
     // Nobody is left to answer the people waiting: tell them, rather than leave them hanging.
     if (p.host && room.hosts().length === 0) for (const e of room.lobby.drain()) this.notifier.toSocket(e.socketId, 'room.denied', { roomId: room.id });
     this.emit('participantLeft', room, p, reason);

@@ -17,6 +17,7 @@ export const ParticipantSnapshot = z.strictObject({
   joinedAt: z.number().int(),
   resumeSecret: z.string().max(64),
   host: z.boolean().default(false),
+  publicKey: z.string().max(128).nullable().default(null),
 });
 export type ParticipantSnapshot = z.infer<typeof ParticipantSnapshot>;
 

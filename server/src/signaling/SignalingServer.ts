@@ -114,6 +114,7 @@ export class SignalingServer {
       'video.request': (c, { roomId }) => ({ requestId: rooms.requestVideo(c.socketId, roomId) }),
       'video.respond': (c, p) => ({ room: rooms.respondVideo(c.socketId, p) }),
       'rtc.signal': (c, p) => (rooms.signal(c.socketId, p), {}),
+      'e2ee.key': (c, p) => (rooms.relayKey(c.socketId, p), {}),
       'sfu.capabilities': (c, p) => this.#sfu(c, 'sfu.capabilities', p),
       'sfu.createTransport': (c, p) => this.#sfu(c, 'sfu.createTransport', p),
       'sfu.connectTransport': (c, p) => this.#sfu(c, 'sfu.connectTransport', p),

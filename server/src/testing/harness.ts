@@ -19,6 +19,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       TURN_ENABLED: 'false',
       SFU_ENABLED: 'false',
       DATA_DIR: ':memory:',
+      // The protocol tests speak as clients without encoded transforms (socket.io-client, wrtc
+      // bots): they join unencrypted rooms. The E2EE tests set E2EE themselves.
+      E2EE: 'off',
       ...env,
     }),
   );

@@ -16,6 +16,7 @@ import { FrameChannel } from './FrameChannel.ts';
 import { RoomReporter } from './RoomReporter.ts';
 import { loadHostSecret, saveHostSecret } from '../signaling/hostSecrets.ts';
 import { browserMediaPaths } from '../rtc/browserMediaPaths.ts';
+import { callE2ee, E2EE_UNSUPPORTED } from '../e2ee/browserE2ee.ts';
 
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -145,7 +146,15 @@ export class EmbedApp {
     // With a token and no name option, the server uses the token's name.
     const name = opts.name ?? (opts.token ? undefined : 'Guest');
     const hostSecret = loadHostSecret(this.#roomId);
-    const room = (this.#room = new Room(signaling, this.#roomId, media, { name, ...(hostSecret ? { hostSecret } : {}) }, browserMediaPaths));
+    const e2ee = await callE2ee();
+    if (!e2ee) this.#channel!.event('error', { code: 'e2ee-unsupported', message: E2EE_UNSUPPORTED, fatal: false });
+    const room = (this.#room = new Room(
+      signaling,
+      this.#roomId,
+      media,
+      { name, ...(hostSecret ? { hostSecret } : {}), ...(e2ee ? { identity: e2ee.identity } : {}) },
+      browserMediaPaths(e2ee?.frames ?? null),
+    ));
     this.#reporter = new RoomReporter(room, (event, data) => this.#channel!.event(event, data));
     const controls = new Set(opts.controls.filter((c) => !(this.#voiceOnly && c === 'camera')));
     this.#view = new CallView(room, { title: 'Call', controls, onHangUp: () => void this.#leave('hangup') });

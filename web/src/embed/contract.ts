@@ -172,6 +172,11 @@ export const EMBED_ERROR_CODES = [
   'join-failed',
   /** Microphone or camera could not be opened; the call goes on without it. */
   'media-unavailable',
+  /**
+   * This browser cannot encrypt calls end to end (no encoded transforms). Not fatal by itself;
+   * a server with E2EE=required then refuses the join (`join-failed`, saying so).
+   */
+  'e2ee-unsupported',
   /** The command needs a joined call. */
   'not-joined',
   /** Video is not allowed yet in this voice call: use switchToVideo(). */

@@ -8,7 +8,8 @@ import { SignalingError, type IceServerInfo, type LobbyEntryInfo, type Participa
 import { Emitter } from '../lib/Emitter.ts';
 import { relayServersFor, type RelayTransport } from '../rtc/iceServers.ts';
 import { CallMedia } from './CallMedia.ts';
-import type { IceConfig, LocalTracks, MediaPaths, SignalingPort } from './ports.ts';
+import { RoomKeys } from '../e2ee/RoomKeys.ts';
+import type { FrameCounts, IceConfig, KeyAgreement, LocalTracks, MediaPaths, SignalingPort } from './ports.ts';
 import type { RemoteParticipant } from './RemoteParticipant.ts';
 
 /** Rejoin attempts while the service answers `unavailable` (about 20 s in all). */
@@ -40,6 +41,8 @@ export type RoomEvents = {
   error: [Error];
   /** A media path failed and is recovering by itself (an ICE restart, a new SFU session). */
   mediaFailure: [Error];
+  /** End-to-end encryption: who holds keys changed (so did the safety code), or it was turned on or off. */
+  encryptionChanged: [];
 };
 
 export interface RoomOptions {
@@ -50,6 +53,12 @@ export interface RoomOptions {
   relayTransport?: RelayTransport;
   /** Call links: the host secret we hold for this room (from `room.create` or an earlier join). */
   hostSecret?: string;
+  /**
+   * End-to-end encryption: this device's identity key, and the frame transforms the media paths
+   * put on every sender and receiver (`paths.frames`). Without it the join carries no identity
+   * key, which a server with E2EE=required refuses (`e2ee-required`).
+   */
+  identity?: KeyAgreement;
 }
 
 /** `M`: this device's tracks (the browser's LocalMedia, with device switching, in the app). */
@@ -67,8 +76,11 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
   #iceServers: IceServerInfo[] = [];
   #resume: { participantId: string; secret: string } | null = null;
   #unsubscribe: (() => void)[] = [];
+  #frames: MediaPaths['frames'];
   /** Our media to and from the others: P2P links, the SFU, the move between them. */
   readonly callMedia: CallMedia;
+  /** End-to-end encryption keys of this call (null without an identity or frame transforms). */
+  readonly keys: RoomKeys | null;
 
   /**
    * `paths` makes the media paths: the browser's (RTCPeerConnection, mediasoup-client) in the
@@ -82,6 +94,11 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     paths: MediaPaths,
   ) {
     super();
+    const frames = paths.frames ?? null;
+    this.keys = options.identity && frames ? new RoomKeys(signaling, id, options.identity, frames) : null;
+    this.keys?.on('changed', () => this.emit('encryptionChanged'));
+    this.keys?.on('error', (err) => console.warn('e2ee:', err.message));
+    this.#frames = frames;
     this.callMedia = new CallMedia(signaling, id, media, paths, () => this.#iceConfig());
     this.callMedia.on('activeSpeaker', (pid) => this.emit('activeSpeaker', pid));
     this.callMedia.on('failure', (err) => this.emit('mediaFailure', err));
@@ -106,6 +123,21 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
         throw e;
       }
     }
+  }
+
+  /** Media in this call is end-to-end encrypted (every participant encrypts, and the server allows it). */
+  get encrypted(): boolean {
+    return this.keys !== null && this.info?.e2ee === true;
+  }
+
+  /** Frames encrypted, decrypted and dropped so far (null without encryption). */
+  frameCounts(): Promise<FrameCounts> | null {
+    return this.#frames?.counts() ?? null;
+  }
+
+  /** The call's safety code (null when the call is not encrypted): compare it with the others'. */
+  async safetyCode(): Promise<string | null> {
+    return this.encrypted && this.keys ? this.keys.safetyCode() : null;
   }
 
   get isHost(): boolean {
@@ -164,6 +196,8 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     for (const p of this.participants.values()) p.close();
     this.participants.clear();
     this.callMedia.close();
+    this.keys?.close();
+    this.#frames?.close();
     this.media.off('changed', this.#onLocalMedia);
     this.#setState('left');
   }
@@ -222,6 +256,7 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
       ...(this.#resume ? { resume: this.#resume } : {}),
       ...(host ? { host } : {}),
       ...(this.#admission ? { admission: this.#admission } : {}),
+      ...(this.keys ? { publicKey: this.keys.publicKey } : {}),
     });
     this.#admission = null;
     if (res.hostSecret) this.hostSecret = res.hostSecret;
@@ -230,6 +265,8 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     this.#resume = { participantId: res.self.id, secret: res.resumeSecret };
     this.self = res.self;
     this.#setInfo(res.room);
+    // A fresh media key for whoever is here now (also after a rejoin: keys sent meanwhile may be lost).
+    this.keys?.start(res.self, res.participants, res.room.e2ee);
     if (!res.self.videoEnabled && this.media.video) await this.media.setVideoEnabled(false);
     const hadSfu = this.callMedia.sfu !== null;
     if (res.room.mode === 'sfu') this.callMedia.useSfu();
@@ -278,6 +315,7 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
         mine((p) => {
           const rp = this.participants.get(p.participant.id);
           if (!rp) return;
+          this.keys?.updated(p.participant);
           rp.update(p.participant);
           this.emit('participantUpdated', rp);
         }),
@@ -358,6 +396,7 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
 
   #addParticipant(info: ParticipantInfo, initiator: boolean): void {
     if (this.participants.has(info.id) || info.id === this.self?.id) return;
+    this.keys?.joined(info);
     const rp = this.callMedia.add(info, initiator);
     this.participants.set(info.id, rp);
     this.emit('participantJoined', rp);
@@ -367,6 +406,7 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     const rp = this.participants.get(id);
     if (!rp) return;
     this.participants.delete(id);
+    this.keys?.left(id);
     this.callMedia.remove(id);
     this.emit('participantLeft', rp);
     rp.close();
@@ -394,7 +434,12 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
   }
 
   #setInfo(info: RoomInfo): void {
+    const encryptionChanged = this.info !== null && this.info.e2ee !== info.e2ee;
     this.info = info;
+    if (encryptionChanged) {
+      this.keys?.setEncrypted(info.e2ee);
+      this.emit('encryptionChanged');
+    }
     this.emit('roomUpdated', info);
   }
 

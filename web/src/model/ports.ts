@@ -117,6 +117,51 @@ export interface PeerLinkPort {
   on(event: 'state', fn: (state: RTCPeerConnectionState) => void): () => void;
 }
 
+/**
+ * Where end-to-end encryption keys go and frames are transformed: the frame-transform worker in
+ * the browser (e2ee/FrameTransforms.ts). The model decides keys; this applies them.
+ */
+export interface FrameKeys {
+  /** Encrypt what we send and decrypt what we receive (true), or pass frames through (a room that is not encrypted). */
+  setEnabled(on: boolean): void;
+  /** Our media key: frames from now on are sent under `kid`. */
+  setSendKey(kid: number, key: Uint8Array): void;
+  /** A participant's media key (ours too: the echo room sends our frames back to us). */
+  addReceiveKey(participantId: string, kid: number, key: Uint8Array): void;
+  /** They left: forget their keys. */
+  removeParticipant(participantId: string): void;
+  /** What happened to frames so far (the "encrypted" indicator, tests). */
+  counts(): Promise<FrameCounts>;
+  /** The call is over: stop the worker. */
+  close(): void;
+}
+
+/**
+ * Frames handled so far. `encrypted` by kind; `decrypted` by `participant:kind`; `dropped` by
+ * `kind` (send: no key yet) or `participant:kind:reason` (receive: no-key, auth, malformed).
+ */
+export interface FrameCounts {
+  encrypted: Record<string, number>;
+  decrypted: Record<string, number>;
+  dropped: Record<string, number>;
+  /** Transforms started on senders and on receivers. */
+  senders: number;
+  receivers: number;
+}
+
+/** The frame transforms the media paths put on every sender and receiver. */
+export interface FrameTransforms extends FrameKeys {
+  attachSender(sender: RTCRtpSender, kind: 'audio' | 'video'): void;
+  attachReceiver(receiver: RTCRtpReceiver, participantId: string, kind: 'audio' | 'video'): void;
+}
+
+/** This device's identity key, for wrapping media keys to others (e2ee/Identity.ts). */
+export interface KeyAgreement {
+  readonly publicKey: string;
+  wrap(mediaKey: Uint8Array, recipient: string, roomId: string, keyId: number): Promise<string>;
+  unwrap(wrapped: string, sender: string, roomId: string, keyId: number): Promise<Uint8Array>;
+}
+
 export interface IceConfig {
   iceServers: IceServerInfo[];
   iceTransportPolicy: RTCIceTransportPolicy | undefined;
@@ -124,6 +169,8 @@ export interface IceConfig {
 
 /** Makes the media paths and streams the model uses. */
 export interface MediaPaths {
+  /** End-to-end encryption of this call's frames (null: not encrypting). */
+  readonly frames?: FrameTransforms | null;
   p2p(signaling: SignalingPort, roomId: string, media: LocalTracks, ice: IceConfig): MediaPath;
   sfu(signaling: SignalingPort, roomId: string, media: LocalTracks, ice: IceConfig): MediaPath;
   /** An empty stream that a remote participant's tracks are collected in. */

@@ -9,6 +9,7 @@
 import type { ServerEventMap } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
 import type {
+  FrameTransforms,
   IceConfig,
   LocalTracks,
   MediaPath,
@@ -38,6 +39,8 @@ export class P2PPath extends Emitter<MediaPathEvents> implements MediaPath {
     private readonly media: LocalTracks,
     private readonly ice: IceConfig,
     private readonly createLink: (options: PeerLinkOptions) => PeerLinkPort,
+    /** End-to-end encryption: frame transforms for every link. */
+    private readonly frames?: FrameTransforms,
   ) {
     super();
   }
@@ -60,6 +63,7 @@ export class P2PPath extends Emitter<MediaPathEvents> implements MediaPath {
       iceServers: this.ice.iceServers,
       ...(this.ice.iceTransportPolicy ? { iceTransportPolicy: this.ice.iceTransportPolicy } : {}),
       send: (signal) => this.signaling.request('rtc.signal', { roomId: this.roomId, to: participantId, ...signal }).then(() => undefined),
+      ...(this.frames ? { frames: this.frames } : {}),
     });
     const link: Link = { peer, tracks: new Map() };
     this.#links.set(participantId, link);

@@ -5,6 +5,7 @@
  */
 import type { IceServerInfo, ServerEventMap } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
+import type { FrameTransforms } from '../model/ports.ts';
 import { applyCodecPreferences } from './codecs.ts';
 
 export type OutgoingSignal =
@@ -20,6 +21,8 @@ export interface PeerLinkOptions {
   iceServers: IceServerInfo[];
   iceTransportPolicy?: RTCIceTransportPolicy;
   send: (signal: OutgoingSignal) => Promise<void>;
+  /** End-to-end encryption: a frame transform on every sender and receiver, set before any media flows. */
+  frames?: FrameTransforms | undefined;
 }
 
 export type PeerLinkEvents = {
@@ -35,6 +38,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   readonly remoteId: string;
   readonly #polite: boolean;
   readonly #send: PeerLinkOptions['send'];
+  readonly #frames: FrameTransforms | undefined;
   #local: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null; stream: MediaStream } = {
     audio: null,
     video: null,
@@ -53,6 +57,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.remoteId = options.remoteId;
     this.#polite = options.polite;
     this.#send = options.send;
+    this.#frames = options.frames;
     this.pc = new RTCPeerConnection({
       iceServers: options.iceServers as RTCIceServer[],
       iceTransportPolicy: options.iceTransportPolicy ?? 'all',
@@ -64,7 +69,10 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       const c = candidate?.toJSON();
       void this.#send({ candidate: c ? { ...c, candidate: c.candidate ?? '' } : null }).catch(() => {});
     };
-    this.pc.ontrack = ({ track }) => this.emit('track', track);
+    this.pc.ontrack = ({ track, transceiver }) => {
+      this.#transform(transceiver);
+      this.emit('track', track);
+    };
     this.pc.onconnectionstatechange = () => this.#onConnectionState();
     if (options.initiator) {
       this.pc.addTransceiver('audio', { direction: 'sendrecv' });
@@ -158,9 +166,18 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     }
   }
 
+  /** Frame encryption on both sides of a transceiver (once; before it carries media). */
+  #transform(t: RTCRtpTransceiver): void {
+    if (!this.#frames) return;
+    const kind = t.receiver.track.kind as 'audio' | 'video';
+    this.#frames.attachSender(t.sender, kind);
+    this.#frames.attachReceiver(t.receiver, this.remoteId, kind);
+  }
+
   #syncSenders(): void {
     for (const t of this.pc.getTransceivers()) {
       if (t.currentDirection === 'stopped' || t.direction === 'stopped') continue;
+      this.#transform(t);
       const kind = t.receiver.track.kind as 'audio' | 'video';
       const track = this.#local[kind];
       if (t.sender.track !== track) void t.sender.replaceTrack(track).catch((err) => console.warn('replaceTrack failed', err));

@@ -8,7 +8,7 @@
 import { Device, type types } from 'mediasoup-client';
 import type { ConsumerInfo, IceServerInfo } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
-import type { LocalTracks, MediaPath, MediaPathEvents, ReceivedStream, SignalingPort, StatsSource } from '../model/ports.ts';
+import type { FrameTransforms, LocalTracks, MediaPath, MediaPathEvents, ReceivedStream, SignalingPort, StatsSource } from '../model/ports.ts';
 import { statsEntries, type StatsEntry } from './stats.ts';
 
 export type Source = 'mic' | 'camera';
@@ -36,6 +36,8 @@ export interface SfuSessionOptions {
   opus?: { dtx: boolean; fec: boolean };
   /** Extra RTCConfiguration of the receive transport (mediasoup-client `additionalSettings`). */
   recvSettings?: Partial<RTCConfiguration>;
+  /** End-to-end encryption: a frame transform on every producer's sender and consumer's receiver, set before media flows. */
+  frames?: FrameTransforms | undefined;
 }
 
 /** A stream we receive through the SFU. */
@@ -89,7 +91,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     this.#off.push(
       signaling.onEvent(
         'sfu.newConsumer',
-        mine((info) => void this.#consume(info)),
+        mine((info) => this.#consumeInBackground(info)),
       ),
       signaling.onEvent(
         'sfu.consumerClosed',
@@ -296,7 +298,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     this.#recv = recv;
 
     await req('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities });
-    for (const info of this.#pending.splice(0)) void this.#consume({ ...info, roomId });
+    for (const info of this.#pending.splice(0)) this.#consumeInBackground({ ...info, roomId });
     await this.syncProducers();
   }
 
@@ -327,6 +329,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
             codecOptions: { opusDtx: this.options.opus?.dtx ?? true, opusFec: this.options.opus?.fec ?? true },
             appData: { source },
             stopTracks: false,
+            onRtpSender: (sender) => this.options.frames?.attachSender(sender, 'audio'),
           })
         : await send.produce({
             track,
@@ -334,6 +337,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
             codec: this.#videoCodec(),
             appData: { source },
             stopTracks: false,
+            onRtpSender: (sender) => this.options.frames?.attachSender(sender, 'video'),
           });
     this.#producers.set(source, produced);
   }
@@ -354,6 +358,16 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     if (entry) entry.serverPaused = paused;
   }
 
+  /**
+   * A consumer set up in the background. It fails when the session is torn down meanwhile (a
+   * reset, a new seat, leaving): reported, never thrown (a bot's Node process would die of it).
+   */
+  #consumeInBackground(info: ConsumerInfo & { roomId: string }): void {
+    this.#consume(info).catch((err: unknown) => {
+      if (!this.#closed) this.emit('failure', new Error(`receiving ${info.kind} of ${info.participantId}: ${(err as Error).message}`));
+    });
+  }
+
   async #consume(info: ConsumerInfo & { roomId: string }): Promise<void> {
     const recv = this.#recv;
     if (!recv) {
@@ -366,6 +380,8 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
       producerId: info.producerId,
       kind: info.kind,
       rtpParameters: info.rtpParameters,
+      // Before the answer is applied: a transform set later never sees the frames (Chromium).
+      onRtpReceiver: (receiver) => this.options.frames?.attachReceiver(receiver, info.participantId, info.kind),
     });
     if (this.#closed || recv !== this.#recv) return consumer.close();
     const entry: ConsumerEntry = { consumer, info, serverPaused: info.paused, participantId: info.participantId, layer: null };

@@ -19,6 +19,7 @@ import { h, replaceChildren, toast } from './dom.ts';
 import { HomeView, rememberRecent } from './HomeView.ts';
 import { Ringtone } from './Ringtone.ts';
 import { browserMediaPaths } from '../rtc/browserMediaPaths.ts';
+import { callE2ee, E2EE_UNSUPPORTED } from '../e2ee/browserE2ee.ts';
 import { installTestHook } from '../testHook.ts';
 
 const END_TEXT: Record<CallEndReason, string> = {
@@ -198,7 +199,7 @@ export class App {
   async #joinLink(roomId: string, opts: { name?: string; video: boolean; media?: LocalMedia }): Promise<void> {
     const media = opts.media ?? this.#newMedia();
     if (!opts.media) await media.start(opts.video);
-    const room = this.#newRoom(roomId, media, opts.name);
+    const room = await this.#newRoom(roomId, media, opts.name);
     const view = new CallView(room, {
       title: 'Call',
       shareUrl: `${location.origin}/call/${roomId}`,
@@ -230,7 +231,9 @@ export class App {
             ? 'You were not let in'
             : code === 'room-locked'
               ? 'This call is locked'
-              : 'Could not join';
+              : code === 'e2ee-required'
+                ? 'This call must be encrypted'
+                : 'Could not join';
       this.#showMessage(title, err instanceof Error ? err.message : String(err));
     }
   }
@@ -251,7 +254,7 @@ export class App {
       this.#showMessage(busy ? END_TEXT.busy : 'Call failed', err instanceof Error ? err.message : String(err));
       return;
     }
-    const room = this.#newRoom(call.roomId, media);
+    const room = await this.#newRoom(call.roomId, media);
     const view = new CallView(room, { title: `${video ? 'Video' : 'Voice'} call with ${handle}`, onHangUp: () => void this.#hangUp() });
     view.setStatus(call.state === 'ringing' ? 'Ringing…' : 'Calling…');
     this.#show(view);
@@ -289,7 +292,7 @@ export class App {
       return;
     }
     rememberRecent(call.from.handle);
-    const room = this.#newRoom(roomId, media);
+    const room = await this.#newRoom(roomId, media);
     this.#show(new CallView(room, { title: `${call.video ? 'Video' : 'Voice'} call with ${call.from.name}`, onHangUp: () => void this.#hangUp() }));
     await room.join().catch((err) => toast(String(err)));
   }
@@ -357,9 +360,12 @@ export class App {
     return this.#media;
   }
 
-  #newRoom(roomId: string, media: LocalMedia, name?: string): Room<LocalMedia> {
+  /** A Room for this call, end-to-end encrypted where the browser can (else it joins without a key, and a server that requires encryption says so). */
+  async #newRoom(roomId: string, media: LocalMedia, name?: string): Promise<Room<LocalMedia>> {
     this.#room?.close();
     const relay = this.#params.get('relay');
+    const e2ee = await callE2ee();
+    if (!e2ee) toast(E2EE_UNSUPPORTED);
     this.#room = new Room(
       this.#signaling!,
       roomId,
@@ -369,8 +375,9 @@ export class App {
         iceTransportPolicy: relay === '1' || this.#relayOnly ? 'relay' : 'all',
         relayTransport: relay === 'udp' || relay === 'tcp' || relay === 'tls' ? relay : undefined,
         hostSecret: loadHostSecret(roomId),
+        ...(e2ee ? { identity: e2ee.identity } : {}),
       },
-      browserMediaPaths,
+      browserMediaPaths(e2ee?.frames ?? null),
     );
     return this.#room;
   }

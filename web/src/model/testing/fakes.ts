@@ -249,10 +249,11 @@ export function participant(name: string, over: Partial<ParticipantInfo> = {}): 
     videoEnabled: false,
     joinedAt: 0,
     host: false,
+    publicKey: null,
     ...over,
   };
 }
 
 export function roomInfo(over: Partial<RoomInfo> = {}): RoomInfo {
-  return { id: 'team', kind: 'link', media: 'audio', mode: 'p2p', maxParticipants: 32, locked: false, ...over };
+  return { id: 'team', kind: 'link', media: 'audio', mode: 'p2p', maxParticipants: 32, locked: false, e2ee: false, ...over };
 }

@@ -1,0 +1,74 @@
+/**
+ * End-to-end encrypted calls in Chromium, against the real server with its default E2EE=required:
+ * every page encrypts what it sends and decrypts what it receives in a frame-transform worker,
+ * and still decodes H.264 and Opus from everyone; the safety code is the same on every page.
+ */
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import { closePeople, expectMediaFlowing, person, snapshot } from './media.ts';
+import type {} from '../../web/src/testHook.ts';
+
+test.afterEach(closePeople);
+
+const status = (page: Page) => page.getByTestId('call-status');
+const e2ee = (page: Page) => page.evaluate(() => window.callwire!.e2ee());
+
+async function join(browser: Browser, room: string, names: string[]): Promise<Page[]> {
+  const pages: Page[] = [];
+  for (const name of names) {
+    const page = await person(browser);
+    await page.goto(`/call/${room}?name=${name}&res=320x240`);
+    pages.push(page);
+  }
+  for (const page of pages) await expect(status(page)).toHaveText('Connected', { timeout: 30_000 });
+  return pages;
+}
+
+/** Every other person's audio and video passed through this page's decrypting transform. */
+async function expectDecryptsEveryone(page: Page, others: string[]): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const { counts } = await e2ee(page);
+        return others.every((o) => (counts?.decrypted[`${o}:audio`] ?? 0) > 20 && (counts?.decrypted[`${o}:video`] ?? 0) > 10);
+      },
+      { timeout: 20_000, message: 'frames from everyone decrypted' },
+    )
+    .toBe(true);
+}
+
+test('1:1 call link: both pages encrypt and decrypt every frame, decode H.264 and Opus, and show the same safety code', async ({ browser }) => {
+  const pages = await join(browser, `e2ee-p2p-${Date.now()}`, ['Ann', 'Ben']);
+  const codes: string[] = [];
+  for (const [i, page] of pages.entries()) {
+    const state = await e2ee(page);
+    expect(state.encrypted).toBe(true);
+    expect(state.counts!.senders, 'a transform on both senders').toBeGreaterThanOrEqual(2);
+    expect(state.counts!.receivers, 'a transform on both receivers').toBeGreaterThanOrEqual(2);
+    await expectDecryptsEveryone(page, [i === 0 ? 'Ben' : 'Ann']);
+    const s = await expectMediaFlowing(page, { video: true });
+    expect(s.inVideoCodecs).toEqual(['video/H264']);
+    expect(s.inAudioCodec).toBe('audio/opus');
+    codes.push(state.safetyCode!);
+  }
+  expect(codes[0]).toMatch(/^(\d{5} ){11}\d{5}$/);
+  expect(codes[1]).toBe(codes[0]);
+});
+
+test('three people on the SFU: every page decrypts everyone and decodes H.264 and Opus from both others', async ({ browser }) => {
+  const names = ['Ann', 'Ben', 'Cat'];
+  const pages = await join(browser, `e2ee-sfu-${Date.now()}`, names);
+  for (const page of pages) await expect.poll(() => page.evaluate(() => window.callwire!.mode()), { timeout: 15_000 }).toBe('sfu');
+  const codes = new Set<string>();
+  for (const [i, page] of pages.entries()) {
+    await expect.poll(async () => (await snapshot(page)).inVideoStreams, { timeout: 30_000 }).toBe(2);
+    await expectDecryptsEveryone(
+      page,
+      names.filter((_, j) => j !== i),
+    );
+    const s = await expectMediaFlowing(page, { video: true });
+    expect(s.inVideoCodecs).toEqual(['video/H264', 'video/H264']);
+    expect(s.inAudioCodec).toBe('audio/opus');
+    codes.add((await e2ee(page)).safetyCode!);
+  }
+  expect(codes.size, 'one safety code for the whole call').toBe(1);
+});

@@ -1,0 +1,171 @@
+/**
+ * The key schedule of one end-to-end encrypted room. Each participant encrypts what it sends
+ * under a random media key of its own (SFrame base key, 128 bits) and sends that key to every
+ * other participant, wrapped to their identity key (`e2ee.key`); the server relays it without
+ * being able to open it.
+ *
+ * A new media key on every change of who is in the room:
+ * - someone joins: they get only the new key, so they cannot decrypt what was sent before. The
+ *   others get it too; we switch to it after `switchDelayMs`, so it reached them first (they keep
+ *   the previous key meanwhile: no frame is lost).
+ * - someone leaves: they never get the new key, and we switch at once, so they cannot decrypt
+ *   what follows. Frames under the new key that arrive before the key itself are dropped: that
+ *   gap (about one signaling round trip) is the only cost, measured in docs/benchmarks.md.
+ *
+ * Runs with ports only (signaling, identity, frame keys), so its tests use fakes.
+ */
+import { SignalingError, type ParticipantInfo } from '@protocol';
+import { Emitter } from '../lib/Emitter.ts';
+import type { FrameKeys, KeyAgreement, SignalingPort } from '../model/ports.ts';
+import { safetyCode } from './Identity.ts';
+
+const KEY_BYTES = 16;
+/** Key ids run 0..65535 (the protocol's range), then wrap: old ones are long gone by then. */
+const KID_RANGE = 0x10000;
+/** A key to someone who is reconnecting: tried again a few times, a second apart. */
+const DELIVERY_ATTEMPTS = 5;
+
+export type RoomKeysEvents = {
+  /** The people (and so the safety code) changed. */
+  changed: [];
+  /** A key could not be delivered or opened. */
+  error: [Error];
+};
+
+export interface RoomKeysOptions {
+  /** How long after handing out a key for a newcomer we start sending under it (default 500 ms). */
+  switchDelayMs?: number;
+}
+
+export class RoomKeys extends Emitter<RoomKeysEvents> {
+  #selfId: string | null = null;
+  /** Participants' identity keys, by participant id. */
+  readonly #keys = new Map<string, string>();
+  #kid = Math.floor(Math.random() * KID_RANGE);
+  #current: { kid: number; key: Uint8Array } | null = null;
+  #switchTimer: ReturnType<typeof setTimeout> | null = null;
+  #off: (() => void)[] = [];
+  #closed = false;
+
+  constructor(
+    private readonly signaling: SignalingPort,
+    private readonly roomId: string,
+    private readonly identity: KeyAgreement,
+    private readonly frames: FrameKeys,
+    private readonly options: RoomKeysOptions = {},
+  ) {
+    super();
+    this.#off.push(
+      signaling.onEvent('e2ee.key', (m) => {
+        if (m.roomId === roomId && !this.#closed) void this.#receive(m.from, m.keyId, m.wrapped);
+      }),
+    );
+  }
+
+  get publicKey(): string {
+    return this.identity.publicKey;
+  }
+
+  /** The current media key id we send under (tests). */
+  get sendKid(): number | null {
+    return this.#current?.kid ?? null;
+  }
+
+  /** After (re)joining: who is there, and whether the room is encrypted. A fresh key for all of them. */
+  start(self: ParticipantInfo, participants: ParticipantInfo[], encrypted: boolean): void {
+    this.#selfId = self.id;
+    this.#keys.clear();
+    for (const p of participants) if (p.publicKey) this.#keys.set(p.id, p.publicKey);
+    this.frames.setEnabled(encrypted);
+    this.#rekey(true);
+    this.emit('changed');
+  }
+
+  setEncrypted(encrypted: boolean): void {
+    this.frames.setEnabled(encrypted);
+  }
+
+  joined(p: ParticipantInfo): void {
+    if (!p.publicKey || p.id === this.#selfId || this.#keys.get(p.id) === p.publicKey) return;
+    this.#keys.set(p.id, p.publicKey);
+    this.#rekey(false);
+    this.emit('changed');
+  }
+
+  /** Their identity key changed (it should not): the safety code shows it. */
+  updated(p: ParticipantInfo): void {
+    if (!p.publicKey || this.#keys.get(p.id) === p.publicKey) return;
+    this.#keys.set(p.id, p.publicKey);
+    this.#rekey(true);
+    this.emit('changed');
+  }
+
+  left(participantId: string): void {
+    if (!this.#keys.delete(participantId)) return;
+    this.frames.removeParticipant(participantId);
+    this.#rekey(true);
+    this.emit('changed');
+  }
+
+  /** The call's safety code: ours and everyone's identity keys. */
+  safetyCode(): Promise<string> {
+    return safetyCode([this.identity.publicKey, ...this.#keys.values()]);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#switchTimer) clearTimeout(this.#switchTimer);
+    for (const off of this.#off.splice(0)) off();
+    this.removeAllListeners();
+  }
+
+  /** A new media key, handed to everyone; `now`: send under it at once (someone left). */
+  #rekey(now: boolean): void {
+    if (this.#closed || !this.#selfId) return;
+    this.#kid = (this.#kid + 1) % KID_RANGE;
+    const next = { kid: this.#kid, key: crypto.getRandomValues(new Uint8Array(KEY_BYTES)) };
+    // We receive our own frames in an echo room.
+    this.frames.addReceiveKey(this.#selfId, next.kid, next.key);
+    for (const [id, publicKey] of this.#keys) void this.#deliver(id, publicKey, next.kid, next.key);
+    if (this.#switchTimer) clearTimeout(this.#switchTimer);
+    this.#switchTimer = null;
+    const use = () => {
+      this.#current = next;
+      this.frames.setSendKey(next.kid, next.key);
+    };
+    // The very first key is used at once: nobody has an older one to bridge the gap.
+    if (now || !this.#current) use();
+    else this.#switchTimer = setTimeout(use, this.options.switchDelayMs ?? 500);
+  }
+
+  async #deliver(to: string, publicKey: string, kid: number, key: Uint8Array): Promise<void> {
+    try {
+      const wrapped = await this.identity.wrap(key, publicKey, this.roomId, kid);
+      for (let attempt = 1; ; attempt++) {
+        if (this.#closed || this.#keys.get(to) !== publicKey) return;
+        try {
+          await this.signaling.request('e2ee.key', { roomId: this.roomId, to, keyId: kid, wrapped });
+          return;
+        } catch (err) {
+          if (!(err instanceof SignalingError) || err.code !== 'invalid-state' || attempt >= DELIVERY_ATTEMPTS) throw err;
+          await new Promise((r) => setTimeout(r, 1_000));
+        }
+      }
+    } catch (err) {
+      this.emit('error', new Error(`could not give ${to} our media key: ${(err as Error).message}`));
+    }
+  }
+
+  async #receive(from: string, kid: number, wrapped: string): Promise<void> {
+    const publicKey = this.#keys.get(from);
+    if (!publicKey) return;
+    try {
+      const key = await this.identity.unwrap(wrapped, publicKey, this.roomId, kid);
+      if (!this.#closed && this.#keys.get(from) === publicKey) this.frames.addReceiveKey(from, kid, key);
+    } catch {
+      // Someone (the server?) sent a key that was not wrapped for us by that participant.
+      this.emit('error', new Error(`a media key said to be from ${from} did not open with their identity key: ignored`));
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The frame-transform worker: every sender's and receiver's encoded frames pass through here
+ * (`RTCRtpScriptTransform`), off the main thread. Keys arrive by message from FrameTransforms;
+ * counts of what happened go back on request (the app's "encrypted" indicator and the tests).
+ */
+import { codecOf, FrameCrypto, type FrameInfo } from './FrameCrypto.ts';
+import type { TransformOptions, WorkerCounts, WorkerMessage } from './workerProtocol.ts';
+
+// The worker's global scope, as far as we use it (the project compiles with the DOM library).
+declare const self: {
+  onmessage: ((event: MessageEvent<WorkerMessage>) => void) | null;
+  postMessage(message: unknown): void;
+  onrtctransform: ((event: { transformer: RTCRtpScriptTransformer }) => void) | null;
+};
+
+interface RTCRtpScriptTransformer {
+  readonly readable: ReadableStream<EncodedFrame>;
+  readonly writable: WritableStream<EncodedFrame>;
+  readonly options: TransformOptions;
+}
+interface EncodedFrame {
+  data: ArrayBuffer;
+  readonly type?: 'key' | 'delta' | 'empty';
+  getMetadata(): { mimeType?: string };
+}
+
+const frames = new FrameCrypto();
+let enabled = true;
+const counts: WorkerCounts = { encrypted: {}, decrypted: {}, dropped: {}, senders: 0, receivers: 0 };
+const bump = (table: Record<string, number>, key: string) => (table[key] = (table[key] ?? 0) + 1);
+// Keys are derived asynchronously: apply them in the order they were sent.
+let keyQueue: Promise<void> = Promise.resolve();
+
+self.onmessage = (event: MessageEvent<WorkerMessage>) => {
+  const m = event.data;
+  if (m.type === 'enable') enabled = m.on;
+  else if (m.type === 'sendKey') keyQueue = keyQueue.then(() => frames.setSendKey(m.kid, m.key));
+  else if (m.type === 'recvKey') keyQueue = keyQueue.then(() => frames.addReceiveKey(m.participantId, m.kid, m.key));
+  else if (m.type === 'remove') keyQueue = keyQueue.then(() => frames.removeParticipant(m.participantId));
+  else if (m.type === 'counts') self.postMessage({ type: 'counts', id: m.id, counts });
+};
+
+self.onrtctransform = ({ transformer }) => {
+  const { side, kind, participantId } = transformer.options;
+  const label = side === 'send' ? kind : `${participantId}:${kind}`;
+  if (side === 'send') counts.senders++;
+  else counts.receivers++;
+  const transform = new TransformStream<EncodedFrame, EncodedFrame>({
+    async transform(frame, controller) {
+      if (!enabled) return controller.enqueue(frame);
+      const data = new Uint8Array(frame.data);
+      const info: FrameInfo = { kind, codec: codecOf(frame.getMetadata().mimeType, kind, data), keyframe: frame.type === 'key' };
+      if (side === 'send') {
+        const sealed = await frames.encrypt(data, info);
+        // Never in the clear: a frame we cannot encrypt (no key yet) is not sent.
+        if (!sealed) return void bump(counts.dropped, label);
+        frame.data = sealed.slice().buffer;
+        bump(counts.encrypted, label);
+      } else {
+        const opened = await frames.decrypt(participantId ?? '', data, info);
+        if (!opened.ok) return void bump(counts.dropped, `${label}:${opened.reason}`);
+        frame.data = opened.data.slice().buffer;
+        bump(counts.decrypted, label);
+      }
+      controller.enqueue(frame);
+    },
+  });
+  void transformer.readable.pipeThrough(transform).pipeTo(transformer.writable);
+};
