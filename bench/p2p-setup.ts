@@ -2,7 +2,7 @@
  * P2P call setup time: the callee presses Accept → the first remote video frame is presented
  * (requestVideoFrameCallback), on both sides, in Debian Chromium on loopback.
  *
- *   sh scripts/netns.sh npx tsx bench/p2p-setup.ts [--runs 20]
+ *   sh scripts/netns.sh npx tsx bench/p2p-setup.ts [--runs 20] [--e2ee required|off]
  *
  * Starts its own server on a free loopback port; every run is a fresh call between the same two
  * signed-up people, so page load and sign-up are not part of the number.
@@ -14,6 +14,9 @@ import { CHROMIUM_ARGS } from '../playwright.config.ts';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 10);
 if (!Number.isInteger(runs) || runs < 1 || runs > 200) throw new Error('--runs must be 1..200');
+/** The server's E2EE policy: `required` (default, frames encrypted) or `off` (no transforms at all). */
+const e2ee = process.argv.includes('--e2ee') ? process.argv[process.argv.indexOf('--e2ee') + 1] : 'required';
+if (e2ee !== 'required' && e2ee !== 'off') throw new Error('--e2ee must be required or off');
 
 /**
  * Marks (epoch ms, sub-ms) of the Accept click and of the first presented remote frame.
@@ -35,7 +38,8 @@ const INSTRUMENT = `
 `;
 
 async function main(): Promise<void> {
-  const server = new CallwireServer(loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' }));
+  const server = new CallwireServer(loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', E2EE: e2ee }));
+  console.log(`end-to-end encryption: ${e2ee}`);
   await server.start();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const open = async (name: string) => {

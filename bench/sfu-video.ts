@@ -6,11 +6,12 @@
  *     original person's video as seen by the other.
  *  3. server CPU for an 8-person 320x240 video call (8 Chromium pages), 20 s.
  *
- *   sh scripts/netns.sh npx tsx bench/sfu-video.ts [--runs 10] [--escalations 5] [--people 8]
+ *   sh scripts/netns.sh npx tsx bench/sfu-video.ts [--runs 10] [--escalations 5] [--people 8] [--e2ee required|off]
  */
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { CallwireServer } from '../server/src/CallwireServer.ts';
 import { loadConfig } from '../server/src/config.ts';
+import { readdirSync, readFileSync } from 'node:fs';
 import { CHROMIUM_ARGS } from '../playwright.config.ts';
 
 const arg = (name: string, def: number, max: number) => {
@@ -22,6 +23,9 @@ const arg = (name: string, def: number, max: number) => {
 const RUNS = arg('runs', 10, 50);
 const ESCALATIONS = arg('escalations', 5, 20);
 const PEOPLE = arg('people', 8, 8);
+/** The server's E2EE policy: `required` (default, frames encrypted) or `off` (no transforms at all). */
+const E2EE = process.argv.includes('--e2ee') ? process.argv[process.argv.indexOf('--e2ee') + 1] : 'required';
+if (E2EE !== 'required' && E2EE !== 'off') throw new Error('--e2ee must be required or off');
 
 /** Plain JS (tsx would inject helpers the page lacks): frame times per remote tile, and the Join click. */
 const CLOCK = `
@@ -68,7 +72,7 @@ const poll = async <T>(fn: () => Promise<T | null | undefined>, ms: number, what
 
 async function main(): Promise<void> {
   const server = new CallwireServer(
-    loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', SFU_RTC_PORT: '40800' }),
+    loadConfig({ DATA_DIR: ':memory:', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', TURN_ENABLED: 'false', SFU_RTC_PORT: '40800', E2EE }),
   );
   await server.start();
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -150,8 +154,10 @@ async function main(): Promise<void> {
   const workers = server.sfu!.pool.slots.map((s) => s.worker);
   const before = await Promise.all(workers.map((w) => w.getResourceUsage()));
   const nodeBefore = process.cpuUsage();
+  const browserBefore = chromiumCpuSeconds();
   const seconds = 20;
   await new Promise((res) => setTimeout(res, seconds * 1_000));
+  const browserCpu = (chromiumCpuSeconds() - browserBefore) / seconds;
   const after = await Promise.all(workers.map((w) => w.getResourceUsage()));
   const nodeAfter = process.cpuUsage(nodeBefore);
   const workerCpu = after.reduce((sum, u, i) => sum + (u.ru_utime + u.ru_stime - before[i]!.ru_utime - before[i]!.ru_stime), 0) / 1000 / seconds;
@@ -159,6 +165,9 @@ async function main(): Promise<void> {
   const consumers = server.sfu!.sfuRooms.reduce((n, room) => n + room.consumerCount, 0);
   out.push(
     `| ${PEOPLE}-person 320x240 video call, ${consumers} consumers: mediasoup workers CPU | — | ${(workerCpu * 100).toFixed(1)} % of a core | node (signaling + bench driver): ${(nodeCpu * 100).toFixed(1)} % |`,
+  );
+  out.push(
+    `| ${PEOPLE}-person 320x240 video call: Chromium CPU per participant (E2EE ${E2EE}) | — | ${((browserCpu / PEOPLE) * 100).toFixed(1)} % of a core | all ${PEOPLE} pages: ${(browserCpu * 100).toFixed(0)} % |`,
   );
   for (const p of pages) await p.context().close();
 
@@ -176,3 +185,32 @@ main().then(
     process.exit(1);
   },
 );
+
+/** CPU seconds (user + system) used so far by the Chromium processes this bench started (its descendants named chrom…), from /proc. */
+function chromiumCpuSeconds(): number {
+  const stats = new Map<number, { ppid: number; ticks: number; chromium: boolean }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const raw = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // The command is in parentheses and may hold spaces; the fields after it are numbers.
+      const comm = raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')'));
+      const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
+      stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), chromium: /^chrom/i.test(comm) });
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const children = new Map<number, number[]>();
+  for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
+  let ticks = 0;
+  const todo = [process.pid];
+  for (let n = 0; todo.length > 0 && n < 10_000; n++) {
+    const pid = todo.pop()!;
+    const s = stats.get(pid);
+    if (s?.chromium) ticks += s.ticks;
+    todo.push(...(children.get(pid) ?? []));
+  }
+  // Clock ticks are 1/100 s on Linux.
+  return ticks / 100;
+}

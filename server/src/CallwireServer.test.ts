@@ -45,7 +45,7 @@ describe('CallwireServer', () => {
       const wrong = await fetch(`${server.url}/healthz`, { headers: { authorization: 'Bearer not-the-metrics-token-at-all' } });
       expect(await wrong.json()).toEqual({ ok: true });
       expect((await healthDetails(server.url)).body).toMatchObject({ ok: true, online: 0, rooms: 0, calls: 0 });
-      expect(await (await fetch(`${server.url}/api/config`)).json()).toEqual({ authMode: 'guest', groupCalls: false });
+      expect(await (await fetch(`${server.url}/api/config`)).json()).toEqual({ authMode: 'guest', groupCalls: false, e2ee: 'off' });
       for (const path of ['/', '/call/some-room']) {
         const res = await fetch(server.url + path);
         // 200 with the built app, or 503 telling the operator to build it: never a crash.

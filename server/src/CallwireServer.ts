@@ -76,6 +76,7 @@ export class CallwireServer {
       health: () => this.health(),
       metricsToken: config.metricsToken,
       groupCalls: () => this.sfu !== null,
+      e2ee: config.e2ee,
     });
     this.#http = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, app) : createHttpServer(app);
     this.#io = new Server(this.#http, { maxHttpBufferSize: MAX_FRAME_BYTES, serveClient: false });

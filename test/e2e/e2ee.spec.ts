@@ -72,3 +72,72 @@ test('three people on the SFU: every page decrypts everyone and decodes H.264 an
   }
   expect(codes.size, 'one safety code for the whole call').toBe(1);
 });
+
+/** Records when each remote video presents a frame (by the sender's name), to measure freezes. */
+const FRAME_CLOCK = `
+  window.__frameTimes = {};
+  const scan = () => {
+    for (const v of document.querySelectorAll('[data-testid=remote-video]')) {
+      if (v.__clocked) continue;
+      v.__clocked = true;
+      const name = () => v.closest('[data-testid=remote-tile]')?.querySelector('.name')?.textContent ?? '?';
+      const tick = () => {
+        (window.__frameTimes[name()] ??= []).push(performance.now());
+        v.requestVideoFrameCallback(tick);
+      };
+      v.requestVideoFrameCallback(tick);
+    }
+  };
+  scan();
+  new MutationObserver(scan).observe(document, { subtree: true, childList: true });
+`;
+
+/** Longest gap between presented frames of `who`'s video in the page-clock window [from, to]. */
+const maxGap = (page: Page, who: string, from: number, to: number) =>
+  page.evaluate(
+    ([who, from, to]) => {
+      const t = ((window as unknown as { __frameTimes: Record<string, number[]> }).__frameTimes[who as string] ?? []).filter(
+        (x) => x >= (from as number) && x <= (to as number),
+      );
+      let gap = 0;
+      for (let i = 1; i < t.length; i++) gap = Math.max(gap, t[i]! - t[i - 1]!);
+      return { gap: Math.round(gap), frames: t.length };
+    },
+    [who, from, to] as const,
+  );
+const now = (page: Page) => page.evaluate(() => performance.now());
+
+test('a newcomer and a leaver change everyone’s keys without freezing video, and change the safety code', async ({ browser }) => {
+  const room = `e2ee-rotate-${Date.now()}`;
+  const pages = await join(browser, room, ['Ann', 'Ben', 'Cat']);
+  const [ann] = pages as [Page, Page, Page];
+  await ann.evaluate(FRAME_CLOCK);
+  for (const page of pages) await expect.poll(async () => (await snapshot(page)).inVideoStreams, { timeout: 30_000 }).toBe(2);
+  await expectDecryptsEveryone(ann, ['Ben', 'Cat']);
+  await ann.waitForTimeout(1_000);
+  const before = (await e2ee(ann)).safetyCode;
+
+  // Dan joins: a new key from everyone (he cannot read what came before).
+  const joinedAt = await now(ann);
+  const [dan] = await join(browser, room, ['Dan']);
+  await expectDecryptsEveryone(dan!, ['Ann', 'Ben', 'Cat']);
+  await ann.waitForTimeout(3_000);
+  const withDan = (await e2ee(ann)).safetyCode;
+  expect(withDan, 'a new participant, a new safety code').not.toBe(before);
+  expect((await e2ee(dan!)).safetyCode, 'the same on the newcomer’s page').toBe(withDan);
+  const onJoin = await maxGap(ann, 'Ben', joinedAt, await now(ann));
+
+  // Dan leaves: a new key again, which he never gets.
+  const leftAt = await now(ann);
+  await dan!.context().close();
+  await expect(ann.getByTestId('remote-tile')).toHaveCount(2, { timeout: 15_000 });
+  await ann.waitForTimeout(4_000);
+  const onLeave = await maxGap(ann, 'Ben', leftAt, await now(ann));
+  expect((await e2ee(ann)).safetyCode, 'back to the code of the three').toBe(before);
+  console.log(
+    `key change: longest freeze of Ben's video on Ann's page: ${onJoin.gap} ms when Dan joined (${onJoin.frames} frames), ${onLeave.gap} ms when he left (${onLeave.frames} frames)`,
+  );
+  // Bound from measurements (docs/benchmarks.md): a change of keys costs at most a keyframe request.
+  expect(onJoin.gap).toBeLessThan(1_500);
+  expect(onLeave.gap).toBeLessThan(1_500);
+});

@@ -22,6 +22,8 @@ export interface HttpAppDeps {
   metricsToken: string | null;
   /** Whether group calls (the SFU) are available, for `/api/config`. */
   groupCalls: () => boolean;
+  /** The end-to-end encryption policy, for `/api/config` (clients skip encrypting when it is off). */
+  e2ee?: 'required' | 'preferred' | 'off';
   trustProxy: boolean;
   /** Host page origins that may embed calls; default none. */
   embedAllowedOrigins?: EmbedOrigins;
@@ -55,7 +57,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   });
 
   app.get('/api/config', (_req, res) => {
-    res.json({ authMode: deps.auth.mode, groupCalls: deps.groupCalls() });
+    res.json({ authMode: deps.auth.mode, groupCalls: deps.groupCalls(), e2ee: deps.e2ee ?? 'required' });
   });
 
   /** Same iceServers a client gets when it joins; authenticated like signaling. */

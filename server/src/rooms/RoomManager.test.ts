@@ -38,7 +38,7 @@ describe('rooms and call links', () => {
     const { roomId } = await d.ok('room.create', { video: false });
     expect(roomId).toMatch(/^(?:[a-z2-9]{5}-){5}[a-z2-9]$/);
     const j = await d.ok('room.join', { roomId, media: { audioMuted: false, videoEnabled: true } });
-    expect(j.room).toEqual({ id: roomId, kind: 'link', media: 'audio', mode: 'p2p', maxParticipants: 2, locked: false });
+    expect(j.room).toEqual({ id: roomId, kind: 'link', media: 'audio', mode: 'p2p', maxParticipants: 2, locked: false, e2ee: false });
     // A voice room clamps the camera off.
     expect(j.self.videoEnabled).toBe(false);
     expect(j.participants).toEqual([]);

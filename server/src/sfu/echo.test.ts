@@ -44,7 +44,7 @@ describe('echo rooms', () => {
     await start();
     const a = await client('alice');
     const j = await a.ok('room.join', { roomId: 'echo-test1', media: AUDIO });
-    expect(j.room).toEqual({ id: 'echo-test1', kind: 'echo', media: 'video', mode: 'sfu', maxParticipants: 1, locked: false });
+    expect(j.room).toEqual({ id: 'echo-test1', kind: 'echo', media: 'video', mode: 'sfu', maxParticipants: 1, locked: false, e2ee: false });
     const b = await client('bob');
     expect(await b.request('room.join', { roomId: 'echo-test1', media: AUDIO })).toMatchObject({ ok: false, error: { code: 'room-full' } });
 

@@ -21,7 +21,8 @@ export interface Deployment {
   close(): Promise<void>;
 }
 
-const BASE = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', METRICS_TOKEN: TEST_METRICS_TOKEN, TURN_ENABLED: 'false', SFU_ENABLED: 'false' };
+// E2EE off: the protocol tests speak as clients without encoded transforms (see harness.ts).
+const BASE = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', METRICS_TOKEN: TEST_METRICS_TOKEN, TURN_ENABLED: 'false', SFU_ENABLED: 'false', E2EE: 'off' };
 
 async function deploy(name: string, envs: Record<string, string>[]): Promise<Deployment> {
   const nodes: CallwireServer[] = [];

@@ -17,6 +17,7 @@ import { measureRoundTrips } from './roundTrips.ts';
 import type { SignalingError } from '@protocol';
 import { RelayPairError, RelayPairProbe } from './RelayPairProbe.ts';
 import { SyntheticMedia } from './SyntheticMedia.ts';
+import { callE2ee } from '../e2ee/browserE2ee.ts';
 
 export interface BrowserChecksOptions {
   /** The server's origin (the page's own). */
@@ -396,6 +397,8 @@ export class BrowserChecks {
       firstMediaTimeoutMs: 10_000,
       signal: ctx.signal,
       progress: ctx.progress,
+      // Encrypted as a call would be: the echo room sends our frames back, and we decrypt them.
+      e2ee: await callE2ee(),
     });
     try {
       return judgeMedia(await probe.run(), true);

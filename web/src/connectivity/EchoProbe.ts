@@ -12,6 +12,8 @@ import { SfuSession } from '../rtc/SfuSession.ts';
 import { echoRoomId, type MediaMetrics } from './checks.ts';
 import type { SignalingClient } from '../signaling/SignalingClient.ts';
 import { selectedPair, type StatsEntry } from '../rtc/stats.ts';
+import { RoomKeys } from '../e2ee/RoomKeys.ts';
+import type { FrameTransforms, KeyAgreement } from '../model/ports.ts';
 
 export interface EchoProbeOptions {
   signaling: SignalingClient;
@@ -29,11 +31,14 @@ export interface EchoProbeOptions {
   progress(text: string): void;
   /** Overrides the iceServers of the join reply (tests; Node clients that only want the SFU). */
   iceServers?: IceServerInfo[];
+  /** End-to-end encryption as in a call: our frames go out encrypted and come back to be decrypted (browsers). */
+  e2ee?: { identity: KeyAgreement; frames: FrameTransforms } | null;
 }
 
 export class EchoProbe {
   readonly roomId = echoRoomId();
   #session: SfuSession | null = null;
+  #keys: RoomKeys | null = null;
   #joined = false;
   #closed = false;
 
@@ -43,9 +48,19 @@ export class EchoProbe {
     const { signaling } = this.o;
     const roomId = this.roomId;
     this.o.progress('joining an echo room on the media server');
-    const join = await signaling.request('room.join', { roomId, media: { audioMuted: false, videoEnabled: this.o.video !== null } });
+    const e2ee = this.o.e2ee ?? null;
+    const join = await signaling.request('room.join', {
+      roomId,
+      media: { audioMuted: false, videoEnabled: this.o.video !== null },
+      ...(e2ee ? { publicKey: e2ee.identity.publicKey } : {}),
+    });
     this.#joined = true;
     this.#check();
+    // Our own key, for our frames coming back: the echo room decrypts as a call would.
+    if (e2ee && join.room.e2ee) {
+      this.#keys = new RoomKeys(signaling, roomId, e2ee.identity, e2ee.frames);
+      this.#keys.start(join.self, [], true);
+    }
     // The app's own SFU session, in a room that sends us our own streams back.
     const session = (this.#session = new SfuSession(signaling, roomId, fixedTracks(this.o.audio, this.o.video), {
       iceServers: this.o.iceServers ?? join.iceServers,
@@ -54,6 +69,7 @@ export class EchoProbe {
       simulcast: false,
       // A probe reports what it finds; the app would retry a media server that is restarting.
       startAttempts: 1,
+      ...(this.#keys && e2ee ? { frames: e2ee.frames } : {}),
     }));
     this.o.progress('publishing a test stream');
     await session.start();
@@ -89,6 +105,7 @@ export class EchoProbe {
       videoFramesDecoded: this.o.video ? last.framesDecoded : null,
       bitrateKbps: seconds > 0 ? ((last.bytes - first.bytes) * 8) / seconds / 1000 : null,
       seconds,
+      framesDecrypted: this.#keys && e2ee ? await decryptedFrames(e2ee.frames, join.self.id) : null,
     };
   }
 
@@ -98,6 +115,8 @@ export class EchoProbe {
     this.#closed = true;
     this.#session?.close();
     this.#session = null;
+    this.#keys?.close();
+    this.o.e2ee?.frames.close();
     if (this.#joined) await this.o.signaling.request('room.leave', { roomId: this.roomId }, 3_000).catch(() => {});
   }
 
@@ -158,4 +177,10 @@ export function selectedPath(entries: readonly StatsEntry[]): { transport: 'udp'
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Our own frames the worker decrypted (audio and video). */
+async function decryptedFrames(frames: FrameTransforms, selfId: string): Promise<number> {
+  const { decrypted } = await frames.counts();
+  return Object.entries(decrypted).reduce((n, [k, v]) => n + (k.startsWith(`${selfId}:`) ? v : 0), 0);
 }

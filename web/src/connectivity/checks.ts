@@ -258,6 +258,8 @@ export interface MediaMetrics {
   /** Received bitrate (all streams) over the measurement, kbit/s. */
   bitrateKbps: number | null;
   seconds: number;
+  /** End-to-end encryption: frames of ours that came back and were decrypted (null: the probe did not encrypt). */
+  framesDecrypted?: number | null;
 }
 
 /** Thresholds where a call gets noticeably worse (ITU-T G.114 for delay; Opus copes with ~5 % loss). */
@@ -271,9 +273,18 @@ export function judgeMedia(m: MediaMetrics, video: boolean): Outcome {
   const line =
     `Sent ${video ? 'audio and video' : 'audio'} to the media server and got it back for ${m.seconds.toFixed(0)} s over ${m.transport?.toUpperCase() ?? '?'}` +
     `${m.candidateType === 'relay' ? ' (through the TURN relay)' : ''}: round trip ${fmt(m.rttMs, 'ms')}, jitter ${fmt(m.jitterMs, 'ms', 1)}, ` +
-    `loss ${m.lossRatio === null ? 'n/a' : `${(m.lossRatio * 100).toFixed(1)} %`}, ${fmt(m.bitrateKbps, 'kbit/s')}.`;
+    `loss ${m.lossRatio === null ? 'n/a' : `${(m.lossRatio * 100).toFixed(1)} %`}, ${fmt(m.bitrateKbps, 'kbit/s')}` +
+    `${m.framesDecrypted ? `, end-to-end encrypted (${m.framesDecrypted} frames decrypted)` : ''}.`;
   if (m.audioPacketsReceived === 0) {
     return { status: 'fail', details: 'No media came back from the media server.', advice: ADVICE.sfuUnreachable, metrics };
+  }
+  if (m.framesDecrypted === 0) {
+    return {
+      status: 'fail',
+      details: `Media came back but none of it could be decrypted: end-to-end encrypted calls will be silent. ${line}`,
+      advice: ADVICE.mediaQuality,
+      metrics,
+    };
   }
   if (video && (m.videoFramesDecoded ?? 0) === 0) {
     return { status: 'fail', details: `Audio came back but no video frame did. ${line}`, advice: ADVICE.mediaQuality, metrics };

@@ -137,6 +137,20 @@ describe('FrameCrypto', () => {
     expect(await bob.decrypt('alice', after, opus)).toEqual({ ok: false, reason: 'no-key' });
   });
 
+  it('a frame that overtakes its key waits for it (up to a bound) instead of being lost', async () => {
+    const alice = new FrameCrypto();
+    const bob = new FrameCrypto();
+    await alice.setSendKey(9, baseKey);
+    const sealed = (await alice.encrypt(new Uint8Array([7, 7, 7]), opus))!;
+    expect(bob.kidOf(sealed, opus)).toBe(9);
+    expect(await bob.decrypt('alice', sealed, opus)).toEqual({ ok: false, reason: 'no-key' });
+    const waiting = bob.waitForKey('alice', 9, 2_000);
+    setTimeout(() => void bob.addReceiveKey('alice', 9, baseKey), 30);
+    expect(await waiting).toBe(true);
+    expect((await bob.decrypt('alice', sealed, opus)).ok).toBe(true);
+    expect(await bob.waitForKey('alice', 10, 20), 'a key that never comes: the wait ends').toBe(false);
+  });
+
   it('emulation prevention round-trips any bytes, also across the seam with the clear part', () => {
     for (let n = 0; n < 200; n++) {
       const data = Uint8Array.from({ length: 64 }, () => [0, 0, 0, 1, 2, 3, 0xff][Math.floor(Math.random() * 7)]!);

@@ -32,6 +32,8 @@ export type DecryptResult = { ok: true; data: Uint8Array } | { ok: false; reason
 export class FrameCrypto {
   #send: (SframeKey & { ctr: number }) | null = null;
   readonly #recv = new Map<string, SframeKey[]>();
+  /** Decryptions waiting for a key that is on its way (`participant:kid`). */
+  readonly #waiting = new Map<string, (() => void)[]>();
 
   /** Our new sending key: frames from now on use it. */
   async setSendKey(kid: number, baseKey: Uint8Array): Promise<void> {
@@ -48,6 +50,42 @@ export class FrameCrypto {
     const list = (this.#recv.get(participantId) ?? []).filter((k) => k.kid !== kid);
     list.unshift(key);
     this.#recv.set(participantId, list.slice(0, KEPT_KEYS));
+    const waiters = this.#waiting.get(`${participantId}:${kid}`) ?? [];
+    this.#waiting.delete(`${participantId}:${kid}`);
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Waits up to `ms` for a participant's key `kid` (frames under a new key can overtake the key:
+   * a sender switches at once when someone leaves). True once it is there.
+   */
+  waitForKey(participantId: string, kid: number, ms: number): Promise<boolean> {
+    if (this.#recv.get(participantId)?.some((k) => k.kid === kid)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const key = `${participantId}:${kid}`;
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        const list = (this.#waiting.get(key) ?? []).filter((w) => w !== wake);
+        if (list.length) this.#waiting.set(key, list);
+        else this.#waiting.delete(key);
+        resolve(false);
+      }, ms);
+      this.#waiting.set(key, [...(this.#waiting.get(key) ?? []), wake]);
+    });
+  }
+
+  /** The KID a frame says it was sent under (null if it has no SFrame header). */
+  kidOf(data: Uint8Array, info: FrameInfo): number | null {
+    const clear = clearBytes(data, info);
+    if (clear < 0) return null;
+    const tail = data.subarray(Math.max(clear, data.length - 40));
+    const body = info.codec === 'h264' ? unescape(tail) : tail;
+    const length = body[body.length - 1] ?? 0;
+    if (length < 1 || body.length < length + 1) return null;
+    return decodeHeader(body.subarray(body.length - 1 - length, body.length - 1))?.kid ?? null;
   }
 
   removeParticipant(participantId: string): void {

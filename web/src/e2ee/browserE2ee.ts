@@ -12,8 +12,25 @@ export interface CallE2ee {
   frames: FrameTransforms;
 }
 
+let serverPolicy: Promise<string> | null = null;
+
+/** The server's E2EE policy (`/api/config`), asked once per page. */
+function policy(): Promise<string> {
+  serverPolicy ??= fetch('/api/config', { cache: 'no-store' })
+    .then((r) => r.json() as Promise<{ e2ee?: string }>)
+    .then((c) => c.e2ee ?? 'required')
+    .catch(() => 'required');
+  return serverPolicy;
+}
+
+/** Whether this browser can encrypt calls (encoded transforms and WebCrypto). */
+export function e2eeSupported(): boolean {
+  return FrameTransforms.supported() && globalThis.crypto?.subtle !== undefined;
+}
+
+/** E2EE for a call, or null: the browser cannot, or the server turned it off (then there is nothing to encrypt for). */
 export async function callE2ee(): Promise<CallE2ee | null> {
-  if (!FrameTransforms.supported() || !globalThis.crypto?.subtle) return null;
+  if (!e2eeSupported() || (await policy()) === 'off') return null;
   return { identity: await deviceIdentity(), frames: new FrameTransforms() };
 }
 

@@ -28,6 +28,17 @@ const frames = new FrameCrypto();
 let enabled = true;
 const counts: WorkerCounts = { encrypted: {}, decrypted: {}, dropped: {}, senders: 0, receivers: 0 };
 const bump = (table: Record<string, number>, key: string) => (table[key] = (table[key] ?? 0) + 1);
+
+/** How long a frame may wait for its key: 1 s, but not again soon for a sender whose key never came. */
+const KEY_WAIT_MS = 1_000;
+const missingSince = new Map<string, number>();
+function waitBudget(participantId: string): number {
+  const since = missingSince.get(participantId);
+  return since !== undefined && performance.now() - since < 5_000 ? 0 : KEY_WAIT_MS;
+}
+function noteMissingKey(participantId: string): void {
+  missingSince.set(participantId, performance.now());
+}
 // Keys are derived asynchronously: apply them in the order they were sent.
 let keyQueue: Promise<void> = Promise.resolve();
 
@@ -57,7 +68,15 @@ self.onrtctransform = ({ transformer }) => {
         frame.data = sealed.slice().buffer;
         bump(counts.encrypted, label);
       } else {
-        const opened = await frames.decrypt(participantId ?? '', data, info);
+        const from = participantId ?? '';
+        let opened = await frames.decrypt(from, data, info);
+        // A new key can arrive just after the first frames sent under it: hold the stream briefly
+        // rather than drop them (a dropped video frame costs a keyframe request, seconds of freeze).
+        if (!opened.ok && opened.reason === 'no-key') {
+          const kid = frames.kidOf(data, info);
+          if (kid !== null && (await frames.waitForKey(from, kid, waitBudget(from)))) opened = await frames.decrypt(from, data, info);
+          else noteMissingKey(from);
+        }
         if (!opened.ok) return void bump(counts.dropped, `${label}:${opened.reason}`);
         frame.data = opened.data.slice().buffer;
         bump(counts.decrypted, label);

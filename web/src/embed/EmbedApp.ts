@@ -16,7 +16,7 @@ import { FrameChannel } from './FrameChannel.ts';
 import { RoomReporter } from './RoomReporter.ts';
 import { loadHostSecret, saveHostSecret } from '../signaling/hostSecrets.ts';
 import { browserMediaPaths } from '../rtc/browserMediaPaths.ts';
-import { callE2ee, E2EE_UNSUPPORTED } from '../e2ee/browserE2ee.ts';
+import { callE2ee, e2eeSupported, E2EE_UNSUPPORTED } from '../e2ee/browserE2ee.ts';
 
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -147,7 +147,7 @@ export class EmbedApp {
     const name = opts.name ?? (opts.token ? undefined : 'Guest');
     const hostSecret = loadHostSecret(this.#roomId);
     const e2ee = await callE2ee();
-    if (!e2ee) this.#channel!.event('error', { code: 'e2ee-unsupported', message: E2EE_UNSUPPORTED, fatal: false });
+    if (!e2eeSupported()) this.#channel!.event('error', { code: 'e2ee-unsupported', message: E2EE_UNSUPPORTED, fatal: false });
     const room = (this.#room = new Room(
       signaling,
       this.#roomId,

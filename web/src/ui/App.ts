@@ -19,7 +19,7 @@ import { h, replaceChildren, toast } from './dom.ts';
 import { HomeView, rememberRecent } from './HomeView.ts';
 import { Ringtone } from './Ringtone.ts';
 import { browserMediaPaths } from '../rtc/browserMediaPaths.ts';
-import { callE2ee, E2EE_UNSUPPORTED } from '../e2ee/browserE2ee.ts';
+import { callE2ee, e2eeSupported, E2EE_UNSUPPORTED } from '../e2ee/browserE2ee.ts';
 import { installTestHook } from '../testHook.ts';
 
 const END_TEXT: Record<CallEndReason, string> = {
@@ -365,7 +365,7 @@ export class App {
     this.#room?.close();
     const relay = this.#params.get('relay');
     const e2ee = await callE2ee();
-    if (!e2ee) toast(E2EE_UNSUPPORTED);
+    if (!e2eeSupported()) toast(E2EE_UNSUPPORTED);
     this.#room = new Room(
       this.#signaling!,
       roomId,

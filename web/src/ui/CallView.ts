@@ -30,6 +30,8 @@ export class CallView {
   /** Hosts: people waiting to be let in. */
   readonly #lobby = h('section', { class: 'lobby', 'aria-label': 'Waiting to join', 'data-testid': 'lobby', hidden: true });
   readonly #locked = h('span', { class: 'badge locked', 'data-testid': 'locked-badge', hidden: true }, 'Locked');
+  /** End-to-end encryption: on or off; opens the safety code. */
+  readonly #encryption = h('button', { class: 'badge encryption', 'data-testid': 'encryption', onclick: () => void this.#showSafetyCode() });
   readonly #stats = h('aside', { class: 'stats', 'aria-label': 'Call statistics', hidden: true, 'data-testid': 'stats' });
   readonly #controls = h('footer', { class: 'controls' });
   readonly #localVideo = h('video', { autoplay: true, playsinline: true, muted: true, class: 'self-view', 'aria-label': 'Your camera' });
@@ -59,7 +61,7 @@ export class CallView {
     this.el = h(
       'section',
       { class: 'call', 'data-testid': 'call-view' },
-      h('header', { class: 'call-header' }, h('h1', {}, options.title), this.#locked, this.#status, share),
+      h('header', { class: 'call-header' }, h('h1', {}, options.title), this.#locked, this.#encryption, this.#status, share),
       this.#stage,
       h('div', { class: 'self' }, this.#localVideo),
       this.#lobby,
@@ -75,6 +77,7 @@ export class CallView {
       r.on('participantLeft', (p) => this.#removeTile(p.id)),
       r.on('participantUpdated', (p) => this.#tiles.get(p.id)?.update()),
       r.on('roomUpdated', () => this.#renderControls()),
+      r.on('encryptionChanged', () => this.#renderEncryption()),
       r.on('localUpdated', () => {
         this.#renderControls();
         // Becoming host (a rejoin) shows the host actions on every tile.
@@ -88,7 +91,7 @@ export class CallView {
           ['Keep talking', () => {}],
         ]);
       }),
-      r.on('state', () => this.#renderStatus()),
+      r.on('state', () => (this.#renderStatus(), this.#renderEncryption())),
       r.on('error', (e) => toast(e.message)),
       r.on('activeSpeaker', (id) => {
         for (const [pid, tile] of this.#tiles) tile.el.classList.toggle('speaking', pid === id);
@@ -109,6 +112,40 @@ export class CallView {
     onMedia();
     for (const p of room.participants.values()) this.#addTile(p);
     this.#renderStatus();
+    this.#renderEncryption();
+  }
+
+  #renderEncryption(): void {
+    const on = this.room.encrypted;
+    this.#encryption.textContent = on ? '🔒 Encrypted' : 'Not encrypted';
+    this.#encryption.classList.toggle('off', !on);
+    this.#encryption.setAttribute('aria-label', on ? 'End-to-end encrypted: show the safety code' : 'This call is not end-to-end encrypted');
+    this.#encryption.hidden = this.room.state !== 'joined';
+    // The open dialog follows: someone joined or left, so the code changed.
+    const open = this.el.querySelector<HTMLElement>('[data-testid=safety-code]');
+    if (open) void this.room.safetyCode().then((code) => (open.textContent = code ?? '—'));
+  }
+
+  /** The call's safety code: the same on every device in the call, unless a key was swapped. */
+  async #showSafetyCode(): Promise<void> {
+    const code = await this.room.safetyCode();
+    const dialog = h(
+      'dialog',
+      { class: 'safety', 'aria-label': 'Safety code' },
+      h('h2', {}, code ? 'This call is end-to-end encrypted' : 'This call is not end-to-end encrypted'),
+      code
+        ? h(
+            'p',
+            {},
+            'Media is encrypted on each device; the server relays it without being able to see or hear it. Compare this code with everyone in the call (read it aloud): if it is the same on every device, nobody is listening in.',
+          )
+        : h('p', {}, 'Someone in this call uses a browser that cannot encrypt calls, or the server has end-to-end encryption turned off.'),
+      h('pre', { class: 'code', 'data-testid': 'safety-code' }, code ?? '—'),
+      h('button', { onclick: () => dialog.close() }, 'Done'),
+    );
+    dialog.addEventListener('close', () => dialog.remove());
+    this.el.append(dialog);
+    dialog.showModal();
   }
 
   /** Overrides the status line (e.g. "Ringing…" while a 1:1 call is unanswered); null restores it. */
