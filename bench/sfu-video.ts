@@ -155,9 +155,11 @@ async function main(): Promise<void> {
   const before = await Promise.all(workers.map((w) => w.getResourceUsage()));
   const nodeBefore = process.cpuUsage();
   const browserBefore = chromiumCpuSeconds();
+  const packetsBefore = await forwardedPackets(server);
   const seconds = 20;
   await new Promise((res) => setTimeout(res, seconds * 1_000));
   const browserCpu = (chromiumCpuSeconds() - browserBefore) / seconds;
+  const forwarded = (await forwardedPackets(server)) - packetsBefore;
   const after = await Promise.all(workers.map((w) => w.getResourceUsage()));
   const nodeAfter = process.cpuUsage(nodeBefore);
   const workerCpu = after.reduce((sum, u, i) => sum + (u.ru_utime + u.ru_stime - before[i]!.ru_utime - before[i]!.ru_stime), 0) / 1000 / seconds;
@@ -165,6 +167,9 @@ async function main(): Promise<void> {
   const consumers = server.sfu!.sfuRooms.reduce((n, room) => n + room.consumerCount, 0);
   out.push(
     `| ${PEOPLE}-person 320x240 video call, ${consumers} consumers: mediasoup workers CPU | — | ${(workerCpu * 100).toFixed(1)} % of a core | node (signaling + bench driver): ${(nodeCpu * 100).toFixed(1)} % |`,
+  );
+  out.push(
+    `| ${PEOPLE}-person 320x240 video call: SFU worker CPU per forwarded packet (E2EE ${E2EE}) | — | ${forwarded > 0 ? (((workerCpu * seconds) / forwarded) * 1e6).toFixed(1) : '–'} µs | ${Math.round(forwarded / seconds)} packets/s forwarded |`,
   );
   out.push(
     `| ${PEOPLE}-person 320x240 video call: Chromium CPU per participant (E2EE ${E2EE}) | — | ${((browserCpu / PEOPLE) * 100).toFixed(1)} % of a core | all ${PEOPLE} pages: ${(browserCpu * 100).toFixed(0)} % |`,
@@ -213,4 +218,16 @@ function chromiumCpuSeconds(): number {
   }
   // Clock ticks are 1/100 s on Linux.
   return ticks / 100;
+}
+
+/** RTP packets the SFU has sent so far on every consumer of every room (mediasoup's own counters). */
+async function forwardedPackets(server: CallwireServer): Promise<number> {
+  let n = 0;
+  for (const room of server.sfu?.sfuRooms ?? [])
+    for (const peer of room.peers.values())
+      for (const consumer of peer.consumers.values()) {
+        const stats = await consumer.getStats().catch(() => []);
+        for (const s of stats) if (s.type === 'outbound-rtp') n += s.packetCount;
+      }
+  return n;
 }

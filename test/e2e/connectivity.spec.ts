@@ -59,6 +59,8 @@ test.describe('connection test page', () => {
       await expect(page.getByTestId('connectivity-summary')).toHaveText('Calls will work (1 warning below).');
       await expect(page.getByTestId('connectivity-summary')).toHaveAttribute('data-verdict', 'works');
       await expect(row(page, 'sfu.media')).toContainText(/got it back for \d s over UDP: round trip \d+ ms, jitter [\d.]+ ms, loss [\d.]+ %, \d+ kbit\/s/);
+      // Encrypted as a call is: the echo room sent our frames back and we decrypted them.
+      await expect(row(page, 'sfu.media')).toContainText(/end-to-end encrypted \(\d+ frames decrypted\)/);
       await expect(row(page, 'turn.udp')).toContainText('Data went through the relay over UDP');
       await expect(row(page, 'turn.tcp')).toContainText('Data went through the relay over TCP');
 
@@ -72,6 +74,7 @@ test.describe('connection test page', () => {
       expect(media['transport']).toBe('udp');
       expect(Number(media['videoFramesDecoded'])).toBeGreaterThan(10);
       expect(Number(media['audioPacketsReceived'])).toBeGreaterThan(100);
+      expect(Number(media['framesDecrypted'])).toBeGreaterThan(100);
 
       // The text report for support tickets: shown, and copied to the clipboard by the button.
       const text = await page.getByTestId('text-report').inputValue();

@@ -73,7 +73,7 @@ test('a host page on another origin embeds a call: media flows, commands act, ev
   await expect(iframe).toHaveAttribute('src', `${CALLWIRE}/embed/call/${room}?parent=${encodeURIComponent(EMBED_HOST_ORIGIN)}`);
   await expect.poll(() => lifecycle(host), { message: 'ready, then joined' }).toEqual(['ready', 'joined']);
   const joined = (await events(host)).find((e) => e.name === 'joined')!;
-  expect(joined.data).toMatchObject({ room, self: { name: 'Ada', audioMuted: false, videoMuted: false }, participants: [] });
+  expect(joined.data).toMatchObject({ room, self: { name: 'Ada', audioMuted: false, videoMuted: false }, participants: [], encrypted: true });
   const selfId = (joined.data['self'] as { id: string }).id;
   console.log(`embed: mount() → joined ${joined.t} ms`);
 

@@ -56,7 +56,7 @@ function room(relay: (m: { to: string; from: string; keyId: number; wrapped: str
     const info = participant(name, { publicKey: id.publicKey });
     const signaling = new FakeSignaling();
     const frames = new CryptoFrames();
-    const keys = new RoomKeys(signaling, 'team', id, frames, { switchDelayMs: 20 });
+    const keys = new RoomKeys(signaling, 'team', id, frames);
     signaling.handle('e2ee.key', (req) => {
       const wrapped = relay({ to: req.to, from: info.id, keyId: req.keyId, wrapped: req.wrapped });
       if (wrapped) people.get(req.to)?.signaling.push('e2ee.key', { roomId: 'team', from: info.id, keyId: req.keyId, wrapped });
@@ -140,6 +140,29 @@ describe('RoomKeys', () => {
     await settle();
     expect(await canDecrypt(ben, ann)).toBe(false);
     expect(errors.some((e) => e.includes('did not open'))).toBe(true);
+  });
+
+  it('a key that arrives before we know who sent it is kept and used once we do', async () => {
+    const ann = await Identity.generate();
+    const ben = await Identity.generate();
+    const annInfo = participant('Ann', { publicKey: ann.publicKey });
+    const benInfo = participant('Ben', { publicKey: ben.publicKey });
+    const signaling = new FakeSignaling();
+    signaling.handle('e2ee.key', () => ({}));
+    const frames = new CryptoFrames();
+    const keys = new RoomKeys(signaling, 'team', ann, frames);
+    keys.start(annInfo, [], true);
+    // Ben's key overtakes the news that Ben joined.
+    const benFrames = new FrameCrypto();
+    const base = crypto.getRandomValues(new Uint8Array(16));
+    await benFrames.setSendKey(5, base);
+    signaling.push('e2ee.key', { roomId: 'team', from: benInfo.id, keyId: 5, wrapped: await ben.wrap(base, ann.publicKey, 'team', 5) });
+    await settle();
+    keys.joined(benInfo);
+    await settle();
+    await frames.idle();
+    const sealed = (await benFrames.encrypt(new Uint8Array([1, 2, 3]), opus))!;
+    expect((await frames.crypto.decrypt(benInfo.id, sealed, opus)).ok).toBe(true);
   });
 
   it('the safety code is the same for everyone, and changes when a participant’s key is replaced', async () => {

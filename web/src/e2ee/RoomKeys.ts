@@ -4,13 +4,13 @@
  * other participant, wrapped to their identity key (`e2ee.key`); the server relays it without
  * being able to open it.
  *
- * A new media key on every change of who is in the room:
- * - someone joins: they get only the new key, so they cannot decrypt what was sent before. The
- *   others get it too; we switch to it after `switchDelayMs`, so it reached them first (they keep
- *   the previous key meanwhile: no frame is lost).
- * - someone leaves: they never get the new key, and we switch at once, so they cannot decrypt
- *   what follows. Frames under the new key that arrive before the key itself are dropped: that
- *   gap (about one signaling round trip) is the only cost, measured in docs/benchmarks.md.
+ * A new media key on every change of who is in the room, used at once:
+ * - someone joins: they get only the new key, so they cannot decrypt what was sent before;
+ * - someone leaves: they never get the new key, so they cannot decrypt what follows.
+ * The others get the new key too. Frames under it can reach them before the key does (signaling
+ * and media take different paths): their frame worker holds such frames until the key arrives
+ * (up to a second) rather than drop them, and keeps the previous keys for frames sent just before
+ * the change — so a change of keys costs no frame (freezes measured in docs/benchmarks.md).
  *
  * Runs with ports only (signaling, identity, frame keys), so its tests use fakes.
  */
@@ -24,6 +24,12 @@ const KEY_BYTES = 16;
 const KID_RANGE = 0x10000;
 /** A key to someone who is reconnecting: tried again a few times, a second apart. */
 const DELIVERY_ATTEMPTS = 5;
+/**
+ * Keys from someone we do not know yet are kept (a few per sender, for a while): a key can arrive
+ * just before the join answer or the `participantJoined` that tells us who sent it.
+ */
+const PENDING_PER_SENDER = 4;
+const PENDING_MS = 30_000;
 
 export type RoomKeysEvents = {
   /** The people (and so the safety code) changed. */
@@ -33,7 +39,7 @@ export type RoomKeysEvents = {
 };
 
 export interface RoomKeysOptions {
-  /** How long after handing out a key for a newcomer we start sending under it (default 500 ms). */
+  /** Send under a newcomer's key only this long after handing it out (default 0: at once; the receivers' workers wait for keys). */
   switchDelayMs?: number;
 }
 
@@ -44,6 +50,7 @@ export class RoomKeys extends Emitter<RoomKeysEvents> {
   #kid = Math.floor(Math.random() * KID_RANGE);
   #current: { kid: number; key: Uint8Array } | null = null;
   #switchTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #pending = new Map<string, { kid: number; wrapped: string; at: number }[]>();
   #off: (() => void)[] = [];
   #closed = false;
 
@@ -78,6 +85,7 @@ export class RoomKeys extends Emitter<RoomKeysEvents> {
     for (const p of participants) if (p.publicKey) this.#keys.set(p.id, p.publicKey);
     this.frames.setEnabled(encrypted);
     this.#rekey(true);
+    for (const p of participants) this.#drainPending(p.id);
     this.emit('changed');
   }
 
@@ -89,6 +97,7 @@ export class RoomKeys extends Emitter<RoomKeysEvents> {
     if (!p.publicKey || p.id === this.#selfId || this.#keys.get(p.id) === p.publicKey) return;
     this.#keys.set(p.id, p.publicKey);
     this.#rekey(false);
+    this.#drainPending(p.id);
     this.emit('changed');
   }
 
@@ -136,7 +145,8 @@ export class RoomKeys extends Emitter<RoomKeysEvents> {
     };
     // The very first key is used at once: nobody has an older one to bridge the gap.
     if (now || !this.#current) use();
-    else this.#switchTimer = setTimeout(use, this.options.switchDelayMs ?? 500);
+    else if (!this.options.switchDelayMs) use();
+    else this.#switchTimer = setTimeout(use, this.options.switchDelayMs);
   }
 
   async #deliver(to: string, publicKey: string, kid: number, key: Uint8Array): Promise<void> {
@@ -157,9 +167,22 @@ export class RoomKeys extends Emitter<RoomKeysEvents> {
     }
   }
 
+  /** Keys that came from `from` before we knew them. */
+  #drainPending(from: string): void {
+    const list = this.#pending.get(from);
+    this.#pending.delete(from);
+    for (const k of list ?? []) if (performance.now() - k.at < PENDING_MS) void this.#receive(from, k.kid, k.wrapped);
+  }
+
   async #receive(from: string, kid: number, wrapped: string): Promise<void> {
     const publicKey = this.#keys.get(from);
-    if (!publicKey) return;
+    if (!publicKey) {
+      const list = [...(this.#pending.get(from) ?? []), { kid, wrapped, at: performance.now() }];
+      this.#pending.set(from, list.slice(-PENDING_PER_SENDER));
+      // Bounded in senders too: whoever sends keys in our name cannot grow this without end.
+      if (this.#pending.size > 64) this.#pending.delete(this.#pending.keys().next().value!);
+      return;
+    }
     try {
       const key = await this.identity.unwrap(wrapped, publicKey, this.roomId, kid);
       if (!this.#closed && this.#keys.get(from) === publicKey) this.frames.addReceiveKey(from, kid, key);

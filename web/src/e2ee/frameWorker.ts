@@ -29,15 +29,19 @@ let enabled = true;
 const counts: WorkerCounts = { encrypted: {}, decrypted: {}, dropped: {}, senders: 0, receivers: 0 };
 const bump = (table: Record<string, number>, key: string) => (table[key] = (table[key] ?? 0) + 1);
 
-/** How long a frame may wait for its key: 1 s, but not again soon for a sender whose key never came. */
-const KEY_WAIT_MS = 1_000;
-const missingSince = new Map<string, number>();
-function waitBudget(participantId: string): number {
-  const since = missingSince.get(participantId);
-  return since !== undefined && performance.now() - since < 5_000 ? 0 : KEY_WAIT_MS;
+/**
+ * How long a frame may wait for its key: up to 1.5 s for the first frames under a new key; frames
+ * under a key already waited for in vain are dropped at once (until the key does come).
+ */
+const KEY_WAIT_MS = 1_500;
+const waitedInVain = new Set<string>();
+function waitBudget(participantId: string, kid: number): number {
+  return waitedInVain.has(`${participantId}:${kid}`) ? 0 : KEY_WAIT_MS;
 }
-function noteMissingKey(participantId: string): void {
-  missingSince.set(participantId, performance.now());
+function noteMissingKey(participantId: string, kid: number | null): void {
+  if (kid === null) return;
+  if (waitedInVain.size > 1_000) waitedInVain.clear();
+  waitedInVain.add(`${participantId}:${kid}`);
 }
 // Keys are derived asynchronously: apply them in the order they were sent.
 let keyQueue: Promise<void> = Promise.resolve();
@@ -74,8 +78,8 @@ self.onrtctransform = ({ transformer }) => {
         // rather than drop them (a dropped video frame costs a keyframe request, seconds of freeze).
         if (!opened.ok && opened.reason === 'no-key') {
           const kid = frames.kidOf(data, info);
-          if (kid !== null && (await frames.waitForKey(from, kid, waitBudget(from)))) opened = await frames.decrypt(from, data, info);
-          else noteMissingKey(from);
+          if (kid !== null && (await frames.waitForKey(from, kid, waitBudget(from, kid)))) opened = await frames.decrypt(from, data, info);
+          else noteMissingKey(from, kid);
         }
         if (!opened.ok) return void bump(counts.dropped, `${label}:${opened.reason}`);
         frame.data = opened.data.slice().buffer;

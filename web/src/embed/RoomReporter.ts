@@ -88,7 +88,12 @@ export class RoomReporter {
       if (!this.#joined && room.self) {
         this.#joined = true;
         this.#mute.set(room.self.id, muteKey(room.self));
-        this.report('joined', { room: room.id, self: summary(room.self), participants: [...room.participants.values()].map((p) => summary(p.info)) });
+        this.report('joined', {
+          room: room.id,
+          self: summary(room.self),
+          participants: [...room.participants.values()].map((p) => summary(p.info)),
+          encrypted: room.encrypted,
+        });
       }
       // Those who were there when we (re)joined.
       for (const p of room.participants.values()) this.#announce(p);

@@ -114,7 +114,8 @@ export type QualityLevel = 'good' | 'fair' | 'poor';
 export interface EventMap {
   /** The frame is loaded and has the options; commands now go straight through. */
   ready: { room: string };
-  joined: { room: string; self: ParticipantSummary; participants: ParticipantSummary[] };
+  /** `encrypted`: the call's media is end-to-end encrypted (docs/e2ee.md). */
+  joined: { room: string; self: ParticipantSummary; participants: ParticipantSummary[]; encrypted: boolean };
   left: { reason: LeaveReason };
   'participant-joined': ParticipantSummary;
   'participant-left': { id: string; name: string };
