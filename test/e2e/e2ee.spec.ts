@@ -141,3 +141,13 @@ test('a newcomer and a leaver change everyone’s keys without freezing video, a
   expect(onJoin.gap).toBeLessThan(1_500);
   expect(onLeave.gap).toBeLessThan(1_500);
 });
+
+test('a browser that cannot encrypt is told so, and a server that requires encryption keeps it out of the call', async ({ browser }) => {
+  const page = await person(browser);
+  // A browser without encoded transforms (as some older ones are).
+  await page.context().addInitScript({ content: 'delete window.RTCRtpScriptTransform;' });
+  await page.goto(`/call/e2ee-old-${Date.now()}?name=Old&res=320x240`);
+  await expect(page.getByText('This browser cannot encrypt calls end to end')).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole('heading', { name: 'This call must be encrypted' })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByText('this server allows only end-to-end encrypted calls')).toBeVisible();
+});
