@@ -23,6 +23,23 @@ function policy(): Promise<string> {
   return serverPolicy;
 }
 
+/**
+ * Starts what a call's encryption needs (the server's policy, the device identity from IndexedDB)
+ * when the page opens, so that pressing Join does not wait for it: made on the join path, it
+ * cost ~0.8 s of the time to the first frame in a group call.
+ */
+export function warmUpE2ee(): void {
+  if (!e2eeSupported()) return;
+  void policy().then((p) => {
+    if (p === 'off') return;
+    void deviceIdentity().catch(() => null);
+    // The worker, started ahead too: the first call takes it.
+    spare ??= new FrameTransforms();
+  });
+}
+
+let spare: FrameTransforms | null = null;
+
 /** Whether this browser can encrypt calls (encoded transforms and WebCrypto). */
 export function e2eeSupported(): boolean {
   return FrameTransforms.supported() && globalThis.crypto?.subtle !== undefined;
@@ -31,7 +48,10 @@ export function e2eeSupported(): boolean {
 /** E2EE for a call, or null: the browser cannot, or the server turned it off (then there is nothing to encrypt for). */
 export async function callE2ee(): Promise<CallE2ee | null> {
   if (!e2eeSupported() || (await policy()) === 'off') return null;
-  return { identity: await deviceIdentity(), frames: new FrameTransforms() };
+  const identity = await deviceIdentity();
+  const frames = spare ?? new FrameTransforms();
+  spare = null;
+  return { identity, frames };
 }
 
 /** What to tell a person whose browser cannot encrypt calls. */

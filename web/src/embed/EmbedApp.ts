@@ -16,7 +16,7 @@ import { FrameChannel } from './FrameChannel.ts';
 import { RoomReporter } from './RoomReporter.ts';
 import { loadHostSecret, saveHostSecret } from '../signaling/hostSecrets.ts';
 import { browserMediaPaths } from '../rtc/browserMediaPaths.ts';
-import { callE2ee, e2eeSupported, E2EE_UNSUPPORTED } from '../e2ee/browserE2ee.ts';
+import { callE2ee, e2eeSupported, E2EE_UNSUPPORTED, warmUpE2ee } from '../e2ee/browserE2ee.ts';
 
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -33,7 +33,9 @@ export class EmbedApp {
   /** Voice-only until switchToVideo(): the camera needs that explicit step. */
   #voiceOnly = false;
 
-  constructor(private readonly root: HTMLElement) {}
+  constructor(private readonly root: HTMLElement) {
+    warmUpE2ee();
+  }
 
   async start(): Promise<void> {
     const room = /^\/embed\/call\/([^/]+)$/.exec(location.pathname)?.[1] ?? '';

@@ -19,7 +19,7 @@ import { h, replaceChildren, toast } from './dom.ts';
 import { HomeView, rememberRecent } from './HomeView.ts';
 import { Ringtone } from './Ringtone.ts';
 import { browserMediaPaths } from '../rtc/browserMediaPaths.ts';
-import { callE2ee, e2eeSupported, E2EE_UNSUPPORTED } from '../e2ee/browserE2ee.ts';
+import { callE2ee, e2eeSupported, E2EE_UNSUPPORTED, warmUpE2ee } from '../e2ee/browserE2ee.ts';
 import { installTestHook } from '../testHook.ts';
 
 const END_TEXT: Record<CallEndReason, string> = {
@@ -52,6 +52,7 @@ export class App {
 
   constructor(private readonly root: HTMLElement) {
     installTestHook(() => this.#room);
+    warmUpE2ee();
   }
 
   async start(): Promise<void> {
