@@ -57,7 +57,11 @@ test('1:1 call link: both pages encrypt and decrypt every frame, decode H.264 an
 test('three people on the SFU: every page decrypts everyone and decodes H.264 and Opus from both others', async ({ browser }) => {
   const names = ['Ann', 'Ben', 'Cat'];
   const pages = await join(browser, `e2ee-sfu-${Date.now()}`, names);
-  for (const page of pages) await expect.poll(() => page.evaluate(() => window.callwire!.mode()), { timeout: 15_000 }).toBe('sfu');
+  for (const page of pages) {
+    await expect.poll(() => page.evaluate(() => window.callwire!.mode()), { timeout: 15_000 }).toBe('sfu');
+    // The first two were peer to peer: wait until their link made way for the SFU.
+    await expect.poll(() => page.evaluate(() => window.callwire!.p2pLinks()), { timeout: 20_000 }).toBe(0);
+  }
   const codes = new Set<string>();
   for (const [i, page] of pages.entries()) {
     await expect.poll(async () => (await snapshot(page)).inVideoStreams, { timeout: 30_000 }).toBe(2);

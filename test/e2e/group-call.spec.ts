@@ -53,6 +53,8 @@ test('three people at 320x240 through the SFU: everyone gets everyone’s Opus a
     await expect(status(page)).toHaveText('Connected', { timeout: 30_000 });
     // The first two may be connected peer to peer a moment before the third moves the room to the SFU.
     await expect.poll(() => mode(page), { timeout: 15_000 }).toBe('sfu');
+    // …and their link makes way for the SFU a moment after (make before break).
+    await expect.poll(() => page.evaluate(() => window.callwire!.p2pLinks()), { timeout: 20_000 }).toBe(0);
   }
   for (const page of pages) {
     await expect.poll(async () => (await snapshot(page)).inVideoStreams, { timeout: 30_000, message: 'video from both others' }).toBe(2);
