@@ -4,7 +4,7 @@
  * and still decodes H.264 and Opus from everyone; the safety code is the same on every page.
  */
 import { expect, test, type Browser, type Page } from '@playwright/test';
-import { closePeople, expectMediaFlowing, person, snapshot } from './media.ts';
+import { closePeople, expectMediaFlowing, FRAME_CLOCK, maxGap, person, snapshot } from './media.ts';
 import type {} from '../../web/src/testHook.ts';
 
 test.afterEach(closePeople);
@@ -77,38 +77,6 @@ test('three people on the SFU: every page decrypts everyone and decodes H.264 an
   expect(codes.size, 'one safety code for the whole call').toBe(1);
 });
 
-/** Records when each remote video presents a frame (by the sender's name), to measure freezes. */
-const FRAME_CLOCK = `
-  window.__frameTimes = {};
-  const scan = () => {
-    for (const v of document.querySelectorAll('[data-testid=remote-video]')) {
-      if (v.__clocked) continue;
-      v.__clocked = true;
-      const name = () => v.closest('[data-testid=remote-tile]')?.querySelector('.name')?.textContent ?? '?';
-      const tick = () => {
-        (window.__frameTimes[name()] ??= []).push(performance.now());
-        v.requestVideoFrameCallback(tick);
-      };
-      v.requestVideoFrameCallback(tick);
-    }
-  };
-  scan();
-  new MutationObserver(scan).observe(document, { subtree: true, childList: true });
-`;
-
-/** Longest gap between presented frames of `who`'s video in the page-clock window [from, to]. */
-const maxGap = (page: Page, who: string, from: number, to: number) =>
-  page.evaluate(
-    ([who, from, to]) => {
-      const t = ((window as unknown as { __frameTimes: Record<string, number[]> }).__frameTimes[who as string] ?? []).filter(
-        (x) => x >= (from as number) && x <= (to as number),
-      );
-      let gap = 0;
-      for (let i = 1; i < t.length; i++) gap = Math.max(gap, t[i]! - t[i - 1]!);
-      return { gap: Math.round(gap), frames: t.length };
-    },
-    [who, from, to] as const,
-  );
 const now = (page: Page) => page.evaluate(() => performance.now());
 
 test('a newcomer and a leaver change everyone’s keys without freezing video, and change the safety code', async ({ browser }) => {

@@ -4,42 +4,13 @@
  * third person joins, with the original pair's media continuing.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { expectMediaFlowing, person, snapshot, closePeople } from './media.ts';
+import { expectMediaFlowing, person, snapshot, closePeople, FRAME_CLOCK, maxGap } from './media.ts';
 import type {} from '../../web/src/testHook.ts';
 
 test.afterEach(closePeople);
 
 const status = (page: Page) => page.getByTestId('call-status');
 const mode = (page: Page) => page.evaluate(() => window.callwire!.mode());
-
-/** Records when each remote video presents a frame, to measure the longest freeze. */
-const FRAME_CLOCK = `
-  window.__frameTimes = {};
-  new MutationObserver(() => {
-    for (const v of document.querySelectorAll('[data-testid=remote-video]')) {
-      if (v.__clocked) continue;
-      v.__clocked = true;
-      const name = () => v.closest('[data-testid=remote-tile]')?.querySelector('.name')?.textContent ?? '?';
-      const tick = () => {
-        (window.__frameTimes[name()] ??= []).push(performance.now());
-        v.requestVideoFrameCallback(tick);
-      };
-      v.requestVideoFrameCallback(tick);
-    }
-  }).observe(document, { subtree: true, childList: true });
-`;
-
-/** Longest gap between presented frames of `who`'s video since `since` (page clock, ms). */
-const maxGap = (page: Page, who: string, since: number) =>
-  page.evaluate(
-    ([who, since]) => {
-      const t = ((window as unknown as { __frameTimes: Record<string, number[]> }).__frameTimes[who as string] ?? []).filter((x) => x >= (since as number));
-      let gap = 0;
-      for (let i = 1; i < t.length; i++) gap = Math.max(gap, t[i]! - t[i - 1]!);
-      return { gap, frames: t.length };
-    },
-    [who, since] as const,
-  );
 
 test('three people at 320x240 through the SFU: everyone gets everyone’s Opus audio and H.264 video; the active speaker is highlighted', async ({ browser }) => {
   const room = `group-${Date.now()}`;

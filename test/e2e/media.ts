@@ -182,3 +182,39 @@ export async function dial(page: Page, handle: string, kind: 'Video call' | 'Voi
   await page.getByLabel('Handle to call').fill(handle);
   await page.getByRole('button', { name: kind, exact: true }).click();
 }
+
+/**
+ * Records when each remote video presents a frame (by the sender's name), to measure freezes.
+ * Plain JS in a string (the page has no test helpers); install it with `addInitScript` before
+ * the page loads, or `evaluate` it later (it also clocks the videos already on the page).
+ */
+export const FRAME_CLOCK = `
+  window.__frameTimes = {};
+  const scan = () => {
+    for (const v of document.querySelectorAll('[data-testid=remote-video]')) {
+      if (v.__clocked) continue;
+      v.__clocked = true;
+      const name = () => v.closest('[data-testid=remote-tile]')?.querySelector('.name')?.textContent ?? '?';
+      const tick = () => {
+        (window.__frameTimes[name()] ??= []).push(performance.now());
+        v.requestVideoFrameCallback(tick);
+      };
+      v.requestVideoFrameCallback(tick);
+    }
+  };
+  scan();
+  new MutationObserver(scan).observe(document, { subtree: true, childList: true });
+`;
+
+/** Longest gap between presented frames of `who`'s video in the page-clock window [from, to] (ms). */
+export function maxGap(page: Page, who: string, from: number, to = Number.POSITIVE_INFINITY): Promise<{ gap: number; frames: number }> {
+  return page.evaluate(
+    ([who, from, to]) => {
+      const t = ((window as unknown as { __frameTimes: Record<string, number[]> }).__frameTimes[who] ?? []).filter((x) => x >= from && x <= to);
+      let gap = 0;
+      for (let i = 1; i < t.length; i++) gap = Math.max(gap, t[i]! - t[i - 1]!);
+      return { gap: Math.round(gap), frames: t.length };
+    },
+    [who, from, to] as const,
+  );
+}

@@ -38,18 +38,12 @@ export type RoomKeysEvents = {
   error: [Error];
 };
 
-export interface RoomKeysOptions {
-  /** Send under a newcomer's key only this long after handing it out (default 0: at once; the receivers' workers wait for keys). */
-  switchDelayMs?: number;
-}
-
 export class RoomKeys extends Emitter<RoomKeysEvents> {
   #selfId: string | null = null;
   /** Participants' identity keys, by participant id. */
   readonly #keys = new Map<string, string>();
   #kid = Math.floor(Math.random() * KID_RANGE);
   #current: { kid: number; key: Uint8Array } | null = null;
-  #switchTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #pending = new Map<string, { kid: number; wrapped: string; at: number }[]>();
   #off: (() => void)[] = [];
   #closed = false;
@@ -59,7 +53,6 @@ export class RoomKeys extends Emitter<RoomKeysEvents> {
     private readonly roomId: string,
     private readonly identity: KeyAgreement,
     private readonly frames: FrameKeys,
-    private readonly options: RoomKeysOptions = {},
   ) {
     super();
     this.#off.push(
@@ -84,7 +77,7 @@ export class RoomKeys extends Emitter<RoomKeysEvents> {
     this.#keys.clear();
     for (const p of participants) if (p.publicKey) this.#keys.set(p.id, p.publicKey);
     this.frames.setEnabled(encrypted);
-    this.#rekey(true);
+    this.#rekey();
     for (const p of participants) this.#drainPending(p.id);
     this.emit('changed');
   }
@@ -96,7 +89,7 @@ export class RoomKeys extends Emitter<RoomKeysEvents> {
   joined(p: ParticipantInfo): void {
     if (!p.publicKey || p.id === this.#selfId || this.#keys.get(p.id) === p.publicKey) return;
     this.#keys.set(p.id, p.publicKey);
-    this.#rekey(false);
+    this.#rekey();
     this.#drainPending(p.id);
     this.emit('changed');
   }
@@ -105,14 +98,14 @@ export class RoomKeys extends Emitter<RoomKeysEvents> {
   updated(p: ParticipantInfo): void {
     if (!p.publicKey || this.#keys.get(p.id) === p.publicKey) return;
     this.#keys.set(p.id, p.publicKey);
-    this.#rekey(true);
+    this.#rekey();
     this.emit('changed');
   }
 
   left(participantId: string): void {
     if (!this.#keys.delete(participantId)) return;
     this.frames.removeParticipant(participantId);
-    this.#rekey(true);
+    this.#rekey();
     this.emit('changed');
   }
 
@@ -124,29 +117,20 @@ export class RoomKeys extends Emitter<RoomKeysEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#switchTimer) clearTimeout(this.#switchTimer);
     for (const off of this.#off.splice(0)) off();
     this.removeAllListeners();
   }
 
-  /** A new media key, handed to everyone; `now`: send under it at once (someone left). */
-  #rekey(now: boolean): void {
+  /** A new media key, handed to everyone and sent under at once. */
+  #rekey(): void {
     if (this.#closed || !this.#selfId) return;
     this.#kid = (this.#kid + 1) % KID_RANGE;
     const next = { kid: this.#kid, key: crypto.getRandomValues(new Uint8Array(KEY_BYTES)) };
     // We receive our own frames in an echo room.
     this.frames.addReceiveKey(this.#selfId, next.kid, next.key);
     for (const [id, publicKey] of this.#keys) void this.#deliver(id, publicKey, next.kid, next.key);
-    if (this.#switchTimer) clearTimeout(this.#switchTimer);
-    this.#switchTimer = null;
-    const use = () => {
-      this.#current = next;
-      this.frames.setSendKey(next.kid, next.key);
-    };
-    // The very first key is used at once: nobody has an older one to bridge the gap.
-    if (now || !this.#current) use();
-    else if (!this.options.switchDelayMs) use();
-    else this.#switchTimer = setTimeout(use, this.options.switchDelayMs);
+    this.#current = next;
+    this.frames.setSendKey(next.kid, next.key);
   }
 
   async #deliver(to: string, publicKey: string, kid: number, key: Uint8Array): Promise<void> {
