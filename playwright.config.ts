@@ -1,4 +1,5 @@
 import { defineConfig } from '@playwright/test';
+import { TEST_METRICS_TOKEN } from './server/src/testing/health.ts';
 
 /**
  * End-to-end tests: Debian's Chromium with fake camera/mic, against the real server started
@@ -50,6 +51,8 @@ export default defineConfig({
       RECONNECT_GRACE_MS: '5000',
       LOG_LEVEL: 'warn',
       EMBED_ALLOWED_ORIGINS: EMBED_HOST_ORIGIN,
+      // Operators' view (call-quality history, /metrics) for the tests that check it.
+      METRICS_TOKEN: TEST_METRICS_TOKEN,
     },
   },
 });

@@ -12,6 +12,7 @@ command -v turnserver >/dev/null 2>&1 || missing="$missing coturn"
 command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v haproxy >/dev/null 2>&1 || missing="$missing haproxy"
+command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
 for extra in ${CALLWIRE_EXTRA_APT:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || missing="$missing $extra"
 done

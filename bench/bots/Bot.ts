@@ -177,7 +177,7 @@ export class Bot extends EventEmitter<BotEvents> {
       this.signaling,
       options.roomId,
       fixedTracks(this.audio.track, this.video?.track ?? null),
-      { name: options.name, ...(options.relay ? { relayTransport: options.relay } : {}) },
+      { name: options.name, quality: false, ...(options.relay ? { relayTransport: options.relay } : {}) },
       this.#mediaPaths(),
     );
   }

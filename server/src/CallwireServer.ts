@@ -31,6 +31,10 @@ import { TurnServer, createTurnCredentials } from '../../turn/src/index.ts';
 import { SignalingServer, type SocketData } from './signaling/SignalingServer.ts';
 import { AbuseLimits } from './signaling/AbuseLimits.ts';
 import { SocketNotifier } from './signaling/SocketNotifier.ts';
+import { Metrics } from './metrics/Metrics.ts';
+import { QualityHistory } from './quality/QualityHistory.ts';
+import { sendMetrics } from './http/createHttpApp.ts';
+import express from 'express';
 
 const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
@@ -62,10 +66,34 @@ export class CallwireServer {
   turn: TurnServer | null = null;
   /** The mediasoup SFU for group calls, when it runs. */
   sfu: Sfu | null = null;
+  /** Prometheus metrics (served at /metrics with METRICS_TOKEN, or on METRICS_PORT). */
+  readonly metrics: Metrics;
+  /** Call-quality telemetry of the rooms this node owns. */
+  readonly quality: QualityHistory;
+  #metricsHttp: HttpServer | null = null;
 
   constructor(readonly config: Config) {
     this.logger = createLogger(config.logLevel);
     const iceServersFor = (user: UserInfo, host?: string) => this.iceServersFor(user, host);
+    this.metrics = new Metrics({
+      connections: () => this.#io.engine.clientsCount,
+      usersOnline: async () => (this.cluster ? await this.cluster.onlineCount() : 0),
+      callsByState: () => this.calls?.countByState() ?? { calling: 0, ringing: 0, accepted: 0 },
+      roomsByMode: () => this.rooms?.countByMode() ?? { p2p: 0, sfu: 0 },
+      sfuWorkers: async () => {
+        const pool = this.sfu?.pool;
+        if (!pool) return [];
+        return Promise.all(
+          pool.slots.map(async (slot) => {
+            const u = await slot.worker.getResourceUsage().catch(() => null);
+            return { index: slot.index, cpuSeconds: u ? (u.ru_utime + u.ru_stime) / 1000 : 0, consumers: pool.consumersOn(slot) };
+          }),
+        );
+      },
+      turn: () => this.turn?.stats() ?? null,
+      storeHealthy: () => this.store?.healthy ?? false,
+    });
+    this.quality = new QualityHistory(this.metrics);
     const app = createHttpApp({
       webDist: config.webDist ?? DEFAULT_WEB_DIST,
       auth: { mode: config.auth.mode, verifyBearer: (t: string) => this.#auth.verifyBearer(t) },
@@ -77,6 +105,8 @@ export class CallwireServer {
       metricsToken: config.metricsToken,
       groupCalls: () => this.sfu !== null,
       e2ee: config.e2ee,
+      metrics: () => this.metrics.render(),
+      qualityOf: (roomId) => this.quality.summary(roomId),
     });
     this.#http = config.tls ? createHttpsServer({ cert: config.tls.cert, key: config.tls.key }, app) : createHttpServer(app);
     this.#io = new Server(this.#http, { maxHttpBufferSize: MAX_FRAME_BYTES, serveClient: false });
@@ -150,6 +180,7 @@ export class CallwireServer {
       ringTimeoutMs: config.ringTimeoutMs,
       requireKnownCallee: config.auth.mode === 'guest',
       missedCallsPerUser: config.missedCallsPerUser,
+      observer: this.metrics,
     });
     const ownership = new Ownership(this.cluster, this.rooms, this.calls, log.child('cluster'));
     this.#wireCluster(ownership);
@@ -165,6 +196,8 @@ export class CallwireServer {
       rateLimitPerSec: config.rateLimitPerSec,
       limits: new AbuseLimits(config.limits),
       trustProxy: config.trustProxy,
+      quality: this.quality,
+      onError: (code) => this.metrics.signalingError(code),
       logger: log.child('signaling'),
     });
     // Calls that were ringing when this node last stopped (one node: a restart) are missed calls now.
@@ -184,13 +217,40 @@ export class CallwireServer {
         resolve();
       });
     });
+    if (config.metricsListener) await this.#listenMetrics(config.metricsListener);
     log.info(`listening on ${this.url} (${this.store.kind} store, node ${this.cluster.nodeId})`);
+  }
+
+  /** METRICS_PORT: `/metrics` alone, without a token, on an address operators keep private. */
+  async #listenMetrics(at: { port: number; host: string }): Promise<void> {
+    // Its own express app answers /metrics only: everything else is 404.
+    const app = express();
+    app.disable('x-powered-by');
+    app.get('/metrics', (_req, res) => void sendMetrics(res, () => this.metrics.render()));
+    const server = createHttpServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at.port, at.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#metricsHttp = server;
+  }
+
+  /** Where METRICS_PORT's listener is (tests pass port 0). */
+  get metricsUrl(): string | null {
+    const a = this.#metricsHttp?.address() as AddressInfo | null | undefined;
+    return a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : null;
   }
 
   async #openStore(): Promise<void> {
     const s = this.config.store;
     const log = this.logger.child('store');
-    const report = (e: Error) => log.error(e.message);
+    const report = (e: Error) => {
+      this.metrics.storeError(s.kind);
+      log.error(e.message);
+    };
     if (s.kind === 'sqlite') {
       this.store = new SqliteStore(s.dataDir, report);
       this.cluster = new LocalCluster();
@@ -200,6 +260,7 @@ export class CallwireServer {
     // adapter's publisher queues while Redis is away (it does not handle a failed publish).
     let warned = false;
     const onError = (err: Error) => {
+      this.metrics.storeError('redis');
       if (!warned) log.warn(`Redis: ${err.message}`);
       warned = true;
     };
@@ -295,6 +356,9 @@ export class CallwireServer {
 
   async close(): Promise<void> {
     if (this.#sweeper) clearInterval(this.#sweeper);
+    const metricsHttp = this.#metricsHttp;
+    this.#metricsHttp = null;
+    if (metricsHttp) await new Promise<void>((resolve) => metricsHttp.close(() => resolve()));
     this.sfu?.close();
     this.sfu = null;
     this.calls?.close();

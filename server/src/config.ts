@@ -104,6 +104,13 @@ const EnvSchema = z.object({
    * to `Authorization: Bearer <METRICS_TOKEN>`; without it, it answers liveness only.
    */
   METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').max(256).optional(),
+  /**
+   * Prometheus metrics: `/metrics` on the main port answers `Authorization: Bearer <METRICS_TOKEN>`.
+   * METRICS_PORT serves `/metrics` without a token on a port of its own, bound to METRICS_HOST
+   * (default 127.0.0.1: keep it off the internet). Neither set: no metrics.
+   */
+  METRICS_PORT: int(0, 65535).optional(),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   WEB_DIST: z.string().min(1).optional(),
   TRUST_PROXY: bool.default(false),
   /** Host page origins that may embed calls (embed.js): comma-separated, or `*`. Unset: none. */
@@ -181,6 +188,8 @@ export interface Config {
   /** End-to-end encryption policy (E2EE). */
   e2ee: 'required' | 'preferred' | 'off';
   metricsToken: string | null;
+  /** A separate, token-free `/metrics` listener; null: none. */
+  metricsListener: { port: number; host: string } | null;
   webDist: string | null;
   trustProxy: boolean;
   /** Origins allowed to embed calls: a list, `*`, or [] (embedding refused). */
@@ -267,6 +276,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     e2ee: e.E2EE,
     metricsToken: e.METRICS_TOKEN ?? null,
+    metricsListener: e.METRICS_PORT === undefined ? null : { port: e.METRICS_PORT, host: e.METRICS_HOST },
     webDist: e.WEB_DIST ?? null,
     trustProxy: e.TRUST_PROXY,
     embedAllowedOrigins: e.EMBED_ALLOWED_ORIGINS ?? [],

@@ -4,6 +4,7 @@
  */
 import type { FrameCounts } from './model/ports.ts';
 import type { Room } from './model/Room.ts';
+import { StatsSampler, type LinkStats } from './rtc/stats.ts';
 
 export interface CallwireTestHook {
   /** The call on screen, if any. */
@@ -18,6 +19,11 @@ export interface CallwireTestHook {
   audioPackets(): Promise<Record<string, number>>;
   /** End-to-end encryption of the call on screen: on or off, the safety code, and frame counts (`decrypted` keyed by display name). */
   e2ee(): Promise<{ encrypted: boolean; safetyCode: string | null; counts: FrameCounts | null }>;
+  /**
+   * What we receive from each remote participant (by display name) since the previous call of
+   * this: loss, concealment, freezes, frame rate, bitrates (the first call only starts the clock).
+   */
+  sampleQuality(): Promise<Record<string, LinkStats>>;
 }
 
 declare global {
@@ -27,6 +33,7 @@ declare global {
 }
 
 export function installTestHook(current: () => Room | null): void {
+  const samplers = new Map<string, StatsSampler>();
   window.callwire = {
     get room() {
       return current();
@@ -42,6 +49,16 @@ export function installTestHook(current: () => Room | null): void {
           if (s['type'] === 'inbound-rtp' && s['kind'] === 'audio') n += Number(s['packetsReceived'] ?? 0);
         });
         out[p.info.name] = n;
+      }
+      return out;
+    },
+    sampleQuality: async () => {
+      const out: Record<string, LinkStats> = {};
+      for (const p of current()?.participants.values() ?? []) {
+        if (!p.statsSource) continue;
+        let sampler = samplers.get(p.id);
+        if (!sampler) samplers.set(p.id, (sampler = new StatsSampler()));
+        out[p.info.name] = await sampler.sample(p.statsSource);
       }
       return out;
     },

@@ -22,6 +22,15 @@ export interface CallManagerOptions {
   /** Guest mode: only handles that have connected at least once can be called. */
   requireKnownCallee: boolean;
   missedCallsPerUser: number;
+  /** Told of answers and ends (metrics); never affects a call. */
+  observer?: CallObserver;
+}
+
+export interface CallObserver {
+  /** A callee answered `ringMs` after the call was placed. */
+  answered(ringMs: number): void;
+  /** A call ended; `answered`: it had been accepted. */
+  ended(reason: CallEndReason, answered: boolean): void;
 }
 
 /** Contacts kept per person (the most recent): whose presence they may follow. */
@@ -49,6 +58,13 @@ export class CallManager {
     cluster.onBroadcast('callee', (news) => this.#apply(news as CalleeNews));
   }
 
+  /** Live calls by state (for metrics). */
+  countByState(): Record<'calling' | 'ringing' | 'accepted', number> {
+    const out = { calling: 0, ringing: 0, accepted: 0 };
+    for (const c of this.#calls.values()) if (c.state !== 'ended') out[c.state]++;
+    return out;
+  }
+
   get liveCount(): number {
     let n = 0;
     for (const c of this.#calls.values()) if (c.live) n++;
@@ -71,6 +87,7 @@ export class CallManager {
       // only once per caller until they have seen it, so redialling cannot flood their list.
       const call = new Call(user, socketId, req.to, req.video, false);
       call.end('busy');
+      this.options.observer?.ended('busy', false);
       const unseen = await orUnavailable(() => this.store.missedCalls(req.to));
       if (!unseen.some((m) => m.reason === 'busy' && m.from.handle === user.handle)) {
         await orUnavailable(() => this.store.addContacts(req.to, [user.handle], call.createdAt, CONTACTS_PER_USER));
@@ -106,6 +123,7 @@ export class CallManager {
     const call = this.#unansweredFor(user, req.callId, 'callee');
     call.state = 'accepted';
     call.answeredBy = socketId;
+    this.options.observer?.answered(Date.now() - call.createdAt);
     // Both sides must reach the room; a callee that accepted and vanished does not hold the caller forever.
     call.arm(this.options.ringTimeoutMs, () => {
       if ((this.rooms.get(call.roomId)?.participants.size ?? 0) < 2) this.#endSoon(call, 'hangup', null);
@@ -219,6 +237,7 @@ export class CallManager {
     const wasUnanswered = call.unanswered;
     const answeredBy = call.answeredBy;
     call.end(reason);
+    this.options.observer?.ended(reason, !wasUnanswered);
     if (wasUnanswered && (reason === 'no-answer' || reason === 'cancelled' || reason === 'busy')) {
       await this.#recordMissed(call.callee, { callId: call.id, caller: call.caller, video: call.video, at: call.createdAt }, reason);
     }

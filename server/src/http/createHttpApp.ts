@@ -29,6 +29,10 @@ export interface HttpAppDeps {
   embedAllowedOrigins?: EmbedOrigins;
   /** Served over TLS by callwire itself: send HSTS. */
   tls?: boolean;
+  /** Prometheus exposition for `/metrics` (bearer metricsToken); absent: no metrics here. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** A room's call-quality history on this node (bearer metricsToken); null: none kept. */
+  qualityOf?: (roomId: string) => unknown;
 }
 
 export function createHttpApp(deps: HttpAppDeps): express.Express {
@@ -54,6 +58,30 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     } catch (err) {
       res.status(503).json({ ok: false, error: (err as Error).message });
     }
+  });
+
+  // Operators only: without METRICS_TOKEN set, these do not exist (METRICS_PORT serves /metrics).
+  app.get('/metrics', async (req, res) => {
+    if (!deps.metrics || !deps.metricsToken) return void res.status(404).type('text/plain').send('Not found');
+    if (!bearerMatches(req, deps.metricsToken)) {
+      return void res
+        .status(401)
+        .setHeader('WWW-Authenticate', 'Bearer')
+        .json({ error: { code: 'unauthorized', message: 'metrics need Authorization: Bearer <METRICS_TOKEN>' } });
+    }
+    await sendMetrics(res, deps.metrics);
+  });
+  app.get('/api/rooms/:roomId/quality', (req, res) => {
+    if (!deps.qualityOf || !deps.metricsToken)
+      return void res.status(404).json({ error: { code: 'not-found', message: 'call-quality history is off (set METRICS_TOKEN)' } });
+    if (!bearerMatches(req, deps.metricsToken))
+      return void res.status(401).json({ error: { code: 'unauthorized', message: 'needs Authorization: Bearer <METRICS_TOKEN>' } });
+    const id = RoomId.safeParse(req.params['roomId']);
+    if (!id.success) return void res.status(400).json({ error: { code: 'invalid-message', message: id.error.issues[0]?.message ?? 'bad room id' } });
+    const summary = deps.qualityOf(id.data);
+    res.setHeader('Cache-Control', 'no-store');
+    if (!summary) return void res.status(404).json({ error: { code: 'unknown-room', message: `no quality reports for room ${id.data} on this node` } });
+    res.json(summary);
   });
 
   app.get('/api/config', (_req, res) => {
@@ -115,6 +143,20 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
     res.status(404).type('text/plain').send('Not found');
   });
   return app;
+}
+
+/** Writes the metrics exposition; a failing collector answers 500 rather than half a scrape. */
+export async function sendMetrics(res: Response, metrics: () => Promise<{ contentType: string; body: string }>): Promise<void> {
+  try {
+    const m = await metrics();
+    res.setHeader('Cache-Control', 'no-store');
+    res.type(m.contentType).send(m.body);
+  } catch (err) {
+    res
+      .status(500)
+      .type('text/plain')
+      .send(`metrics failed: ${(err as Error).message}`);
+  }
 }
 
 function bearerMatches(req: Request, token: string | null): boolean {

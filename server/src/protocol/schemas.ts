@@ -110,6 +110,24 @@ export const DtlsParameters = typedAs<ms.DtlsParameters>(
 );
 export const MediaSource = z.enum(['mic', 'camera']);
 
+const percent = z.number().min(0).max(100);
+const millis = z.number().min(0).max(600_000);
+
+/** What a client received from one participant over the last reporting period (`quality.report`). */
+export const QualityStream = z.strictObject({
+  from: Id,
+  kind: z.enum(['audio', 'video']),
+  /** Packets the network lost, % of those sent (counting those retransmission repaired). */
+  lossPct: percent,
+  jitterMs: millis.nullable(),
+  kbps: z.number().min(0).max(1_000_000),
+  /** Audio: share of played samples the receiver had to conceal, %. */
+  concealedPct: percent.nullable(),
+  /** Video: share of the period the picture was frozen, %. */
+  frozenPct: percent.nullable(),
+  fps: z.number().min(0).max(1_000).nullable(),
+});
+
 export const requestSchemas = {
   /** Round-trip probe; also used by the connectivity test. */
   ping: z.strictObject({ t: z.number() }),
@@ -196,6 +214,17 @@ export const requestSchemas = {
     }),
   /** End-to-end encryption: our media key `keyId`, encrypted to participant `to`'s identity key. Relayed as is. */
   'e2ee.key': z.strictObject({ roomId: RoomId, to: Id, keyId: z.number().int().min(0).max(0xffff), wrapped: WrappedKey }),
+  /**
+   * Call-quality telemetry, every few seconds while in a call: what we receive from each
+   * participant, our round trip and path. `setupMs` (join → first remote media) comes once.
+   */
+  'quality.report': z.strictObject({
+    roomId: RoomId,
+    path: z.enum(['p2p', 'sfu']),
+    rttMs: millis.nullable(),
+    setupMs: millis.optional(),
+    streams: z.array(QualityStream).max(2 * 64),
+  }),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -316,6 +345,8 @@ export interface ResponseMap {
   'video.respond': { room: RoomInfo };
   'rtc.signal': Record<string, never>;
   'e2ee.key': Record<string, never>;
+  /** The server's view of the period reported: estimated audio MOS (1–5) and video frozen %, null without such streams. */
+  'quality.report': { audioMos: number | null; videoFrozenPct: number | null };
   /** `routerId` names this SFU session: a different one after a reconnection means set up again. */
   'sfu.capabilities': { routerRtpCapabilities: ms.RtpCapabilities; routerId: string };
   'sfu.createTransport': TransportInfo;

@@ -73,6 +73,13 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     this.options.limits = limits;
   }
 
+  /** Open rooms by media path (for metrics). */
+  countByMode(): Record<'p2p' | 'sfu', number> {
+    const out = { p2p: 0, sfu: 0 };
+    for (const room of this.#rooms.values()) out[room.mode]++;
+    return out;
+  }
+
   get roomCount(): number {
     return this.#rooms.size;
   }
@@ -346,6 +353,11 @@ export class RoomManager extends EventEmitter<RoomManagerEvents> {
     if (!target || target === participant) throw new SignalingError('unknown-participant', `no other participant ${req.to} in room ${room.id}`);
     if (!target.socketId) throw new SignalingError('invalid-state', 'that participant is reconnecting; retry shortly');
     this.notifier.toSocket(target.socketId, 'e2ee.key', { roomId: room.id, from: participant.id, keyId: req.keyId, wrapped: req.wrapped });
+  }
+
+  /** Whose `quality.report` this is: the reporter must be in the room (telemetry is never anonymous). */
+  reporterOf(socketId: string, roomId: string): string {
+    return this.find(socketId, roomId).participant.id;
   }
 
   requestVideo(socketId: string, roomId: string): string {

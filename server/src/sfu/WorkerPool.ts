@@ -76,6 +76,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   /** Tells the pool how many consumers a router has (for placement). */
+  /** Consumers on one worker's routers (as the rooms last counted them). */
+  consumersOn(slot: WorkerSlot): number {
+    let n = 0;
+    for (const r of slot.routers) n += this.#consumerCounts.get(r) ?? 0;
+    return n;
+  }
+
   setConsumerCount(router: types.Router, n: number): void {
     this.#consumerCounts.set(router, n);
   }

@@ -12,6 +12,7 @@ import type { CallManager } from '../calls/CallManager.ts';
 import type { Cluster, OwnedKey } from '../cluster/Cluster.ts';
 import type { Ownership } from '../cluster/Ownership.ts';
 import type { Authenticator } from '../identity/Authenticator.ts';
+import type { QualityHistory } from '../quality/QualityHistory.ts';
 import type { Logger } from '../logger.ts';
 import {
   LIMITS,
@@ -71,6 +72,10 @@ export interface SignalingDeps {
   rateLimitPerSec: number;
   limits: AbuseLimits;
   trustProxy: boolean;
+  /** Call-quality telemetry of the rooms this node owns. */
+  quality: QualityHistory;
+  /** Told the code of every request refused (metrics). */
+  onError?: (code: string) => void;
   logger: Logger;
 }
 
@@ -115,6 +120,10 @@ export class SignalingServer {
       'video.respond': (c, p) => ({ room: rooms.respondVideo(c.socketId, p) }),
       'rtc.signal': (c, p) => (rooms.signal(c.socketId, p), {}),
       'e2ee.key': (c, p) => (rooms.relayKey(c.socketId, p), {}),
+      'quality.report': (c, p) => {
+        const entry = deps.quality.record(rooms.reporterOf(c.socketId, p.roomId), p);
+        return { audioMos: entry.audioMos, videoFrozenPct: entry.videoFrozenPct };
+      },
       'sfu.capabilities': (c, p) => this.#sfu(c, 'sfu.capabilities', p),
       'sfu.createTransport': (c, p) => this.#sfu(c, 'sfu.createTransport', p),
       'sfu.connectTransport': (c, p) => this.#sfu(c, 'sfu.connectTransport', p),
@@ -264,7 +273,9 @@ export class SignalingServer {
       if (!(err instanceof SignalingError)) {
         this.deps.logger.error('handler failed', { event, error: err instanceof Error ? err.stack : String(err) });
       }
-      this.#reply(socket, event, args, err instanceof SignalingError ? err : new SignalingError('internal', 'internal error'));
+      const refusal = err instanceof SignalingError ? err : new SignalingError('internal', 'internal error');
+      this.deps.onError?.(refusal.code);
+      this.#reply(socket, event, args, refusal);
     }
   }
 

@@ -26,7 +26,7 @@ export class RoomReporter {
   readonly #mute = new Map<string, string>();
   readonly #off: (() => void)[] = [];
   readonly #speaker: ActiveSpeaker;
-  readonly #quality: NetworkQuality;
+  readonly #quality: NetworkQuality | null;
   #joined = false;
   #locked: boolean | null = null;
   #leaveReason: LeaveReason = 'disconnected';
@@ -36,7 +36,8 @@ export class RoomReporter {
     private readonly report: Report,
   ) {
     this.#speaker = new ActiveSpeaker(room);
-    this.#quality = new NetworkQuality(room);
+    // The room's own measurement (the call view shows the same numbers).
+    this.#quality = room.quality;
     this.#off.push(
       room.on('state', (s) => this.#onState(s)),
       room.on('participantJoined', (p) => {
@@ -58,15 +59,19 @@ export class RoomReporter {
         }
       }),
       this.#speaker.on('changed', (p) => report('active-speaker', { id: p?.id ?? null, name: p?.info.name ?? null })),
-      this.#quality.on('changed', ({ participant, score, rttMs, loss }) =>
-        report('network-quality', {
-          id: participant.id,
-          score,
-          level: score >= 4 ? 'good' : score >= 3 ? 'fair' : 'poor',
-          rttMs: rttMs === null ? null : Math.round(rttMs),
-          loss,
-        }),
-      ),
+      ...(this.#quality
+        ? [
+            this.#quality.on('changed', ({ participant, score, rttMs, loss }) =>
+              report('network-quality', {
+                id: participant.id,
+                score,
+                level: score >= 4 ? 'good' : score >= 3 ? 'fair' : 'poor',
+                rttMs: rttMs === null ? null : Math.round(rttMs),
+                loss,
+              }),
+            ),
+          ]
+        : []),
     );
   }
 
@@ -78,7 +83,6 @@ export class RoomReporter {
   close(): void {
     for (const off of this.#off.splice(0)) off();
     this.#speaker.close();
-    this.#quality.close();
   }
 
   #onState(state: RoomState): void {

@@ -11,6 +11,9 @@ import { CallMedia } from './CallMedia.ts';
 import { RoomKeys } from '../e2ee/RoomKeys.ts';
 import type { FrameCounts, IceConfig, KeyAgreement, LocalTracks, MediaPaths, SignalingPort } from './ports.ts';
 import type { RemoteParticipant } from './RemoteParticipant.ts';
+import { NetworkQuality, type UplinkSample } from './NetworkQuality.ts';
+import { QualityReporter } from './QualityReporter.ts';
+import { uplinkOf } from '../rtc/stats.ts';
 
 /** Rejoin attempts while the service answers `unavailable` (about 20 s in all). */
 const REJOIN_ATTEMPTS = 20;
@@ -59,6 +62,11 @@ export interface RoomOptions {
    * key, which a server with E2EE=required refuses (`e2ee-required`).
    */
   identity?: KeyAgreement;
+  /**
+   * Measure link quality (per participant and our own connection) and send call-quality reports
+   * to the server. Default on; load-test bots turn it off (dozens of getStats a second).
+   */
+  quality?: boolean;
 }
 
 /** `M`: this device's tracks (the browser's LocalMedia, with device switching, in the app). */
@@ -81,6 +89,9 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
   readonly callMedia: CallMedia;
   /** End-to-end encryption keys of this call (null without an identity or frame transforms). */
   readonly keys: RoomKeys | null;
+  /** How well we hear each participant, and how our own connection is (null with `quality: false`). */
+  readonly quality: NetworkQuality | null;
+  #reporter: QualityReporter | null = null;
 
   /**
    * `paths` makes the media paths: the browser's (RTCPeerConnection, mediasoup-client) in the
@@ -102,11 +113,22 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     this.callMedia = new CallMedia(signaling, id, media, paths, () => this.#iceConfig());
     this.callMedia.on('activeSpeaker', (pid) => this.emit('activeSpeaker', pid));
     this.callMedia.on('failure', (err) => this.emit('mediaFailure', err));
+    this.quality = options.quality === false ? null : new NetworkQuality(this, { uplink: () => this.#uplink() });
+  }
+
+  /** Our sending side, from the path our media leaves on (the SFU once we use it). */
+  async #uplink(): Promise<UplinkSample | null> {
+    const path = this.callMedia.sfu ?? this.callMedia.p2p;
+    if (!path || this.state !== 'joined') return null;
+    return uplinkOf(await path.reports('send'));
   }
 
   async join(): Promise<void> {
     this.#setState('joining');
     this.#listen();
+    if (this.options.quality !== false && !this.#reporter) {
+      this.#reporter = new QualityReporter(this, (report) => this.signaling.request('quality.report', report));
+    }
     try {
       await this.#join();
     } catch (err) {
@@ -196,6 +218,8 @@ export class Room<M extends LocalTracks = LocalTracks> extends Emitter<RoomEvent
     for (const p of this.participants.values()) p.close();
     this.participants.clear();
     this.callMedia.close();
+    this.quality?.close();
+    this.#reporter?.close();
     this.keys?.close();
     this.#frames?.close();
     this.media.off('changed', this.#onLocalMedia);

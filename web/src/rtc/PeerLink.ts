@@ -6,7 +6,7 @@
 import type { IceServerInfo, ServerEventMap } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
 import type { FrameTransforms } from '../model/ports.ts';
-import { applyCodecPreferences } from './codecs.ts';
+import { applyCodecPreferences, type CodecOptions } from './codecs.ts';
 
 export type OutgoingSignal =
   | { description: { type: 'offer' | 'answer'; sdp: string } }
@@ -23,6 +23,8 @@ export interface PeerLinkOptions {
   send: (signal: OutgoingSignal) => Promise<void>;
   /** End-to-end encryption: a frame transform on every sender and receiver, set before any media flows. */
   frames?: FrameTransforms | undefined;
+  /** Codec choices beyond the fixed preference order (RED for audio). */
+  codecs?: CodecOptions;
 }
 
 export type PeerLinkEvents = {
@@ -39,6 +41,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
   readonly #polite: boolean;
   readonly #send: PeerLinkOptions['send'];
   readonly #frames: FrameTransforms | undefined;
+  readonly #codecs: CodecOptions;
   #local: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null; stream: MediaStream } = {
     audio: null,
     video: null,
@@ -58,6 +61,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     this.#polite = options.polite;
     this.#send = options.send;
     this.#frames = options.frames;
+    this.#codecs = options.codecs ?? {};
     this.pc = new RTCPeerConnection({
       iceServers: options.iceServers as RTCIceServer[],
       iceTransportPolicy: options.iceTransportPolicy ?? 'all',
@@ -77,7 +81,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     if (options.initiator) {
       this.pc.addTransceiver('audio', { direction: 'sendrecv' });
       this.pc.addTransceiver('video', { direction: 'sendrecv' });
-      applyCodecPreferences(this.pc);
+      applyCodecPreferences(this.pc, this.#codecs);
     }
   }
 
@@ -128,7 +132,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
     if (this.#closed) return;
     try {
       this.#makingOffer = true;
-      applyCodecPreferences(this.pc);
+      applyCodecPreferences(this.pc, this.#codecs);
       await this.pc.setLocalDescription();
       const d = this.pc.localDescription!;
       await this.#send({ description: { type: d.type as 'offer', sdp: d.sdp } });
@@ -152,7 +156,7 @@ export class PeerLink extends Emitter<PeerLinkEvents> {
       if (description.type === 'offer') {
         // Answer with our media on the transceivers the offer created (no second round trip).
         this.#syncSenders();
-        applyCodecPreferences(this.pc);
+        applyCodecPreferences(this.pc, this.#codecs);
         await this.pc.setLocalDescription();
         const d = this.pc.localDescription!;
         await this.#send({ description: { type: 'answer', sdp: d.sdp } });

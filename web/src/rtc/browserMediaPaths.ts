@@ -5,12 +5,13 @@
 import type { FrameTransforms, MediaPaths } from '../model/ports.ts';
 import { P2PPath } from './P2PPath.ts';
 import { PeerLink } from './PeerLink.ts';
+import type { CodecOptions } from './codecs.ts';
 import { SfuSession } from './SfuSession.ts';
 
-export function browserMediaPaths(frames: FrameTransforms | null = null): MediaPaths {
+export function browserMediaPaths(frames: FrameTransforms | null = null, codecs: CodecOptions = {}): MediaPaths {
   return {
     frames,
-    p2p: (signaling, roomId, media, ice) => new P2PPath(signaling, roomId, media, ice, (options) => new PeerLink(options), frames ?? undefined),
+    p2p: (signaling, roomId, media, ice) => new P2PPath(signaling, roomId, media, ice, (options) => new PeerLink({ ...options, codecs }), frames ?? undefined),
     sfu: (signaling, roomId, media, ice) => new SfuSession(signaling, roomId, media, { ...ice, ...(frames ? { frames } : {}) }),
     stream: () => new MediaStream(),
   };

@@ -27,8 +27,13 @@ describe('codec preferences', () => {
     ]);
   });
 
-  it('puts Opus first for audio', () => {
-    const sorted = sortCodecs('audio', [c('audio/red'), c('audio/G722'), c('audio/opus', 'minptime=10;useinbandfec=1'), c('audio/PCMU')]);
+  it('puts RED (redundant Opus) first for audio, then Opus', () => {
+    const sorted = sortCodecs('audio', [c('audio/opus', 'minptime=10;useinbandfec=1'), c('audio/G722'), c('audio/red'), c('audio/PCMU')]);
+    expect(sorted.map((x) => x.mimeType)).toEqual(['audio/red', 'audio/opus', 'audio/G722', 'audio/PCMU']);
+  });
+
+  it('puts plain Opus first and RED last when RED is turned off', () => {
+    const sorted = sortCodecs('audio', [c('audio/red'), c('audio/G722'), c('audio/opus', 'minptime=10;useinbandfec=1'), c('audio/PCMU')], { red: false });
     expect(sorted.map((x) => x.mimeType)).toEqual(['audio/opus', 'audio/G722', 'audio/PCMU', 'audio/red']);
   });
 });

@@ -19,14 +19,26 @@ function videoRank(c: Codec): number {
   return 4;
 }
 
-function audioRank(c: Codec): number {
-  if (isMime(c, 'audio/opus')) return 0;
-  if (/\/(red|telephone-event|cn)$/i.test(c.mimeType)) return 2;
-  return 1;
+/**
+ * RED (RFC 2198) first when `red`: each packet then carries the previous Opus frame again, so a
+ * single lost packet costs nothing (Opus FEC alone only covers part of it, at low quality). It is
+ * negotiated only where both sides offer it (P2P between browsers); the SFU keeps plain Opus.
+ */
+function audioRank(c: Codec, red: boolean): number {
+  if (red && isMime(c, 'audio/red')) return 0;
+  if (isMime(c, 'audio/opus')) return 1;
+  if (/\/(red|telephone-event|cn)$/i.test(c.mimeType)) return 3;
+  return 2;
 }
 
-export function sortCodecs(kind: 'audio' | 'video', codecs: readonly Codec[]): Codec[] {
-  const rank = kind === 'video' ? videoRank : audioRank;
+export interface CodecOptions {
+  /** Send Opus inside RED (redundant audio) where the other side can receive it. Default on. */
+  red?: boolean;
+}
+
+export function sortCodecs(kind: 'audio' | 'video', codecs: readonly Codec[], options: CodecOptions = {}): Codec[] {
+  const red = options.red ?? true;
+  const rank = kind === 'video' ? videoRank : (c: Codec) => audioRank(c, red);
   return [...codecs]
     .map((c, i) => ({ c, i }))
     .sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i)
@@ -34,14 +46,14 @@ export function sortCodecs(kind: 'audio' | 'video', codecs: readonly Codec[]): C
 }
 
 /** Applies the preference order to every transceiver that can still negotiate. */
-export function applyCodecPreferences(pc: RTCPeerConnection): void {
+export function applyCodecPreferences(pc: RTCPeerConnection, options: CodecOptions = {}): void {
   for (const t of pc.getTransceivers()) {
     if (t.currentDirection === 'stopped' || typeof t.setCodecPreferences !== 'function') continue;
     const kind = t.receiver.track.kind as 'audio' | 'video';
     const caps = RTCRtpReceiver.getCapabilities(kind);
     if (!caps) continue;
     try {
-      t.setCodecPreferences(sortCodecs(kind, caps.codecs));
+      t.setCodecPreferences(sortCodecs(kind, caps.codecs, options));
     } catch (err) {
       console.warn('setCodecPreferences failed; using the browser default order', err);
     }

@@ -62,12 +62,22 @@ export interface DirectionStats {
   kbps: number;
   packets: number;
   packetsLost: number;
-  /** Fraction lost since the previous sample, 0–1. */
+  /**
+   * Fraction the network lost since the previous sample, 0–1: packets lost for good plus those
+   * that had to be retransmitted (NACK/RTX repaired them). What the link did, not what the
+   * person noticed (see concealment and frozen for that).
+   */
   loss: number;
 }
 export interface LinkStats {
   at: number;
-  audio: { out: DirectionStats; in: DirectionStats; jitterMs: number | null };
+  audio: {
+    out: DirectionStats;
+    in: DirectionStats;
+    jitterMs: number | null;
+    /** Share of the played samples the receiver had to conceal (invent) since the previous sample, 0–1; null with none played. */
+    concealment: number | null;
+  };
   video: {
     out: DirectionStats;
     in: DirectionStats;
@@ -76,8 +86,14 @@ export interface LinkStats {
     width: number | null;
     height: number | null;
     fps: number | null;
+    /** Share of the time since the previous sample a received video was frozen, 0–1 (worst stream); null with no video. */
+    frozen: number | null;
   };
   rttMs: number | null;
+  /** The send side's estimate of the bandwidth it may use, kbit/s (null where the browser does not say). */
+  availableOutKbps: number | null;
+  /** Why the browser holds back our video: none, bandwidth, cpu or other (null if it does not say). */
+  limitation: string | null;
   /** host / srflx / relay, and udp / tcp, of the selected candidate pair. */
   path: { local: string | null; remote: string | null; protocol: string | null; relayProtocol: string | null };
 }
@@ -85,7 +101,10 @@ export interface LinkStats {
 interface Raw {
   at: number;
   bytes: Map<string, number>;
-  packets: Map<string, { received: number; lost: number }>;
+  packets: Map<string, { received: number; lost: number; repaired: number }>;
+  /** Per audio stream: samples concealed and played; per video stream: seconds frozen. */
+  concealed: Map<string, { concealed: number; total: number }>;
+  freezes: Map<string, number>;
 }
 
 /** Keeps the previous sample so bitrates and loss are rates, not totals. */
@@ -98,13 +117,18 @@ export class StatsSampler {
     const byId = new Map<string, Record<string, unknown>>();
     report.forEach((s: Record<string, unknown>) => byId.set(s['id'] as string, s));
     const now = performance.now();
-    const raw: Raw = { at: now, bytes: new Map(), packets: new Map() };
+    const raw: Raw = { at: now, bytes: new Map(), packets: new Map(), concealed: new Map(), freezes: new Map() };
+    const dtSeconds = this.#prev ? (now - this.#prev.at) / 1000 : 0;
+    let concealed = 0;
+    let played = 0;
     const empty = (): DirectionStats => ({ codec: null, kbps: 0, packets: 0, packetsLost: 0, loss: 0 });
     const out: LinkStats = {
       at: Date.now(),
-      audio: { out: empty(), in: empty(), jitterMs: null },
-      video: { out: empty(), in: empty(), framesDecoded: 0, framesSent: 0, width: null, height: null, fps: null },
+      audio: { out: empty(), in: empty(), jitterMs: null, concealment: null },
+      video: { out: empty(), in: empty(), framesDecoded: 0, framesSent: 0, width: null, height: null, fps: null, frozen: null },
       rttMs: null,
+      availableOutKbps: null,
+      limitation: null,
       path: { local: null, remote: null, protocol: null, relayProtocol: null },
     };
     const codecOf = (s: Record<string, unknown>) => {
@@ -125,7 +149,10 @@ export class StatsSampler {
         d.codec = codecOf(s) ?? d.codec;
         d.kbps += rate(`o${s['id']}`, Number(s['bytesSent'] ?? 0));
         d.packets += Number(s['packetsSent'] ?? 0);
-        if (kind === 'video') out.video.framesSent += Number(s['framesSent'] ?? 0);
+        if (kind === 'video') {
+          out.video.framesSent += Number(s['framesSent'] ?? 0);
+          if (typeof s['qualityLimitationReason'] === 'string') out.limitation = s['qualityLimitationReason'];
+        }
       } else if (s['type'] === 'inbound-rtp' && kind) {
         const d = out[kind].in;
         d.codec = codecOf(s) ?? d.codec;
@@ -134,12 +161,27 @@ export class StatsSampler {
         const lost = Math.max(0, Number(s['packetsLost'] ?? 0));
         d.packets += received;
         d.packetsLost += lost;
-        raw.packets.set(s['id'] as string, { received, lost });
+        const repaired = Number(s['retransmittedPacketsReceived'] ?? 0);
+        raw.packets.set(s['id'] as string, { received, lost, repaired });
         const prev = this.#prev?.packets.get(s['id'] as string);
         const dr = received - (prev?.received ?? 0);
         const dl = lost - (prev?.lost ?? 0);
-        d.loss = dr + dl > 0 ? dl / (dr + dl) : 0;
+        const dx = Math.max(0, repaired - (prev?.repaired ?? 0));
+        d.loss = dr + dl > 0 ? Math.min(1, Math.max(0, dl + dx) / (dr + dl)) : 0;
         if (kind === 'audio' && typeof s['jitter'] === 'number') out.audio.jitterMs = (s['jitter'] as number) * 1000;
+        if (kind === 'audio' && typeof s['totalSamplesReceived'] === 'number') {
+          const c = { concealed: Number(s['concealedSamples'] ?? 0), total: s['totalSamplesReceived'] as number };
+          raw.concealed.set(s['id'] as string, c);
+          const was = this.#prev?.concealed.get(s['id'] as string) ?? { concealed: 0, total: 0 };
+          concealed += Math.max(0, c.concealed - was.concealed);
+          played += Math.max(0, c.total - was.total);
+        }
+        if (kind === 'video' && typeof s['totalFreezesDuration'] === 'number') {
+          const f = s['totalFreezesDuration'] as number;
+          raw.freezes.set(s['id'] as string, f);
+          const was = this.#prev?.freezes.get(s['id'] as string);
+          if (was !== undefined && dtSeconds > 0) out.video.frozen = Math.max(out.video.frozen ?? 0, Math.min(1, Math.max(0, f - was) / dtSeconds));
+        }
         if (kind === 'video') {
           out.video.framesDecoded += Number(s['framesDecoded'] ?? 0);
           out.video.width = (s['frameWidth'] as number) ?? out.video.width;
@@ -148,7 +190,12 @@ export class StatsSampler {
         }
       }
     }
+    if (played > 0) out.audio.concealment = Math.min(1, concealed / played);
     const pair = selectedPair([...byId.values()] as StatsEntry[]);
+    const pairEntry = [...byId.values()].find(
+      (e) => e['type'] === 'candidate-pair' && typeof e['availableOutgoingBitrate'] === 'number' && (e['nominated'] || e['selected']),
+    );
+    if (pairEntry) out.availableOutKbps = (pairEntry['availableOutgoingBitrate'] as number) / 1000;
     if (pair) {
       if (pair.rttMs !== null) out.rttMs = pair.rttMs;
       out.path = { local: pair.localType, remote: pair.remoteType, protocol: pair.protocol, relayProtocol: pair.relayProtocol };
@@ -241,4 +288,32 @@ export function selectedPath(entries: StatsEntry[]): string | null {
   const p = selectedPair(entries);
   if (!p || p.localType === null || p.remoteType === null) return null;
   return `${p.localType} ${p.relayProtocol ?? p.protocol} ${p.localAddress ?? '?'} → ${p.remoteType} ${p.remoteAddress ?? '?'}`;
+}
+
+/**
+ * Our sending side from a send report: the loss and round trip receivers (or the SFU) report
+ * back in RTCP (`remote-inbound-rtp`), and the browser's bandwidth estimate for the selected
+ * pair. Worst over the reports given (one per P2P link, or the SFU's send transport).
+ */
+export function uplinkOf(reports: StatsEntry[][]): { loss: number | null; rttMs: number | null; availableKbps: number | null } {
+  let loss: number | null = null;
+  let rttMs: number | null = null;
+  let availableKbps: number | null = null;
+  for (const entries of reports) {
+    for (const s of entries) {
+      if (s.type === 'remote-inbound-rtp') {
+        if (typeof s['fractionLost'] === 'number') loss = Math.max(loss ?? 0, s['fractionLost']);
+        if (typeof s['roundTripTime'] === 'number') rttMs = Math.max(rttMs ?? 0, s['roundTripTime'] * 1000);
+      }
+    }
+    const byId = new Map(entries.map((e) => [e.id, e]));
+    const transport = entries.find((e) => e.type === 'transport' && e['selectedCandidatePairId']);
+    const pair =
+      (transport && byId.get(String(transport['selectedCandidatePairId']))) ?? entries.find((e) => e.type === 'candidate-pair' && e['nominated'] === true);
+    if (pair && typeof pair['availableOutgoingBitrate'] === 'number') {
+      const kbps = pair['availableOutgoingBitrate'] / 1000;
+      availableKbps = availableKbps === null ? kbps : Math.min(availableKbps, kbps);
+    }
+  }
+  return { loss, rttMs, availableKbps };
 }

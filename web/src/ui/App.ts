@@ -4,7 +4,7 @@
  *
  * URLs: `/` home · `/call/:room` call link (`?name=` joins at once, `?video=0` voice only,
  * `?relay=1` relay-only ICE (`relay=udp|tcp|tls`: through that TURN transport only), `?res=320x240`
- * camera size, `?token=` for servers that require JWT).
+ * camera size, `?red=off` plain Opus without redundancy (benchmarks), `?token=` for servers that require JWT).
  */
 import { SignalingError, type CallEndReason } from '@protocol';
 import { Phone, type IncomingCall } from '../model/Phone.ts';
@@ -378,7 +378,7 @@ export class App {
         hostSecret: loadHostSecret(roomId),
         ...(e2ee ? { identity: e2ee.identity } : {}),
       },
-      browserMediaPaths(e2ee?.frames ?? null),
+      browserMediaPaths(e2ee?.frames ?? null, { red: this.#params.get('red') !== 'off' }),
     );
     return this.#room;
   }

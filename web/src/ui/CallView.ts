@@ -6,6 +6,7 @@ import { SignalingError } from '@protocol';
 import type { Room } from '../model/Room.ts';
 import type { LocalMedia } from '../rtc/LocalMedia.ts';
 import type { RemoteParticipant } from '../model/RemoteParticipant.ts';
+import type { ConnectionHealth } from '../model/NetworkQuality.ts';
 import { StatsSampler, type LinkStats } from '../rtc/stats.ts';
 import { h, initials, replaceChildren, toast } from './dom.ts';
 import { verifiedHandle } from './verifiedHandle.ts';
@@ -22,11 +23,16 @@ export interface CallViewOptions {
 
 export type CallControl = 'microphone' | 'camera' | 'devices' | 'stats' | 'hangup';
 
+/** Words for NetworkQuality's 0–5 score. */
+const SIGNAL_LEVELS = ['lost', 'bad', 'poor', 'fair', 'good', 'excellent'] as const;
+
 export class CallView {
   readonly el: HTMLElement;
   readonly #stage = h('main', { class: 'stage', 'aria-label': 'Participants' });
   readonly #status = h('p', { class: 'status', 'data-testid': 'call-status', role: 'status', 'aria-live': 'polite' });
   readonly #banner = h('div', { class: 'banner', role: 'alert', hidden: true });
+  /** "Your connection is poor", with the likely cause, while our own link is bad. */
+  readonly #poor = h('div', { class: 'poor-connection', role: 'status', 'aria-live': 'polite', 'data-testid': 'poor-connection', hidden: true });
   /** Hosts: people waiting to be let in. */
   readonly #lobby = h('section', { class: 'lobby', 'aria-label': 'Waiting to join', 'data-testid': 'lobby', hidden: true });
   readonly #locked = h('span', { class: 'badge locked', 'data-testid': 'locked-badge', hidden: true }, 'Locked');
@@ -35,7 +41,7 @@ export class CallView {
   readonly #stats = h('aside', { class: 'stats', 'aria-label': 'Call statistics', hidden: true, 'data-testid': 'stats' });
   readonly #controls = h('footer', { class: 'controls' });
   readonly #localVideo = h('video', { autoplay: true, playsinline: true, muted: true, class: 'self-view', 'aria-label': 'Your camera' });
-  readonly #tiles = new Map<string, { el: HTMLElement; update: () => void }>();
+  readonly #tiles = new Map<string, { el: HTMLElement; update: () => void; signal: (score: number) => void }>();
   readonly #samplers = new Map<string, StatsSampler>();
   readonly #resizers = new Map<string, ResizeObserver>();
   #statusOverride: string | null = null;
@@ -62,6 +68,7 @@ export class CallView {
       'section',
       { class: 'call', 'data-testid': 'call-view' },
       h('header', { class: 'call-header' }, h('h1', {}, options.title), this.#locked, this.#encryption, this.#status, share),
+      this.#poor,
       this.#stage,
       h('div', { class: 'self' }, this.#localVideo),
       this.#lobby,
@@ -98,6 +105,12 @@ export class CallView {
         this.#localVideo.parentElement?.classList.toggle('speaking', id !== null && id === this.room.self?.id);
       }),
       r.on('videoRequested', ({ requestId, from }) => this.#askVideo(requestId, from?.info.name ?? 'Someone')),
+      ...(r.quality
+        ? [
+            r.quality.on('health', (health) => this.#renderHealth(health)),
+            r.quality.on('changed', ({ participant, score }) => this.#tiles.get(participant.id)?.signal(score)),
+          ]
+        : []),
       r.on('videoResponded', ({ accept, from }) => {
         const who = from?.info.name ?? 'The other side';
         toast(accept ? `${who} switched to video` : `${who} declined video`);
@@ -233,9 +246,26 @@ export class CallView {
     const name = h('span', { class: 'name' });
     const mic = h('span', { class: 'badge', 'data-testid': 'remote-muted', hidden: true }, 'Muted');
     const conn = h('span', { class: 'badge conn' });
+    const bars = h('span', { class: 'signal', 'data-testid': 'signal', role: 'img', hidden: true }, h('i'), h('i'), h('i'), h('i'));
+    const signal = (score: number) => {
+      const level = SIGNAL_LEVELS[Math.max(0, Math.min(5, score))]!;
+      bars.hidden = false;
+      bars.dataset['score'] = String(score);
+      bars.dataset['level'] = level;
+      bars.setAttribute('aria-label', `Connection to ${p.info.name}: ${level}`);
+      bars.title = `Connection: ${level}`;
+    };
     const avatar = h('div', { class: 'avatar' });
     const hostActions = h('div', { class: 'host-actions' });
-    const el = h('div', { class: 'tile', 'data-testid': 'remote-tile' }, video, audio, avatar, h('div', { class: 'label' }, name, mic, conn), hostActions);
+    const el = h(
+      'div',
+      { class: 'tile', 'data-testid': 'remote-tile' },
+      video,
+      audio,
+      avatar,
+      h('div', { class: 'label' }, bars, name, mic, conn),
+      hostActions,
+    );
     const update = () => {
       name.textContent = p.info.name;
       avatar.textContent = initials(p.info.name);
@@ -282,7 +312,9 @@ export class CallView {
     const resize = new ResizeObserver(() => this.room.setPreferredVideoSize(p.id, video.clientHeight * devicePixelRatio));
     resize.observe(video);
     this.#resizers.set(p.id, resize);
-    this.#tiles.set(p.id, { el, update });
+    this.#tiles.set(p.id, { el, update, signal });
+    const known = this.room.quality?.scores.get(p.id);
+    if (known !== undefined) signal(known);
     this.#stage.classList.toggle('many', this.#tiles.size > 4);
     this.#stage.append(el);
   }
@@ -295,6 +327,19 @@ export class CallView {
     this.#stage.classList.toggle('many', this.#tiles.size > 4);
     this.#samplers.delete(id);
     this.#renderStatus();
+  }
+
+  #renderHealth(health: ConnectionHealth): void {
+    this.#poor.hidden = !health.poor;
+    this.#poor.dataset['cause'] = health.cause ?? '';
+    if (!health.poor) return;
+    const why =
+      health.cause === 'loss'
+        ? `${Math.round(health.loss * 100)} % of packets are being lost`
+        : health.cause === 'bandwidth'
+          ? `too little bandwidth (${Math.round(health.availableKbps ?? 0)} kbit/s)`
+          : `a long delay (${Math.round(health.rttMs ?? 0)} ms round trip)`;
+    this.#poor.textContent = `Your connection is poor: ${why}. The call continues at lower quality.`;
   }
 
   #renderLobby(): void {
