@@ -27,8 +27,8 @@ import type { LinkStats } from '../web/src/rtc/stats.ts';
 const DEFAULT_CASES = [
   ...[0, 10, 20, 30, 40].flatMap((l) => [`p2p:loss=${l}`, `sfu:loss=${l}`]),
   'p2p:loss=20+red=off',
-  'sfu:rate=300',
-  'p2p:rate=300',
+  'sfu:rate=300+res=640x480',
+  'p2p:rate=300+res=640x480',
   'voice:rate=50',
   'p2p:delay=75+jitter=30',
   'sfu:delay=75+jitter=30',
@@ -56,14 +56,21 @@ interface Case {
   red: boolean;
   /** Loss on one leg of the SFU only (diagnosis): up = to the SFU, down = from it. */
   leg: 'both' | 'up' | 'down';
+  /** Camera size (640x480 sends two simulcast layers to the SFU; 320x240 one). */
+  res: string;
 }
 
 function parseCase(text: string): Case {
   const m = /^(p2p|sfu|voice):(.*)$/.exec(text);
   if (!m) throw new Error(`bad case "${text}": expected <p2p|sfu|voice>:k=v+k=v`);
-  const c: Case = { label: text, kind: m[1] as Case['kind'], loss: 0, rate: 0, delay: 0, jitter: 0, red: true, leg: 'both' };
+  const c: Case = { label: text, kind: m[1] as Case['kind'], loss: 0, rate: 0, delay: 0, jitter: 0, red: true, leg: 'both', res: '320x240' };
   for (const kv of m[2]!.split('+').filter(Boolean)) {
     const [k, v] = kv.split('=');
+    if (k === 'res') {
+      if (!/^\d{3,4}x\d{3,4}$/.test(v ?? '')) throw new Error(`bad case "${text}": res=WxH`);
+      c.res = v!;
+      continue;
+    }
     if (k === 'leg') {
       if (v !== 'up' && v !== 'down') throw new Error(`bad case "${text}": leg=up|down`);
       c.leg = v;
@@ -124,7 +131,16 @@ async function diagnose(server: CallwireServer): Promise<void> {
             `producer ${pid.slice(0, 6)} ${source} rid=${x['rid'] ?? '-'} lost=${x['packetsLost']} frac=${x['fractionLost']} nack=${x['nackCount']} pli=${x['pliCount']} fir=${x['firCount']} rtx=${x['packetsRetransmitted']} repaired=${x['packetsRepaired']} bitrate=${x['bitrate']} jitter=${x['jitter']}`,
           );
       }
+      if (peer.recv) {
+        const ts = (await peer.recv.getStats())[0] as unknown as Record<string, unknown>;
+        console.error(
+          `recv transport →${pid.slice(0, 6)} availableOutgoingBitrate=${ts['availableOutgoingBitrate']} sendBitrate=${ts['sendBitrate']} probation=${ts['probationBytesSent']} rtpPacketLossSent=${ts['rtpPacketLossSent']}`,
+        );
+      }
       for (const consumer of peer.consumers.values()) {
+        console.error(
+          `consumer →${pid.slice(0, 6)} ${consumer.kind} type=${consumer.type} current=${JSON.stringify(consumer.currentLayers)} preferred=${JSON.stringify(consumer.preferredLayers)} priority=${consumer.priority}`,
+        );
         const st = (await consumer.getStats()) as unknown as Record<string, unknown>[];
         const x = st.find((e) => e['type'] === 'outbound-rtp')!;
         console.error(
@@ -142,7 +158,7 @@ async function runCase(browser: Browser, base: string, impair: NetworkImpairment
   hop.set(c.delay / 2, Math.min(c.jitter / 2, c.delay / 2));
   const people = c.kind === 'sfu' ? 3 : 2;
   const room = `nq-${n}-${Date.now()}`;
-  const query = new URLSearchParams({ res: '320x240' });
+  const query = new URLSearchParams({ res: c.res });
   if (c.kind === 'voice') query.set('video', '0');
   if (!c.red) query.set('red', 'off');
   if (c.delay || c.jitter) query.set('relay', 'udp');

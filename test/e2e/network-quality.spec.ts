@@ -29,7 +29,7 @@ async function call(browser: Browser, room: string, names: string[]): Promise<Pa
 
 test('packet loss mid-call: each person sees "your connection is poor" naming the loss, media keeps flowing, and it clears afterwards', async ({ browser }) => {
   const room = `lossy-${Date.now()}`;
-  const [ann, ben] = await call(browser, room, ['Ann', 'Ben']);
+  const [ann, ben] = (await call(browser, room, ['Ann', 'Ben'])) as [Page, Page];
   for (const page of [ann, ben]) {
     await expectMediaFlowing(page, { video: true });
     await expect(page.getByTestId('poor-connection')).toBeHidden();

@@ -4,6 +4,9 @@
  * TURN relay running, after a real 1:1 call and call-quality reports.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallwireServer } from '../CallwireServer.ts';
 import { TestClient, startTestServer } from '../testing/harness.ts';
@@ -102,5 +105,29 @@ describe('/metrics', () => {
     const lint = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 30_000 });
     expect(lint.error).toBeUndefined();
     expect({ status: lint.status, problems: `${lint.stdout}${lint.stderr}`.trim() }).toEqual({ status: 0, problems: '' });
+  });
+
+  it('every query of the Grafana dashboard in docs/ is valid PromQL over these metrics (promtool check rules)', () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../../../docs/grafana-dashboard.json', import.meta.url), 'utf8')) as {
+      panels: { targets: { expr: string }[] }[];
+    };
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(10);
+    for (const e of exprs) expect(e).toMatch(/callwire_/);
+    // Each expression as a recording rule: promtool parses every one.
+    const rules = [
+      'groups:',
+      '  - name: dashboard',
+      '    rules:',
+      ...exprs.flatMap((e, i) => [`      - record: dashboard:q${i}`, `        expr: ${JSON.stringify(e)}`]),
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'callwire-rules-'));
+    try {
+      writeFileSync(join(dir, 'rules.yml'), rules.join('\n') + '\n');
+      const check = spawnSync('promtool', ['check', 'rules', join(dir, 'rules.yml')], { encoding: 'utf8', timeout: 30_000 });
+      expect({ status: check.status, out: check.status === 0 ? '' : `${check.stdout}${check.stderr}` }).toEqual({ status: 0, out: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

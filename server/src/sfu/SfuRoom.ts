@@ -8,6 +8,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from '../logger.ts';
 import { SignalingError, type ConsumerInfo, type ServerEventMap, type TransportInfo } from '../protocol/index.ts';
 import { SfuPeer, type ConsumerMeta, type MediaSource } from './SfuPeer.ts';
+import { DownlinkGuard } from './DownlinkGuard.ts';
 import type { WorkerPool, WorkerSlot } from './WorkerPool.ts';
 
 export interface SfuRoomOptions {
@@ -37,6 +38,8 @@ export class SfuRoom {
   #forwarded: string[] = [];
   /** The latest pause/resume step queued for each consumer (see #applyForwarding). */
   readonly #steps = new WeakMap<types.Consumer<ConsumerMeta>, Promise<void>>();
+  /** Lowers a receiver's video layers while their link loses packets (see DownlinkGuard). */
+  readonly #guard = new DownlinkGuard(() => this.peers.values());
   #closed = false;
 
   private constructor(
@@ -167,9 +170,11 @@ export class SfuRoom {
   }
 
   async setPreferredLayers(participantId: string, consumerId: string, spatialLayer: number): Promise<void> {
-    const consumer = this.peer(participantId).consumer(consumerId);
+    const peer = this.peer(participantId);
+    const consumer = peer.consumer(consumerId);
     if (consumer.type !== 'simulcast') return; // a single-layer stream has nothing to choose
-    await consumer.setPreferredLayers({ spatialLayer });
+    consumer.appData['wantSpatial'] = spatialLayer;
+    await consumer.setPreferredLayers(this.#guard.layersFor(peer, consumer));
   }
 
   sync(participantId: string): ConsumerInfo[] {
@@ -188,6 +193,7 @@ export class SfuRoom {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#guard.close();
     for (const p of this.peers.values()) p.close();
     this.peers.clear();
     this.router.close();
@@ -230,7 +236,10 @@ export class SfuRoom {
     consumer.on('producerpause', () => this.hooks.send(to.participantId, 'sfu.consumerPaused', { roomId: this.roomId, consumerId: consumer.id }));
     consumer.on('producerresume', () => this.hooks.send(to.participantId, 'sfu.consumerResumed', { roomId: this.roomId, consumerId: consumer.id }));
     // Start simulcast at the middle layer; the receiver asks for what its tile needs.
-    if (consumer.type === 'simulcast') await consumer.setPreferredLayers({ spatialLayer: 1 }).catch(() => {});
+    if (consumer.type === 'simulcast') {
+      consumer.appData['wantSpatial'] = 1;
+      await consumer.setPreferredLayers(this.#guard.layersFor(to, consumer)).catch(() => {});
+    }
     this.#recount();
     this.hooks.send(to.participantId, 'sfu.newConsumer', { roomId: this.roomId, ...this.#info(consumer) });
   }

@@ -39,11 +39,12 @@ export class NetworkImpairment {
     const leg = opts.toPort ? `udp dport ${opts.toPort} ` : opts.fromPort ? `udp sport ${opts.fromPort} ` : 'meta l4proto udp ';
     if (loss > 0) rules.push(`add rule inet ${TABLE} out ${leg}numgen random mod 100 < ${loss} counter drop`);
     if (rate > 0) {
-      // kbytes/second with a burst of ~100 ms, per flow (a meter keyed by the port pair).
+      // Per flow (a meter keyed by the port pair). The bucket holds 250 ms of traffic, like the
+      // queue of a real bottleneck (which would delay rather than drop; nftables cannot delay).
       const bytesPerSecond = Math.max(1, Math.round((rate * 1000) / 8));
-      const burst = Math.max(1_500, Math.round(bytesPerSecond / 10));
+      const burst = Math.max(3_000, Math.round(bytesPerSecond / 4));
       rules.push(
-        `add rule inet ${TABLE} out meta l4proto udp meter ${TABLE}_rate size 4096 { udp sport . udp dport limit rate over ${bytesPerSecond} bytes/second burst ${burst} bytes } drop`,
+        `add rule inet ${TABLE} out ${leg}meter ${TABLE}_rate size 4096 { udp sport . udp dport limit rate over ${bytesPerSecond} bytes/second burst ${burst} bytes } drop`,
       );
     }
     this.clear();

@@ -467,12 +467,19 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
  * ~480x270, two below 960x540, three from there), and sends only the lowest layers when asked for
  * more, so ask for exactly what it will send: each layer half the size of the next.
  */
+/** The lowest simulcast layer's bitrate when there are several (see simulcastEncodings). */
+export const FALLBACK_LAYER_BPS = 70_000;
+
 export function simulcastEncodings(track: MediaStreamTrack): RTCRtpEncodingParameters[] {
   const height = track.getSettings().height ?? 480;
   const layers = height >= 540 ? 3 : height >= 360 ? 2 : 1;
   const bitrates = [1_200_000, 500_000, 150_000]; // top layer first
   return Array.from({ length: layers }, (_, i) => {
     const fromTop = layers - 1 - i;
+    // The lowest of several layers is the fallback of a receiver on a poor link: small enough
+    // that two people's video and everyone's voice fit in ~300 kbit/s (it then slows to 15 fps
+    // instead of freezing). docs/network-quality.md.
+    if (i === 0 && layers > 1) return { scaleResolutionDownBy: 2 ** fromTop, maxBitrate: FALLBACK_LAYER_BPS, maxFramerate: 15 };
     return { scaleResolutionDownBy: 2 ** fromTop, maxBitrate: bitrates[fromTop]! };
   });
 }
