@@ -125,6 +125,7 @@ async function diagnose(server: CallwireServer): Promise<void> {
   for (const room of server.sfu.sfuRooms) {
     for (const [pid, peer] of room.peers) {
       for (const [source, producer] of peer.producers) {
+        console.error(`producer ${pid.slice(0, 6)} ${source} codecs=${producer.rtpParameters.codecs.map((c) => `${c.mimeType}/${c.payloadType}`).join(',')}`);
         const st = (await producer.getStats()) as unknown as Record<string, unknown>[];
         for (const x of st)
           console.error(

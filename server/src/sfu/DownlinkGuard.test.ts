@@ -4,8 +4,17 @@ import type { SfuPeer } from './SfuPeer.ts';
 
 /** A receiver with one two-layer, three-temporal-layer video consumer, and a link whose loss the test sets. */
 function receiver() {
-  const link = { loss: 0 };
   const set: { spatialLayer: number; temporalLayer: number }[] = [];
+  /** The loss the receiver reports; `congested` makes it depend on how much we send. */
+  const link = {
+    loss: 0,
+    congested: false,
+    now(): number {
+      if (!this.congested) return this.loss;
+      const l = set.at(-1) ?? { spatialLayer: 1, temporalLayer: 2 };
+      return l.spatialLayer === 1 ? 0.4 : [0, 0.15, 0.25][l.temporalLayer]!;
+    },
+  };
   const consumer = {
     id: 'c1',
     type: 'simulcast',
@@ -15,17 +24,17 @@ function receiver() {
     setPreferredLayers: async (l: { spatialLayer: number; temporalLayer: number }) => void set.push(l),
   };
   const peer = {
-    recv: { getStats: async () => [{ rtpPacketLossSent: link.loss }] },
+    recv: { getStats: async () => [{ rtpPacketLossSent: link.now() }] },
     consumers: new Map([['c1', consumer]]),
   } as unknown as SfuPeer;
   return { peer, link, set, consumer };
 }
 
 describe('DownlinkGuard (loss-based layers per receiver)', () => {
-  it('steps a lossy receiver down a spatial layer, then the frame rate, and back up once the link is clean', async () => {
+  it('steps a congested receiver down a spatial layer, then the frame rate, until the loss stops, and back up once the link is clear', async () => {
     const r = receiver();
     const guard = new DownlinkGuard(() => [r.peer], 1_000_000);
-    r.link.loss = 0.4;
+    r.link.congested = true; // the less we send, the less is lost
     await guard.poll();
     expect(r.set).toEqual([]); // one lossy read is a blip
     await guard.poll();
@@ -33,17 +42,27 @@ describe('DownlinkGuard (loss-based layers per receiver)', () => {
     await guard.poll();
     await guard.poll();
     expect(r.set.at(-1)).toEqual({ spatialLayer: 0, temporalLayer: 1 });
-    for (let i = 0; i < 6; i++) await guard.poll();
-    expect(r.set.at(-1)).toEqual({ spatialLayer: 0, temporalLayer: 0 }); // the bottom rung: it stays there
+    await guard.poll();
+    await guard.poll();
+    expect(r.set.at(-1)).toEqual({ spatialLayer: 0, temporalLayer: 0 }); // this fits: no loss
     const steps = r.set.length;
-    r.link.loss = 0.05; // neither lossy nor clean: hold
-    for (let i = 0; i < 6; i++) await guard.poll();
+    for (let i = 0; i < 4; i++) await guard.poll();
     expect(r.set).toHaveLength(steps);
+    r.link.congested = false; // the bottleneck is gone
     r.link.loss = 0;
     for (let i = 0; i < 5; i++) await guard.poll();
     expect(r.set.at(-1)).toEqual({ spatialLayer: 0, temporalLayer: 1 });
     for (let i = 0; i < 10; i++) await guard.poll();
     expect(r.set.at(-1)).toEqual({ spatialLayer: 1, temporalLayer: 2 }); // back to what the receiver asked for
+    guard.close();
+  });
+
+  it('holds while the loss is neither high nor clean', async () => {
+    const r = receiver();
+    const guard = new DownlinkGuard(() => [r.peer], 1_000_000);
+    r.link.loss = 0.05;
+    for (let i = 0; i < 10; i++) await guard.poll();
+    expect(r.set).toEqual([]);
     guard.close();
   });
 
@@ -62,6 +81,7 @@ describe('DownlinkGuard backing off', () => {
     const guard = new DownlinkGuard(() => [r.peer], 1_000_000);
     const lossy = async (n: number) => {
       r.link.loss = 0.3;
+      r.link.congested = false;
       for (let i = 0; i < n; i++) await guard.poll();
     };
     const clean = async (n: number) => {
@@ -77,6 +97,28 @@ describe('DownlinkGuard backing off', () => {
     expect(r.set.at(-1)).toEqual({ spatialLayer: 0, temporalLayer: 2 }); // not yet: 10 clean reads now
     await clean(5);
     expect(r.set.at(-1)).toEqual({ spatialLayer: 1, temporalLayer: 2 });
+    guard.close();
+  });
+});
+
+describe('DownlinkGuard and random loss', () => {
+  it('undoes a step down that did not lower the loss, and keeps the picture while the loss stays random', async () => {
+    const r = receiver();
+    const guard = new DownlinkGuard(() => [r.peer], 1_000_000);
+    r.link.loss = 0.2; // 20 % lost whatever we send: a lossy path, not a full one
+    await guard.poll();
+    await guard.poll();
+    expect(r.set.at(-1)).toEqual({ spatialLayer: 0, temporalLayer: 2 }); // first, try sending less
+    await guard.poll();
+    await guard.poll();
+    expect(r.set.at(-1)).toEqual({ spatialLayer: 1, temporalLayer: 2 }); // it did not help: back up
+    const steps = r.set.length;
+    for (let i = 0; i < 10; i++) await guard.poll();
+    expect(r.set).toHaveLength(steps); // and it stays
+    r.link.loss = 0.5; // much worse now: congestion on top, stepping down may help again
+    await guard.poll();
+    await guard.poll();
+    expect(r.set.at(-1)).toEqual({ spatialLayer: 0, temporalLayer: 2 });
     guard.close();
   });
 });

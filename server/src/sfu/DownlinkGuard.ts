@@ -10,7 +10,9 @@
  * their receiver reports say). Loss of LOSS_HIGH or more in two reads in a row steps all their
  * video down one rung: first the spatial layer, then the frame rate (temporal layers). Five clean
  * reads in a row step back up one rung; when that brings the loss back, the next try waits twice
- * as long (up to a minute), so a link at its limit is not probed into loss every 10 s. The receiver's own wish (the layer its tile needs,
+ * as long (up to a minute), so a link at its limit is not probed into loss every 10 s. A step
+ * down that leaves the loss where it was is undone: that is random loss on the path, which
+ * sending less does not cure (retransmission and FEC handle it), so the picture stays. The receiver's own wish (the layer its tile needs,
  * `sfu.setPreferredLayers`) is always the ceiling: the guard only ever lowers it.
  */
 import type { types } from 'mediasoup';
@@ -32,6 +34,12 @@ interface PeerState {
   upAfter: number;
   /** The last change was a step up (so a step down now means it did not fit). */
   probing: boolean;
+  /** Mean loss of the reads that made us step down last (to see whether it helped). */
+  lossAtStep: number | null;
+  /** Stepping down did not lower the loss: it is not congestion (random loss on the path). */
+  futile: boolean;
+  /** Loss of the last lossy reads in a row (at most DOWN_AFTER). */
+  recent: number[];
 }
 
 type Consumer = types.Consumer<ConsumerMeta>;
@@ -72,29 +80,43 @@ export class DownlinkGuard {
         if (this.#closed) return;
         const loss = stats?.[0]?.rtpPacketLossSent;
         if (typeof loss !== 'number') continue;
-        const s = this.#state.get(peer) ?? { level: 0, bad: 0, good: 0, upAfter: UP_AFTER, probing: false };
+        const s = this.#state.get(peer) ?? { level: 0, bad: 0, good: 0, upAfter: UP_AFTER, probing: false, lossAtStep: null, futile: false, recent: [] };
         this.#state.set(peer, s);
         if (loss >= LOSS_HIGH) {
           s.bad++;
           s.good = 0;
+          s.recent = [...s.recent, loss].slice(-DOWN_AFTER);
         } else if (loss < LOSS_LOW) {
           s.good++;
           s.bad = 0;
+          s.recent = [];
+          s.futile = false; // a clean link: whatever comes next is news
         } else {
           s.bad = 0;
           s.good = 0;
+          s.recent = [];
         }
         const deepest = Math.max(...layered.map((c) => this.#deepest(c)));
+        const meanLoss = s.recent.length ? s.recent.reduce((a, b) => a + b, 0) / s.recent.length : 0;
+        // Random loss (a lossy radio, not a full queue) does not fall when we send less: if the
+        // last step down left the loss where it was, undo it and stop stepping down until the
+        // link changes (clean, or clearly worse). Lower layers would only cost picture.
+        if (s.futile && s.lossAtStep !== null && meanLoss > 1.5 * s.lossAtStep) s.futile = false;
         let next = s.level;
-        if (s.bad >= DOWN_AFTER && s.level < deepest) next = s.level + 1;
+        if (s.bad >= DOWN_AFTER && s.lossAtStep !== null && !s.probing && s.level > 0 && meanLoss >= 0.7 * s.lossAtStep) {
+          s.futile = true;
+          next = s.level - 1;
+        } else if (s.bad >= DOWN_AFTER && s.level < deepest && !s.futile) next = s.level + 1;
         else if (s.good >= s.upAfter && s.level > 0) next = s.level - 1;
         if (next === s.level) continue;
         if (next > s.level && s.probing) s.upAfter = Math.min(UP_AFTER_MAX, s.upAfter * 2);
-        s.probing = next < s.level;
+        s.probing = next < s.level && !s.futile;
+        s.lossAtStep = next > s.level ? meanLoss : s.futile ? s.lossAtStep : null;
         // After a change, the next reads still carry the old loss: start counting afresh.
         s.level = next;
         s.bad = 0;
         s.good = 0;
+        s.recent = [];
         for (const c of layered) if (!c.closed) await c.setPreferredLayers(this.layersFor(peer, c)).catch(() => {});
       }
     } finally {

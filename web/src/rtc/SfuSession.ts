@@ -33,7 +33,7 @@ export interface SfuSessionOptions {
   /** Set-up attempts while the media server is unavailable (default 12, about 30 s; a probe: 1). */
   startAttempts?: number;
   /** Opus options of the microphone (default DTX and in-band FEC on, as a browser call). */
-  opus?: { dtx: boolean; fec: boolean };
+  opus?: { dtx: boolean; fec: boolean; nack?: boolean };
   /** Extra RTCConfiguration of the receive transport (mediasoup-client `additionalSettings`). */
   recvSettings?: Partial<RTCConfiguration>;
   /** End-to-end encryption: a frame transform on every producer's sender and consumer's receiver, set before media flows. */
@@ -326,7 +326,10 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
       source === 'mic'
         ? await send.produce({
             track,
-            codecOptions: { opusDtx: this.options.opus?.dtx ?? true, opusFec: this.options.opus?.fec ?? true },
+            // opusNack: the SFU asks us to resend audio packets lost on the way to it (Chromium keeps
+            // an audio send history when the answer offers NACK). Only the uplink: browsers do not
+            // NACK audio they receive, so the downlink relies on FEC. docs/network-quality.md.
+            codecOptions: { opusDtx: this.options.opus?.dtx ?? true, opusFec: this.options.opus?.fec ?? true, opusNack: this.options.opus?.nack ?? true },
             appData: { source },
             stopTracks: false,
             onRtpSender: (sender) => this.options.frames?.attachSender(sender, 'audio'),
