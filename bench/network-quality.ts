@@ -27,6 +27,7 @@ import type { LinkStats } from '../web/src/rtc/stats.ts';
 const DEFAULT_CASES = [
   ...[0, 10, 20, 30, 40].flatMap((l) => [`p2p:loss=${l}`, `sfu:loss=${l}`]),
   'p2p:loss=20+red=off',
+  'sfu:loss=20+red=off',
   'sfu:rate=300+res=640x480',
   'p2p:rate=300+res=640x480',
   'voice:rate=50',

@@ -57,6 +57,15 @@ describe('DownlinkGuard (loss-based layers per receiver)', () => {
     guard.close();
   });
 
+  it('never takes a full link (half the packets lost) for random loss', async () => {
+    const r = receiver();
+    const guard = new DownlinkGuard(() => [r.peer], 1_000_000);
+    r.link.loss = 0.9;
+    for (let i = 0; i < 8; i++) await guard.poll();
+    expect(r.set.at(-1)).toEqual({ spatialLayer: 0, temporalLayer: 0 }); // all the way down, no undo
+    guard.close();
+  });
+
   it('holds while the loss is neither high nor clean', async () => {
     const r = receiver();
     const guard = new DownlinkGuard(() => [r.peer], 1_000_000);
@@ -111,11 +120,14 @@ describe('DownlinkGuard and random loss', () => {
     expect(r.set.at(-1)).toEqual({ spatialLayer: 0, temporalLayer: 2 }); // first, try sending less
     await guard.poll();
     await guard.poll();
+    expect(r.set.at(-1)).toEqual({ spatialLayer: 0, temporalLayer: 2 }); // reports lag: look twice
+    await guard.poll();
+    await guard.poll();
     expect(r.set.at(-1)).toEqual({ spatialLayer: 1, temporalLayer: 2 }); // it did not help: back up
     const steps = r.set.length;
     for (let i = 0; i < 10; i++) await guard.poll();
     expect(r.set).toHaveLength(steps); // and it stays
-    r.link.loss = 0.5; // much worse now: congestion on top, stepping down may help again
+    r.link.loss = 0.35; // much worse now: congestion on top, stepping down may help again
     await guard.poll();
     await guard.poll();
     expect(r.set.at(-1)).toEqual({ spatialLayer: 0, temporalLayer: 2 });

@@ -21,6 +21,8 @@ import type { ConsumerMeta, SfuPeer } from './SfuPeer.ts';
 export const LOSS_HIGH = 0.1;
 export const LOSS_LOW = 0.03;
 const DOWN_AFTER = 2;
+/** Loss this high is a full link, never random loss on the path. */
+const CONGESTED = 0.5;
 const UP_AFTER = 5;
 /** Clean reads needed before trying again after a step up that failed, at most (60 s). */
 const UP_AFTER_MAX = 30;
@@ -38,6 +40,8 @@ interface PeerState {
   lossAtStep: number | null;
   /** Stepping down did not lower the loss: it is not congestion (random loss on the path). */
   futile: boolean;
+  /** A step down lowered the loss: the link is full, so keep stepping while it stays lossy. */
+  congested: boolean;
   /** Loss of the last lossy reads in a row (at most DOWN_AFTER). */
   recent: number[];
 }
@@ -80,7 +84,17 @@ export class DownlinkGuard {
         if (this.#closed) return;
         const loss = stats?.[0]?.rtpPacketLossSent;
         if (typeof loss !== 'number') continue;
-        const s = this.#state.get(peer) ?? { level: 0, bad: 0, good: 0, upAfter: UP_AFTER, probing: false, lossAtStep: null, futile: false, recent: [] };
+        const s = this.#state.get(peer) ?? {
+          level: 0,
+          bad: 0,
+          good: 0,
+          upAfter: UP_AFTER,
+          probing: false,
+          lossAtStep: null,
+          futile: false,
+          congested: false,
+          recent: [],
+        };
         this.#state.set(peer, s);
         if (loss >= LOSS_HIGH) {
           s.bad++;
@@ -91,6 +105,7 @@ export class DownlinkGuard {
           s.bad = 0;
           s.recent = [];
           s.futile = false; // a clean link: whatever comes next is news
+          s.congested = false;
         } else {
           s.bad = 0;
           s.good = 0;
@@ -102,11 +117,19 @@ export class DownlinkGuard {
         // last step down left the loss where it was, undo it and stop stepping down until the
         // link changes (clean, or clearly worse). Lower layers would only cost picture.
         if (s.futile && s.lossAtStep !== null && meanLoss > 1.5 * s.lossAtStep) s.futile = false;
+        // Did the last step down help? Judged on twice the reads (receiver reports lag), and only
+        // below CONGESTED: a link losing that much is full, whatever the last step showed. Once a
+        // step has helped, the link is full: later steps that help less do not make it random.
+        const helped = s.lossAtStep !== null && s.bad >= DOWN_AFTER && meanLoss < 0.7 * s.lossAtStep;
+        if (helped) s.congested = true;
+        const unhelped = s.lossAtStep !== null && !s.probing && !s.congested && s.level > 0 && meanLoss >= 0.7 * s.lossAtStep && meanLoss < CONGESTED;
         let next = s.level;
-        if (s.bad >= DOWN_AFTER && s.lossAtStep !== null && !s.probing && s.level > 0 && meanLoss >= 0.7 * s.lossAtStep) {
+        if (unhelped && s.bad >= 2 * DOWN_AFTER) {
           s.futile = true;
           next = s.level - 1;
-        } else if (s.bad >= DOWN_AFTER && s.level < deepest && !s.futile) next = s.level + 1;
+        } else if (unhelped && s.bad >= DOWN_AFTER)
+          continue; // wait for the second look
+        else if (s.bad >= DOWN_AFTER && s.level < deepest && !s.futile) next = s.level + 1;
         else if (s.good >= s.upAfter && s.level > 0) next = s.level - 1;
         if (next === s.level) continue;
         if (next > s.level && s.probing) s.upAfter = Math.min(UP_AFTER_MAX, s.upAfter * 2);

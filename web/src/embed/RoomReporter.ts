@@ -6,7 +6,7 @@
  */
 import type { ParticipantInfo } from '@protocol';
 import { ActiveSpeaker } from '../model/ActiveSpeaker.ts';
-import { NetworkQuality } from '../model/NetworkQuality.ts';
+import type { NetworkQuality } from '../model/NetworkQuality.ts';
 import type { RemoteParticipant } from '../model/RemoteParticipant.ts';
 import type { Room, RoomState } from '../model/Room.ts';
 import type { EventMap, EventName, LeaveReason, ParticipantSummary } from './contract.ts';

@@ -15,9 +15,9 @@ describe('simulcast layers', () => {
     expect(simulcastEncodings(track(240)).map((e) => e.scaleResolutionDownBy)).toEqual([1]);
     expect(simulcastEncodings(track(480)).map((e) => e.scaleResolutionDownBy)).toEqual([2, 1]);
     expect(simulcastEncodings(track(720)).map((e) => e.scaleResolutionDownBy)).toEqual([4, 2, 1]);
-    expect(simulcastEncodings(track(720)).map((e) => e.maxBitrate)).toEqual([70_000, 500_000, 1_200_000]);
+    expect(simulcastEncodings(track(720)).map((e) => e.maxBitrate)).toEqual([50_000, 500_000, 1_200_000]);
     // The fallback layer of a poor link: two of them and the voices fit in 300 kbit/s.
-    expect(simulcastEncodings(track(480))[0]).toMatchObject({ maxBitrate: 70_000, maxFramerate: 15 });
+    expect(simulcastEncodings(track(480))[0]).toMatchObject({ maxBitrate: 50_000, maxFramerate: 15 });
     expect(simulcastEncodings(track(240))[0]).not.toHaveProperty('maxFramerate');
   });
 });

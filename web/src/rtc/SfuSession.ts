@@ -30,6 +30,8 @@ export interface SfuSessionOptions {
   videoCodec?: 'video/h264' | 'video/vp8';
   /** Camera simulcast (default on; a probe sends one layer). */
   simulcast?: boolean;
+  /** Send audio as RED (redundant Opus) where the router and this device have it (default on). */
+  red?: boolean;
   /** Set-up attempts while the media server is unavailable (default 12, about 30 s; a probe: 1). */
   startAttempts?: number;
   /** Opus options of the microphone (default DTX and in-band FEC on, as a browser call). */
@@ -330,6 +332,8 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
             // an audio send history when the answer offers NACK). Only the uplink: browsers do not
             // NACK audio they receive, so the downlink relies on FEC. docs/network-quality.md.
             codecOptions: { opusDtx: this.options.opus?.dtx ?? true, opusFec: this.options.opus?.fec ?? true, opusNack: this.options.opus?.nack ?? true },
+            // The router lists RED first, so without a codec we send RED; plain Opus when asked.
+            ...(this.options.red === false ? { codec: this.#device?.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'audio/opus') } : {}),
             appData: { source },
             stopTracks: false,
             onRtpSender: (sender) => this.options.frames?.attachSender(sender, 'audio'),
@@ -471,7 +475,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
  * more, so ask for exactly what it will send: each layer half the size of the next.
  */
 /** The lowest simulcast layer's bitrate when there are several (see simulcastEncodings). */
-export const FALLBACK_LAYER_BPS = 70_000;
+export const FALLBACK_LAYER_BPS = 50_000;
 
 export function simulcastEncodings(track: MediaStreamTrack): RTCRtpEncodingParameters[] {
   const height = track.getSettings().height ?? 480;

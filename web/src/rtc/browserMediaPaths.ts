@@ -12,7 +12,8 @@ export function browserMediaPaths(frames: FrameTransforms | null = null, codecs:
   return {
     frames,
     p2p: (signaling, roomId, media, ice) => new P2PPath(signaling, roomId, media, ice, (options) => new PeerLink({ ...options, codecs }), frames ?? undefined),
-    sfu: (signaling, roomId, media, ice) => new SfuSession(signaling, roomId, media, { ...ice, ...(frames ? { frames } : {}) }),
+    sfu: (signaling, roomId, media, ice) =>
+      new SfuSession(signaling, roomId, media, { ...ice, ...(frames ? { frames } : {}), ...(codecs.red === false ? { red: false } : {}) }),
     stream: () => new MediaStream(),
   };
 }
