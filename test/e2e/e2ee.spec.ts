@@ -3,25 +3,13 @@
  * every page encrypts what it sends and decrypts what it receives in a frame-transform worker,
  * and still decodes H.264 and Opus from everyone; the safety code is the same on every page.
  */
-import { expect, test, type Browser, type Page } from '@playwright/test';
-import { closePeople, expectMediaFlowing, FRAME_CLOCK, maxGap, person, snapshot } from './media.ts';
+import { expect, test, type Page } from '@playwright/test';
+import { closePeople, expectMediaFlowing, joinCall, FRAME_CLOCK, maxGap, person, snapshot } from './media.ts';
 import type {} from '../../web/src/testHook.ts';
 
 test.afterEach(closePeople);
 
-const status = (page: Page) => page.getByTestId('call-status');
 const e2ee = (page: Page) => page.evaluate(() => window.callwire!.e2ee());
-
-async function join(browser: Browser, room: string, names: string[]): Promise<Page[]> {
-  const pages: Page[] = [];
-  for (const name of names) {
-    const page = await person(browser);
-    await page.goto(`/call/${room}?name=${name}&res=320x240`);
-    pages.push(page);
-  }
-  for (const page of pages) await expect(status(page)).toHaveText('Connected', { timeout: 30_000 });
-  return pages;
-}
 
 /** Every other person's audio and video passed through this page's decrypting transform. */
 async function expectDecryptsEveryone(page: Page, others: string[]): Promise<void> {
@@ -37,7 +25,7 @@ async function expectDecryptsEveryone(page: Page, others: string[]): Promise<voi
 }
 
 test('1:1 call link: both pages encrypt and decrypt every frame, decode H.264 and Opus, and show the same safety code', async ({ browser }) => {
-  const pages = await join(browser, `e2ee-p2p-${Date.now()}`, ['Ann', 'Ben']);
+  const pages = await joinCall(browser, `e2ee-p2p-${Date.now()}`, ['Ann', 'Ben']);
   const codes: string[] = [];
   for (const [i, page] of pages.entries()) {
     const state = await e2ee(page);
@@ -56,7 +44,7 @@ test('1:1 call link: both pages encrypt and decrypt every frame, decode H.264 an
 
 test('three people on the SFU: every page decrypts everyone and decodes H.264 and Opus from both others', async ({ browser }) => {
   const names = ['Ann', 'Ben', 'Cat'];
-  const pages = await join(browser, `e2ee-sfu-${Date.now()}`, names);
+  const pages = await joinCall(browser, `e2ee-sfu-${Date.now()}`, names);
   for (const page of pages) {
     await expect.poll(() => page.evaluate(() => window.callwire!.mode()), { timeout: 15_000 }).toBe('sfu');
     // The first two were peer to peer: wait until their link made way for the SFU.
@@ -81,7 +69,7 @@ const now = (page: Page) => page.evaluate(() => performance.now());
 
 test('a newcomer and a leaver change everyone’s keys without freezing video, and change the safety code', async ({ browser }) => {
   const room = `e2ee-rotate-${Date.now()}`;
-  const pages = await join(browser, room, ['Ann', 'Ben', 'Cat']);
+  const pages = await joinCall(browser, room, ['Ann', 'Ben', 'Cat']);
   const [ann] = pages as [Page, Page, Page];
   await ann.evaluate(FRAME_CLOCK);
   for (const page of pages) await expect.poll(async () => (await snapshot(page)).inVideoStreams, { timeout: 30_000 }).toBe(2);
@@ -91,7 +79,7 @@ test('a newcomer and a leaver change everyone’s keys without freezing video, a
 
   // Dan joins: a new key from everyone (he cannot read what came before).
   const joinedAt = await now(ann);
-  const [dan] = await join(browser, room, ['Dan']);
+  const [dan] = await joinCall(browser, room, ['Dan']);
   await expectDecryptsEveryone(dan!, ['Ann', 'Ben', 'Cat']);
   await ann.waitForTimeout(3_000);
   const withDan = (await e2ee(ann)).safetyCode;

@@ -168,6 +168,21 @@ export async function untilNewVideoStreams(page: Page, before: MediaSnapshot, co
   throw new Error(`no video on ${count} new stream(s) within ${timeoutMs} ms`);
 }
 
+/**
+ * People joining one call link at 320x240, each in their own browser context; resolves once every
+ * page says "Connected".
+ */
+export async function joinCall(browser: Browser, room: string, names: string[]): Promise<Page[]> {
+  const pages: Page[] = [];
+  for (const name of names) {
+    const page = await person(browser);
+    await page.goto(`/call/${room}?name=${name}&res=320x240`);
+    pages.push(page);
+  }
+  for (const page of pages) await expect(page.getByTestId('call-status')).toHaveText('Connected', { timeout: 30_000 });
+  return pages;
+}
+
 /** Onboards a guest on the home page (of `origin`, default the test server) and returns their handle. */
 export async function signUp(page: Page, name: string, origin = ''): Promise<string> {
   await page.goto(`${origin}/`);

@@ -4,36 +4,23 @@
  * tiles show the weak link, media keeps flowing (retransmission, RED, FEC), the server's
  * call-quality history records it, and all of it clears when the network recovers.
  */
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { NetworkImpairment } from '../../server/src/testing/NetworkImpairment.ts';
 import { TEST_METRICS_TOKEN } from '../../server/src/testing/health.ts';
-import { closePeople, expectMediaFlowing, person } from './media.ts';
+import { closePeople, expectMediaFlowing, joinCall } from './media.ts';
 import type {} from '../../web/src/testHook.ts';
 
-// nftables rules may only ever go into the test's own namespace: `npm test` runs there (as root);
-// CALLWIRE_NO_NETNS=1 (a non-root machine) leaves the host's network alone and this file out.
-const inNamespace = process.env['CALLWIRE_IN_NETNS'] === '1';
-test.skip(!inNamespace, 'needs the loopback-only namespace of `npm test` (nftables drops packets there)');
-const impairment = inNamespace ? new NetworkImpairment() : null;
+// nftables rules only ever go into the test's own namespace (`npm test` runs there, as root):
+// outside it NetworkImpairment refuses, and this test fails saying so.
+let impairment: NetworkImpairment | null = null;
 test.afterEach(async () => {
   impairment?.clear();
   await closePeople();
 });
 
-async function call(browser: Browser, room: string, names: string[]): Promise<Page[]> {
-  const pages: Page[] = [];
-  for (const name of names) {
-    const page = await person(browser);
-    await page.goto(`/call/${room}?name=${name}&res=320x240`);
-    pages.push(page);
-  }
-  for (const page of pages) await expect(page.getByTestId('call-status')).toHaveText('Connected', { timeout: 30_000 });
-  return pages;
-}
-
 test('packet loss mid-call: each person sees "your connection is poor" naming the loss, media keeps flowing, and it clears afterwards', async ({ browser }) => {
   const room = `lossy-${Date.now()}`;
-  const [ann, ben] = (await call(browser, room, ['Ann', 'Ben'])) as [Page, Page];
+  const [ann, ben] = (await joinCall(browser, room, ['Ann', 'Ben'])) as [Page, Page];
   for (const page of [ann, ben]) {
     await expectMediaFlowing(page, { video: true });
     await expect(page.getByTestId('poor-connection')).toBeHidden();
@@ -41,7 +28,8 @@ test('packet loss mid-call: each person sees "your connection is poor" naming th
     await expect(page.getByTestId('signal')).toHaveAttribute('data-level', /good|excellent/, { timeout: 15_000 });
   }
 
-  impairment!.apply({ lossPercent: 25 });
+  impairment = new NetworkImpairment();
+  impairment.apply({ lossPercent: 25 });
   for (const page of [ann, ben]) {
     const banner = page.getByTestId('poor-connection');
     await expect(banner).toBeVisible({ timeout: 20_000 });
@@ -65,7 +53,7 @@ test('packet loss mid-call: each person sees "your connection is poor" naming th
     )
     .toBeGreaterThan(0);
 
-  impairment!.clear();
+  impairment.clear();
   for (const page of [ann, ben]) {
     await expect(page.getByTestId('poor-connection')).toBeHidden({ timeout: 30_000 });
     await expect(page.getByTestId('signal')).toHaveAttribute('data-level', /good|excellent/, { timeout: 15_000 });

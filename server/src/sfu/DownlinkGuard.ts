@@ -64,7 +64,7 @@ export class DownlinkGuard {
 
   /** The layers a consumer should get now: its receiver's wish, lowered by that receiver's rung. */
   layersFor(peer: SfuPeer, consumer: Consumer): { spatialLayer: number; temporalLayer: number } {
-    const wish = typeof consumer.appData['wantSpatial'] === 'number' ? (consumer.appData['wantSpatial'] as number) : 1;
+    const wish = wishOf(consumer);
     const temporalTop = temporalLayersOf(consumer) - 1;
     const level = this.#state.get(peer)?.level ?? 0;
     const spatialLayer = Math.max(0, wish - level);
@@ -149,14 +149,18 @@ export class DownlinkGuard {
 
   /** How many rungs a consumer has below its wish (spatial steps, then temporal ones). */
   #deepest(c: Consumer): number {
-    const wish = typeof c.appData['wantSpatial'] === 'number' ? (c.appData['wantSpatial'] as number) : 1;
-    return wish + temporalLayersOf(c) - 1;
+    return wishOf(c) + temporalLayersOf(c) - 1;
   }
 
   close(): void {
     this.#closed = true;
     clearInterval(this.#timer);
   }
+}
+
+/** The spatial layer the receiver asked for (its tile size; 1 until it says). */
+function wishOf(c: Consumer): number {
+  return typeof c.appData['wantSpatial'] === 'number' ? c.appData['wantSpatial'] : 1;
 }
 
 /** Temporal layers the sender's encoding has (`L1T3` → 3), 1 when it says none. */

@@ -24,6 +24,7 @@ describe('selectedPair', () => {
       relayProtocol: 'tls',
       transport: 'tcp',
       rttMs: 12,
+      availableOutKbps: null,
     });
   });
 

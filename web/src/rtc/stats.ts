@@ -23,6 +23,8 @@ export interface SelectedPair {
   /** What the media travels over as far as latency goes: TURN over TLS is TCP. */
   transport: 'udp' | 'tcp' | null;
   rttMs: number | null;
+  /** The send side's bandwidth estimate on this pair, kbit/s (null where the browser does not say). */
+  availableOutKbps: number | null;
 }
 
 /** The stats of a report (RTCStatsReport or a plain list) as entries. */
@@ -54,6 +56,7 @@ export function selectedPair(report: RTCStatsReport | Iterable<StatsEntry>): Sel
     relayProtocol,
     transport: carried === 'udp' ? 'udp' : carried === 'tcp' || carried === 'tls' ? 'tcp' : null,
     rttMs: typeof pair['currentRoundTripTime'] === 'number' ? pair['currentRoundTripTime'] * 1000 : null,
+    availableOutKbps: typeof pair['availableOutgoingBitrate'] === 'number' ? pair['availableOutgoingBitrate'] / 1000 : null,
   };
 }
 
@@ -192,12 +195,9 @@ export class StatsSampler {
     }
     if (played > 0) out.audio.concealment = Math.min(1, concealed / played);
     const pair = selectedPair([...byId.values()] as StatsEntry[]);
-    const pairEntry = [...byId.values()].find(
-      (e) => e['type'] === 'candidate-pair' && typeof e['availableOutgoingBitrate'] === 'number' && (e['nominated'] || e['selected']),
-    );
-    if (pairEntry) out.availableOutKbps = (pairEntry['availableOutgoingBitrate'] as number) / 1000;
     if (pair) {
       if (pair.rttMs !== null) out.rttMs = pair.rttMs;
+      out.availableOutKbps = pair.availableOutKbps;
       out.path = { local: pair.localType, remote: pair.remoteType, protocol: pair.protocol, relayProtocol: pair.relayProtocol };
     }
     this.#prev = raw;
@@ -306,14 +306,8 @@ export function uplinkOf(reports: StatsEntry[][]): { loss: number | null; rttMs:
         if (typeof s['roundTripTime'] === 'number') rttMs = Math.max(rttMs ?? 0, s['roundTripTime'] * 1000);
       }
     }
-    const byId = new Map(entries.map((e) => [e.id, e]));
-    const transport = entries.find((e) => e.type === 'transport' && e['selectedCandidatePairId']);
-    const pair =
-      (transport && byId.get(String(transport['selectedCandidatePairId']))) ?? entries.find((e) => e.type === 'candidate-pair' && e['nominated'] === true);
-    if (pair && typeof pair['availableOutgoingBitrate'] === 'number') {
-      const kbps = pair['availableOutgoingBitrate'] / 1000;
-      availableKbps = availableKbps === null ? kbps : Math.min(availableKbps, kbps);
-    }
+    const kbps = selectedPair(entries)?.availableOutKbps ?? null;
+    if (kbps !== null) availableKbps = availableKbps === null ? kbps : Math.min(availableKbps, kbps);
   }
   return { loss, rttMs, availableKbps };
 }
