@@ -5,7 +5,7 @@
 import { expect, type Browser, type BrowserContext, type Frame, type Page } from '@playwright/test';
 
 /** Records every RTCPeerConnection so tests can read getStats() without app hooks. */
-const TRACK_PEER_CONNECTIONS = () => {
+export const TRACK_PEER_CONNECTIONS = () => {
   const Native = window.RTCPeerConnection;
   const all: RTCPeerConnection[] = [];
   (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs = all;
@@ -62,9 +62,15 @@ export interface MediaSnapshot {
   framesDecodedByStream: Record<string, number>;
 }
 
-/** Works on a page or a frame (the embed widget's call runs in an iframe). */
-export function snapshot(page: Page | Frame): Promise<MediaSnapshot> {
-  return page.evaluate(async () => {
+/**
+ * Anything media can be read in: a Chromium page, a frame (the embed widget's call runs in an
+ * iframe), or a Firefox person (firefox.ts), whose `evaluate` and `waitForTimeout` behave alike.
+ */
+export type Inspectable = Page | Frame | { evaluate<R>(fn: () => R | Promise<R>): Promise<R>; waitForTimeout(ms: number): Promise<void> };
+
+/** What every RTCPeerConnection of the page reports (getStats), summed up. */
+export function snapshot(page: Inspectable): Promise<MediaSnapshot> {
+  return (page as Page).evaluate(async () => {
     const pcs = ((window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []).filter((pc) => pc.connectionState !== 'closed');
     const s: MediaSnapshot = {
       peerConnections: pcs.length,
@@ -139,13 +145,13 @@ function growth(earlier: Record<string, number>, later: Record<string, number>):
  * Waits until media arrives, then checks that it keeps arriving: some received stream's counters
  * rise between two samples (per stream, so a connection closing in between does not mask it).
  */
-export async function expectMediaFlowing(page: Page | Frame, opts: { video: boolean }): Promise<MediaSnapshot> {
+export async function expectMediaFlowing(page: Inspectable, opts: { video: boolean }): Promise<MediaSnapshot> {
   await expect.poll(async () => (await snapshot(page)).inAudioPackets, { timeout: 20_000, message: 'audio packets arrive' }).toBeGreaterThan(0);
   if (opts.video) {
     await expect.poll(async () => (await snapshot(page)).framesDecoded, { timeout: 20_000, message: 'video frames decode' }).toBeGreaterThan(0);
   }
   const first = await snapshot(page);
-  await page.waitForTimeout(1_500);
+  await (page as Page).waitForTimeout(1_500);
   const second = await snapshot(page);
   expect(growth(first.inAudioPacketsByStream, second.inAudioPacketsByStream), 'audio packets keep arriving').toBeGreaterThan(0);
   if (opts.video) expect(growth(first.framesDecodedByStream, second.framesDecodedByStream), 'video frames keep decoding').toBeGreaterThan(0);

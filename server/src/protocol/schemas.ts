@@ -351,7 +351,8 @@ export interface ResponseMap {
   'sfu.capabilities': { routerRtpCapabilities: ms.RtpCapabilities; routerId: string };
   'sfu.createTransport': TransportInfo;
   'sfu.connectTransport': Record<string, never>;
-  'sfu.ready': Record<string, never>;
+  /** The camera codec this room's senders use now (`sfu.videoCodec` tells of changes). */
+  'sfu.ready': { videoCodec: VideoCodecName };
   'sfu.produce': { producerId: string };
   'sfu.closeProducer': Record<string, never>;
   'sfu.resumeConsumer': Record<string, never>;
@@ -359,6 +360,9 @@ export interface ResponseMap {
   'sfu.restartIce': { iceParameters: ms.IceParameters };
   'sfu.sync': { consumers: ConsumerInfo[]; routerId: string };
 }
+
+/** The camera codecs of SFU rooms: H.264 while everyone can decode it, else VP8. */
+export type VideoCodecName = 'video/H264' | 'video/VP8';
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
 
@@ -410,6 +414,11 @@ export interface ServerEventMap {
   'sfu.activeSpeaker': { roomId: string; participantId: string | null };
   /** The media server behind this room restarted: set the SFU session up again. */
   'sfu.reset': { roomId: string; reason: string };
+  /**
+   * The room's camera codec changed (someone who cannot decode H.264 joined, or the last such
+   * person left): send the camera in this codec from now on. docs/browsers.md has the rule.
+   */
+  'sfu.videoCodec': { roomId: string; videoCodec: VideoCodecName };
   /** A message sent without an acknowledgement callback failed. */
   'signaling.error': { event: string; error: { code: ErrorCode; message: string } };
 }

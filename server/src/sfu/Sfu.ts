@@ -65,8 +65,7 @@ export class Sfu {
         break;
       }
       case 'sfu.ready':
-        await sfu.ready(pid, (r as RequestOf<'sfu.ready'>).rtpCapabilities);
-        result = {};
+        result = { videoCodec: await sfu.ready(pid, (r as RequestOf<'sfu.ready'>).rtpCapabilities) };
         break;
       case 'sfu.produce': {
         const q = r as RequestOf<'sfu.produce'>;

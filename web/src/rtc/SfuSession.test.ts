@@ -2,11 +2,21 @@ import { FakeMediaStreamTrack } from 'fake-mediastreamtrack';
 import { Device } from 'mediasoup-client';
 import * as fake from 'mediasoup-client/fakeParameters';
 import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
-import type { ResponseMap } from '@protocol';
+import type { ResponseMap, VideoCodecName } from '@protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { FakeSignaling } from '../model/testing/fakes.ts';
 import { fixedTracks } from './fixedTracks.ts';
 import { SfuSession, simulcastEncodings } from './SfuSession.ts';
+
+const H264 = {
+  kind: 'video' as const,
+  mimeType: 'video/H264',
+  clockRate: 90_000,
+  parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
+  rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
+};
+const sentCodecs = (signaling: FakeSignaling) =>
+  signaling.sentOf('sfu.produce').filter((p) => p.kind === 'video').map((p) => (p.rtpParameters as { codecs: { mimeType: string }[] }).codecs[0]!.mimeType);
 
 const track = (height: number) => ({ getSettings: () => ({ height }) }) as unknown as MediaStreamTrack;
 
@@ -23,23 +33,31 @@ describe('simulcast layers', () => {
 });
 
 describe('SfuSession with a fake signaling server and mediasoup-client’s FakeHandler', () => {
-  function setup() {
+  /** `camera`: also a camera; `h264`: this device can send and decode H.264 (Chromium; not Firefox without OpenH264). */
+  function setup({ camera = false, h264 = false, roomCodec = 'video/H264' as const }: { camera?: boolean; h264?: boolean; roomCodec?: VideoCodecName } = {}) {
     const signaling = new FakeSignaling();
     let routers = 0;
     let producers = 0;
     signaling.handle('sfu.capabilities', () => ({ routerRtpCapabilities: fake.generateRouterRtpCapabilities(), routerId: `router-${++routers}` }));
     signaling.handle('sfu.createTransport', () => fake.generateTransportRemoteParameters() as unknown as ResponseMap['sfu.createTransport']);
     signaling.handle('sfu.connectTransport', () => ({}));
-    signaling.handle('sfu.ready', () => ({}));
+    signaling.handle('sfu.ready', () => ({ videoCodec: roomCodec }));
+    signaling.handle('sfu.closeProducer', () => ({}));
     signaling.handle('sfu.produce', () => ({ producerId: `producer-${++producers}` }));
     signaling.handle('sfu.resumeConsumer', () => ({}));
     const audio = new FakeMediaStreamTrack({ kind: 'audio' }) as unknown as MediaStreamTrack;
-    const session = new SfuSession(signaling, 'team', fixedTracks(audio, null), {
+    const video = camera ? (new FakeMediaStreamTrack({ kind: 'video' }) as unknown as MediaStreamTrack) : null;
+    const native = () => {
+      const caps = fake.generateNativeRtpCapabilities();
+      if (h264) caps.codecs!.push({ ...H264, preferredPayloadType: 125 });
+      return caps;
+    };
+    const session = new SfuSession(signaling, 'team', fixedTracks(audio, video), {
       iceServers: [],
       createDevice: () =>
         new Device({
           handlerFactory: FakeHandler.createFactory({
-            generateNativeRtpCapabilities: fake.generateNativeRtpCapabilities,
+            generateNativeRtpCapabilities: native,
             generateNativeSctpCapabilities: fake.generateNativeSctpCapabilities,
             generateLocalDtlsParameters: fake.generateLocalDtlsParameters,
           }),
@@ -109,6 +127,33 @@ describe('SfuSession with a fake signaling server and mediasoup-client’s FakeH
     // The new session receives again.
     offer(signaling, 'ann');
     await vi.waitFor(() => expect(session.consumersOf('ann')).toHaveLength(1));
+    session.close();
+  });
+
+  it('sends the camera in the room’s codec, and sends it again when the room changes codec', async () => {
+    const { signaling, session } = setup({ camera: true, h264: true });
+    await session.start();
+    expect(sentCodecs(signaling)).toEqual(['video/H264']);
+    expect(session.cameraCodec).toBe('video/h264');
+    // Someone who cannot decode H.264 joined: the old stream is closed, the camera sent anew in VP8.
+    signaling.push('sfu.videoCodec', { roomId: 'team', videoCodec: 'video/VP8' });
+    await vi.waitFor(() => expect(sentCodecs(signaling)).toEqual(['video/H264', 'video/VP8']));
+    expect(signaling.sentOf('sfu.closeProducer')).toHaveLength(1);
+    expect(session.cameraCodec).toBe('video/vp8');
+    // They left: back to H.264.
+    signaling.push('sfu.videoCodec', { roomId: 'team', videoCodec: 'video/H264' });
+    await vi.waitFor(() => expect(sentCodecs(signaling)).toEqual(['video/H264', 'video/VP8', 'video/H264']));
+    session.close();
+  });
+
+  it('a device without H.264 sends VP8 even while the room prefers H.264, and never re-sends for nothing', async () => {
+    const { signaling, session } = setup({ camera: true, h264: false, roomCodec: 'video/H264' });
+    await session.start();
+    expect(sentCodecs(signaling)).toEqual(['video/VP8']);
+    signaling.push('sfu.videoCodec', { roomId: 'team', videoCodec: 'video/VP8' });
+    await session.syncProducers();
+    expect(sentCodecs(signaling)).toEqual(['video/VP8']);
+    expect(signaling.sentOf('sfu.closeProducer')).toHaveLength(0);
     session.close();
   });
 });

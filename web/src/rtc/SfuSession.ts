@@ -26,7 +26,10 @@ export interface SfuSessionOptions {
   iceTransportPolicy?: RTCIceTransportPolicy | undefined;
   /** A fresh mediasoup-client Device (default: the browser's handler; Node passes one on wrtc). */
   createDevice?: () => Device;
-  /** The camera's codec when the router and this device have it (default H.264 Constrained Baseline). */
+  /**
+   * The camera's codec until the server names the room's (default H.264 Constrained Baseline).
+   * The room's choice wins (`sfu.videoCodec`: VP8 when someone cannot decode H.264).
+   */
   videoCodec?: 'video/h264' | 'video/vp8';
   /** Camera simulcast (default on; a probe sends one layer). */
   simulcast?: boolean;
@@ -77,6 +80,8 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
   #closed = false;
   /** Receive-side height each participant's video is shown at, to pick simulcast layers. */
   readonly #wantedHeight = new Map<string, number>();
+  /** The room's camera codec, as the server last said (sfu.ready, sfu.videoCodec). */
+  #roomVideoCodec: string | null = null;
 
   constructor(
     private readonly signaling: SignalingPort,
@@ -108,6 +113,13 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
         mine(({ reason }) => {
           this.emit('reset', reason);
           void this.restart();
+        }),
+      ),
+      signaling.onEvent(
+        'sfu.videoCodec',
+        mine(({ videoCodec }) => {
+          this.#roomVideoCodec = videoCodec.toLowerCase();
+          void this.syncProducers();
         }),
       ),
       signaling.onEvent(
@@ -240,7 +252,13 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     for (const t of [this.#send, this.#recv]) if (t && t.connectionState !== 'connected') void this.#restartIce(t);
   }
 
-  /** Brings our producers in line with LocalMedia: new tracks, camera on/off. Serialized. */
+  /** The codec our camera is sent in now (lower case, e.g. `video/vp8`), null when it is not sent. */
+  get cameraCodec(): string | null {
+    const p = this.#producers.get('camera');
+    return p && !p.closed ? (p.rtpParameters.codecs[0]?.mimeType.toLowerCase() ?? null) : null;
+  }
+
+  /** Brings our producers in line with LocalMedia (new tracks, camera on/off) and the room's camera codec. Serialized. */
   syncProducers(): Promise<void> {
     this.#syncing = this.#syncing.then(() => this.#syncProducers()).catch((err) => console.warn('SFU producer sync failed', err));
     return this.#syncing;
@@ -299,7 +317,8 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     this.#watch(recv);
     this.#recv = recv;
 
-    await req('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities });
+    const { videoCodec } = await req('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities });
+    this.#roomVideoCodec = videoCodec.toLowerCase();
     for (const info of this.#pending.splice(0)) this.#consumeInBackground({ ...info, roomId });
     await this.syncProducers();
   }
@@ -313,11 +332,12 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
 
   async #syncSource(send: types.Transport, source: Source, track: MediaStreamTrack | null): Promise<void> {
     const producer = this.#producers.get(source);
-    if (producer && !producer.closed) {
+    if (producer && !producer.closed && source === 'camera' && track && this.#wrongCodec(producer)) {
+      // The room changed its camera codec: stop this stream (receivers drop its consumer) and send anew.
+      await this.#closeProducer(producer, source);
+    } else if (producer && !producer.closed) {
       if (!track) {
-        producer.close();
-        this.#producers.delete(source);
-        await this.signaling.request('sfu.closeProducer', { roomId: this.roomId, producerId: producer.id }).catch(() => {});
+        await this.#closeProducer(producer, source);
       } else if (producer.track !== track) {
         await producer.replaceTrack({ track });
       }
@@ -349,15 +369,31 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     this.#producers.set(source, produced);
   }
 
-  /** The camera codec: H.264 Constrained Baseline, packetization-mode 1 (default), or VP8, when this device and the router have it. */
+  /**
+   * The camera codec: the room's (else our option, else H.264 Constrained Baseline with
+   * packetization-mode 1) when this device and the router have it; undefined lets
+   * mediasoup-client take the first the device has (Firefox without OpenH264: VP8).
+   */
   #videoCodec(): types.RtpCodecCapability | undefined {
-    const want = this.options.videoCodec ?? 'video/h264';
+    const want = this.#roomVideoCodec ?? this.options.videoCodec ?? 'video/h264';
     return this.#device?.rtpCapabilities.codecs?.find(
       (c) =>
         c.mimeType.toLowerCase() === want &&
         (want !== 'video/h264' ||
           (String(c.parameters?.['profile-level-id']).toLowerCase() === '42e01f' && Number(c.parameters?.['packetization-mode']) === 1)),
     );
+  }
+
+  /** The camera is sent in another codec than the room's, and this device could send the room's. */
+  #wrongCodec(producer: types.Producer): boolean {
+    const want = this.#videoCodec();
+    return want !== undefined && producer.rtpParameters.codecs[0]?.mimeType.toLowerCase() !== want.mimeType.toLowerCase();
+  }
+
+  async #closeProducer(producer: types.Producer, source: Source): Promise<void> {
+    producer.close();
+    this.#producers.delete(source);
+    await this.signaling.request('sfu.closeProducer', { roomId: this.roomId, producerId: producer.id }).catch(() => {});
   }
 
   #serverPaused(consumerId: string, paused: boolean): void {
@@ -466,6 +502,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     this.#states.clear();
     this.#device = null;
     this.#routerId = null;
+    this.#roomVideoCodec = null;
   }
 }
 

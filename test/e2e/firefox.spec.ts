@@ -1,0 +1,234 @@
+/**
+ * Mixed-browser calls: Debian's Chromium (Playwright) and Debian's Firefox ESR (puppeteer-core
+ * over WebDriver BiDi, firefox.ts) in the same calls, end-to-end encrypted (the server's default,
+ * E2EE=required), asserting on real media on both sides: codecs, bytes, frames decoded.
+ *
+ * Firefox here has no H.264 (its OpenH264 plugin is a download): 1:1 calls negotiate VP8, and an
+ * SFU room with a Firefox participant switches every sender to VP8 (docs/browsers.md).
+ */
+import { expect, test, type Page } from '@playwright/test';
+import type { Browser as FirefoxBrowser } from 'puppeteer-core';
+import { CallwireServer } from '../../server/src/CallwireServer.ts';
+import { loadConfig } from '../../server/src/config.ts';
+import { FirefoxPerson, launchFirefox } from './firefox.ts';
+import { closePeople, expectMediaFlowing, person, signUp, dial, snapshot, type Inspectable } from './media.ts';
+import type {} from '../../web/src/testHook.ts';
+
+/** The namespace's routed address (scripts/netns.sh): Firefox reaches the SFU there. */
+const NETNS_ADDR = process.env['CALLWIRE_NETNS_ADDR'];
+const SECRET = 'e2e-firefox-turn-secret-0123456789';
+
+let server: CallwireServer;
+let firefox: FirefoxBrowser;
+const firefoxPeople: FirefoxPerson[] = [];
+
+test.beforeAll(async () => {
+  if (!NETNS_ADDR) {
+    throw new Error('Firefox needs the routed test namespace (scripts/netns.sh sets CALLWIRE_NETNS_ADDR): run these through npm test or npm run test:e2e');
+  }
+  server = new CallwireServer(
+    loadConfig({
+      DATA_DIR: ':memory:',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SFU_ENABLED: 'true',
+      SFU_WORKERS: '1',
+      SFU_RTC_PORT: '44610',
+      SFU_LISTEN_IP: NETNS_ADDR,
+      TURN_SECRET: SECRET,
+      TURN_UDP_PORT: '0',
+      TURN_TCP_PORT: '0',
+      RING_TIMEOUT_MS: '15000',
+    }),
+  );
+  await server.start();
+  firefox = await launchFirefox();
+});
+
+test.afterAll(async () => {
+  await firefox?.close().catch(() => {});
+  await server?.close();
+});
+
+test.afterEach(async () => {
+  await Promise.all(firefoxPeople.splice(0).map((p) => p.close()));
+  await closePeople();
+});
+
+async function firefoxPerson(): Promise<FirefoxPerson> {
+  const p = await FirefoxPerson.open(firefox, server.url);
+  firefoxPeople.push(p);
+  return p;
+}
+
+const status = (page: Page) => page.getByTestId('call-status');
+const e2ee = (p: Inspectable) => (p as Page).evaluate(() => window.callwire!.e2ee());
+
+/** Someone's audio and video passed through this person's decrypting transform (names as shown). */
+async function expectDecrypts(p: Inspectable, others: string[], video = true): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const { counts } = await e2ee(p);
+        return others.every((o) => (counts?.decrypted[`${o}:audio`] ?? 0) > 20 && (!video || (counts?.decrypted[`${o}:video`] ?? 0) > 10));
+      },
+      { timeout: 20_000, message: `frames from ${others.join(', ')} decrypted` },
+    )
+    .toBe(true);
+}
+
+test('call link, Chromium ↔ Firefox: both connect, encrypted; VP8 video and Opus audio flow both ways', async ({ browser }) => {
+  const room = `fx-link-${Date.now()}`;
+  const chrome = await person(browser);
+  const fox = await firefoxPerson();
+  await chrome.goto(`${server.url}/call/${room}?name=Chris&res=320x240`);
+  await fox.goto(`/call/${room}?name=Fiona&res=320x240`);
+  await expect(status(chrome)).toHaveText('Connected', { timeout: 30_000 });
+  await fox.expectText('call-status', 'Connected');
+  for (const [p, other] of [
+    [chrome, 'Fiona'],
+    [fox, 'Chris'],
+  ] as const) {
+    const s = await expectMediaFlowing(p, { video: true });
+    expect(s.inVideoCodecs).toEqual(['video/VP8']);
+    expect(s.outVideoCodec).toBe('video/VP8');
+    expect(s.inAudioCodec).toBe('audio/opus');
+    expect(s.outVideoBytes).toBeGreaterThan(0);
+    expect((await e2ee(p)).encrypted).toBe(true);
+    await expectDecrypts(p, [other]);
+  }
+});
+
+/** Onboards a Firefox guest on the home page and returns their handle. */
+async function signUpFirefox(p: FirefoxPerson, name: string): Promise<string> {
+  await p.goto('/');
+  await p.fill('Your name', name);
+  await p.clickButton('Continue');
+  await expect.poll(() => p.text('my-handle'), { timeout: 15_000, message: 'a handle (Firefox)' }).not.toBe('');
+  return p.text('my-handle');
+}
+
+const sentTrackId = (p: FirefoxPerson, kind: 'audio' | 'video') =>
+  p.evaluate(
+    (kind) =>
+      (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs
+        .filter((pc) => pc.connectionState !== 'closed')
+        .flatMap((pc) => pc.getSenders())
+        .find((s) => s.track?.kind === kind)?.track?.id ?? null,
+    kind,
+  );
+
+test('by handle, Firefox calls Chromium: ringing, voice, then video on consent; mute, camera off, camera switch and ICE restart work from either side', async ({
+  browser,
+}) => {
+  const chrome = await person(browser);
+  const fox = await firefoxPerson();
+  const chrisHandle = await signUp(chrome, 'Chris', server.url);
+  await signUpFirefox(fox, 'Fiona');
+
+  // Firefox dials; Chromium rings and accepts.
+  await fox.fill('Handle to call', chrisHandle);
+  await fox.clickButton('Voice call');
+  await fox.expectText('call-status', 'Ringing…');
+  const incoming = chrome.getByRole('dialog', { name: 'Incoming call' });
+  await expect(incoming).toContainText('Fiona');
+  await incoming.getByRole('button', { name: 'Accept' }).click();
+  await expect(status(chrome)).toHaveText('Connected');
+  await fox.expectText('call-status', 'Connected');
+  for (const p of [chrome, fox]) {
+    const s = await expectMediaFlowing(p, { video: false });
+    expect(s.inAudioCodec).toBe('audio/opus');
+    expect(s.outVideoBytes).toBe(0);
+  }
+
+  // Voice → video: Firefox asks, Chromium agrees; VP8 flows both ways.
+  await fox.clickButton('Switch to video');
+  await chrome.getByRole('button', { name: 'Accept video' }).click();
+  for (const p of [chrome, fox]) {
+    const s = await expectMediaFlowing(p, { video: true });
+    expect(s.outVideoCodec).toBe('video/VP8');
+    expect(s.inVideoCodecs).toEqual(['video/VP8']);
+  }
+
+  // Firefox mutes: Chromium sees it; unmutes.
+  await fox.clickButton('Mute');
+  await expect(chrome.getByTestId('remote-muted')).toBeVisible();
+  await fox.clickButton('Unmute');
+  await expect(chrome.getByTestId('remote-muted')).toBeHidden();
+
+  // Chromium turns its camera off: Firefox shows the avatar; on again brings video back.
+  await chrome.getByRole('button', { name: 'Camera off' }).click();
+  const noVideo = () => fox.evaluate(() => document.querySelector('[data-testid=remote-tile]')?.classList.contains('no-video') ?? null);
+  await expect.poll(noVideo, { message: 'Firefox shows the avatar' }).toBe(true);
+  await chrome.getByRole('button', { name: 'Camera on' }).click();
+  await expect.poll(noVideo, { message: 'Firefox shows video again' }).toBe(false);
+  await expectMediaFlowing(fox, { video: true });
+
+  // Firefox picks its camera again in Devices: a new track is sent, Chromium keeps decoding.
+  const before = await sentTrackId(fox, 'video');
+  await fox.clickButton('Devices');
+  const camera = await fox.page.$eval('dialog.devices select[aria-label="Camera"]', (s) => (s as HTMLSelectElement).value);
+  await fox.page.select('dialog.devices select[aria-label="Camera"]', camera);
+  await expect.poll(() => sentTrackId(fox, 'video'), { message: 'a new camera track is sent' }).not.toBe(before);
+  await fox.clickButton('Done');
+  await expectMediaFlowing(chrome, { video: true });
+
+  // An ICE restart from Firefox (the app restarts ICE when the network comes back).
+  const ufrag = () =>
+    fox.evaluate(() => {
+      const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState !== 'closed');
+      return pcs.at(-1)?.localDescription?.sdp.match(/a=ice-ufrag:(\S+)/)?.[1] ?? null;
+    });
+  const oldUfrag = await ufrag();
+  await fox.evaluate(() => window.dispatchEvent(new Event('online')));
+  await expect.poll(ufrag, { message: 'Firefox negotiated new ICE credentials' }).not.toBe(oldUfrag);
+  await expect(status(chrome)).toHaveText('Connected');
+  for (const p of [chrome, fox]) await expectMediaFlowing(p, { video: true });
+  await expectDecrypts(chrome, ['Fiona']);
+  await expectDecrypts(fox, ['Chris']);
+
+  await fox.clickButton('Hang up');
+  await expect(chrome.getByTestId('call-ended')).toContainText('Call ended');
+});
+
+test('Firefox ↔ Firefox by handle: a video call rings, is accepted, and is encrypted VP8 + Opus both ways', async () => {
+  const a = await firefoxPerson();
+  const b = await firefoxPerson();
+  await signUpFirefox(a, 'Fern');
+  const bHandle = await signUpFirefox(b, 'Felix');
+  await a.fill('Handle to call', bHandle);
+  await a.clickButton('Video call');
+  await expect.poll(() => b.text('verified-handle'), { message: 'Felix sees who calls' }).toMatch(/^✓ @/);
+  await b.clickButton('Accept', '[aria-label="Incoming call"]');
+  for (const p of [a, b]) await p.expectText('call-status', 'Connected');
+  for (const [p, other] of [
+    [a, 'Felix'],
+    [b, 'Fern'],
+  ] as const) {
+    const s = await expectMediaFlowing(p, { video: true });
+    expect(s.outVideoCodec).toBe('video/VP8');
+    expect(s.inVideoCodecs).toEqual(['video/VP8']);
+    expect(s.inAudioCodec).toBe('audio/opus');
+    await expectDecrypts(p, [other]);
+  }
+});
+
+for (const transport of ['udp', 'tcp'] as const) {
+  test(`relay-only Chromium ↔ Firefox over the bundled TURN (${transport.toUpperCase()}): both use relay candidates, media flows`, async ({ browser }) => {
+    const room = `fx-relay-${transport}-${Date.now()}`;
+    const chrome = await person(browser);
+    const fox = await firefoxPerson();
+    await chrome.goto(`${server.url}/call/${room}?name=Chris&res=320x240&relay=${transport}`);
+    await fox.goto(`/call/${room}?name=Fiona&res=320x240&relay=${transport}`);
+    await expect(status(chrome)).toHaveText('Connected', { timeout: 30_000 });
+    await fox.expectText('call-status', 'Connected');
+    for (const p of [chrome, fox]) {
+      const s = await expectMediaFlowing(p, { video: true });
+      expect(s.candidateType, 'selected local candidate').toBe('relay');
+      expect(s.inVideoCodecs).toEqual(['video/VP8']);
+    }
+    expect((await snapshot(chrome)).protocol, 'Chromium ↔ relay transport').toBe(transport);
+    expect(server.turn!.stats().allocations).toBeGreaterThanOrEqual(2);
+  });
+}
