@@ -13,6 +13,8 @@ command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 command -v redis-server >/dev/null 2>&1 || missing="$missing redis-server"
 command -v haproxy >/dev/null 2>&1 || missing="$missing haproxy"
 command -v promtool >/dev/null 2>&1 || missing="$missing prometheus"
+# Mixed-browser tests drive Debian's Firefox ESR over WebDriver BiDi (puppeteer-core).
+command -v firefox-esr >/dev/null 2>&1 || missing="$missing firefox-esr"
 for extra in ${CALLWIRE_EXTRA_APT:-}; do
   dpkg -s "$extra" >/dev/null 2>&1 || missing="$missing $extra"
 done

@@ -108,8 +108,8 @@ export class BareRelay {
       'sfu.ready': async (s, { roomId, rtpCapabilities }) => {
         const { room, peer } = await this.#find(s, roomId);
         await room.ready(peer, rtpCapabilities as unknown as types.RtpCapabilities);
-        // The bare relay has no codec rule: its bots send VP8.
-        return { videoCodec: 'video/VP8' as const };
+        // The bare relay has no codec rule: its bots send Opus and VP8.
+        return { codecs: { audio: 'audio/opus', video: 'video/VP8' } as const };
       },
       'sfu.produce': async (s, { roomId, transportId, kind, rtpParameters, source }) => {
         const { room, peer } = await this.#find(s, roomId);

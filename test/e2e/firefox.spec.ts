@@ -10,6 +10,7 @@ import { expect, test, type Page } from '@playwright/test';
 import type { Browser as FirefoxBrowser } from 'puppeteer-core';
 import { CallwireServer } from '../../server/src/CallwireServer.ts';
 import { loadConfig } from '../../server/src/config.ts';
+import { ConnectivityStack } from '../../scripts/connectivity/testing/ConnectivityStack.ts';
 import { FirefoxPerson, launchFirefox } from './firefox.ts';
 import { closePeople, expectMediaFlowing, person, signUp, dial, snapshot, type Inspectable } from './media.ts';
 import type {} from '../../web/src/testHook.ts';
@@ -168,6 +169,7 @@ test('by handle, Firefox calls Chromium: ringing, voice, then video on consent; 
   // Firefox picks its camera again in Devices: a new track is sent, Chromium keeps decoding.
   const before = await sentTrackId(fox, 'video');
   await fox.clickButton('Devices');
+  await fox.page.waitForSelector('dialog.devices select[aria-label="Camera"]');
   const camera = await fox.page.$eval('dialog.devices select[aria-label="Camera"]', (s) => (s as HTMLSelectElement).value);
   await fox.page.select('dialog.devices select[aria-label="Camera"]', camera);
   await expect.poll(() => sentTrackId(fox, 'video'), { message: 'a new camera track is sent' }).not.toBe(before);
@@ -232,3 +234,98 @@ for (const transport of ['udp', 'tcp'] as const) {
     expect(server.turn!.stats().allocations).toBeGreaterThanOrEqual(2);
   });
 }
+
+test('group call, 2 Chromium + 1 Firefox: the P2P pair moves to the SFU, the room switches to VP8 for Firefox, everyone decodes everyone; H.264 again once Firefox leaves', async ({
+  browser,
+}) => {
+  const room = `fx-group-${Date.now()}`;
+  const chris = await person(browser);
+  const fox = await firefoxPerson();
+  await chris.goto(`${server.url}/call/${room}?name=Chris&res=320x240`);
+  // Firefox at 640x480: large enough for two simulcast layers.
+  await fox.goto(`/call/${room}?name=Fiona&res=640x480`);
+  await expect(status(chris)).toHaveText('Connected', { timeout: 30_000 });
+  await fox.expectText('call-status', 'Connected');
+  const cara = await person(browser);
+  await cara.goto(`${server.url}/call/${room}?name=Cara&res=320x240`);
+  await expect(status(cara)).toHaveText('Connected', { timeout: 30_000 });
+
+  const mode = (p: Inspectable) => (p as Page).evaluate(() => window.callwire!.mode());
+  const p2pLinks = (p: Inspectable) => (p as Page).evaluate(() => window.callwire!.p2pLinks());
+  for (const p of [chris, fox, cara]) {
+    await expect.poll(() => mode(p), { timeout: 20_000 }).toBe('sfu');
+    await expect.poll(() => p2pLinks(p), { timeout: 20_000, message: 'the P2P link made way for the SFU' }).toBe(0);
+  }
+  // Firefox keeps only the SFU's two transports (its old P2P connection is closed, not left frozen).
+  await expect.poll(async () => (await snapshot(fox)).peerConnections, { timeout: 20_000 }).toBe(2);
+
+  for (const [p, others] of [
+    [chris, ['Fiona', 'Cara']],
+    [fox, ['Chris', 'Cara']],
+    [cara, ['Chris', 'Fiona']],
+  ] as const) {
+    await expect
+      .poll(async () => (await snapshot(p)).inVideoCodecs.filter((c) => c === 'video/VP8').length, { timeout: 30_000, message: 'VP8 video from both others' })
+      .toBe(2);
+    const s = await expectMediaFlowing(p, { video: true });
+    expect(s.outVideoCodec).toBe('video/VP8');
+    expect(s.inAudioCodec).toMatch(/^audio\/(opus|red)$/);
+    await expectDecrypts(p, [...others]);
+  }
+  // Firefox sends simulcast (two layers at 640x480), which the SFU forwards by layer.
+  const sfuRoom = server.sfu!.sfuRooms.find((r) => r.roomId === room)!;
+  expect(sfuRoom.codecs).toEqual({ audio: 'audio/opus', video: 'video/VP8' });
+  const foxId = await fox.evaluate(() => window.callwire!.selfId());
+  const foxCamera = sfuRoom.peers.get(foxId!)!.producers.get('camera')!;
+  expect(foxCamera.type).toBe('simulcast');
+  expect(foxCamera.rtpParameters.encodings!.length).toBe(2);
+  // The active speaker is highlighted on the Firefox page too.
+  await expect.poll(() => fox.evaluate(() => document.querySelectorAll('.speaking').length), { timeout: 20_000 }).toBe(1);
+
+  // Firefox leaves: the two Chromiums go back to H.264.
+  await fox.clickButton('Hang up');
+  await expect.poll(() => sfuRoom.codecs).toEqual({ audio: 'audio/red', video: 'video/H264' });
+  const sentCodec = async (p: Page) => {
+    const id = await p.evaluate(() => window.callwire!.selfId());
+    return sfuRoom.peers.get(id!)?.producers.get('camera')?.rtpParameters.codecs[0]?.mimeType ?? null;
+  };
+  for (const p of [chris, cara]) {
+    await expect.poll(() => sentCodec(p), { timeout: 20_000, message: 'the camera is sent in H.264 again' }).toBe('video/H264');
+    await expect.poll(async () => (await snapshot(p)).inVideoCodecs.includes('video/H264'), { timeout: 20_000, message: 'H.264 from the other' }).toBe(true);
+  }
+  await expectMediaFlowing(chris, { video: true });
+});
+
+test('the connection test page gives Firefox a correct verdict: calls work, with VP8 (no H.264) and the self-signed TURN/TLS as warnings', async () => {
+  const stack = await ConnectivityStack.start({ sfuRtcPort: 44_620, env: { SFU_LISTEN_IP: NETNS_ADDR! } });
+  const fox = await FirefoxPerson.open(firefox, stack.url);
+  firefoxPeople.push(fox);
+  try {
+    await fox.goto('/connectivity');
+    await fox.clickButton('Start');
+    const verdict = () => fox.evaluate(() => document.querySelector('[data-testid=connectivity-summary]')?.getAttribute('data-verdict') ?? '');
+    await expect.poll(verdict, { timeout: 90_000, message: 'a verdict' }).not.toBe('');
+    const rows = await fox.evaluate(() =>
+      Object.fromEntries(
+        [...document.querySelectorAll('[data-testid^=check-]')].map((r) => [
+          r.getAttribute('data-testid')!.slice(6),
+          [r.getAttribute('data-status'), r.textContent ?? ''],
+        ]),
+      ),
+    );
+    const failed = Object.entries(rows).filter(([, [status]]) => status === 'fail');
+    expect(failed, 'no check fails in Firefox').toEqual([]);
+    expect(await verdict()).toBe('works');
+    // This Firefox has no H.264: it says so, and the media test ran on VP8, encrypted.
+    expect(rows['browser.webrtc']).toEqual(['warn', expect.stringContaining('no H.264 video: video will use VP8')]);
+    expect(rows['sfu.media']![0]).toBe('pass');
+    expect(rows['sfu.media']![1]).toMatch(/end-to-end encrypted \(\d+ frames decrypted\)/);
+    expect(rows['turn.udp']![0]).toBe('pass');
+    expect(rows['turn.tcp']![0]).toBe('pass');
+    // Like Chromium, Firefox refuses the relay's self-signed certificate; UDP and TCP relays work, so a warning.
+    expect(rows['turn.tls']![0]).toBe('warn');
+    expect(await fox.text('connectivity-summary')).toMatch(/^Calls will work \(\d warnings? below\)\.$/);
+  } finally {
+    await stack.close();
+  }
+});

@@ -26,6 +26,9 @@ export const FIREFOX_PREFS: Record<string, unknown> = {
   // Loopback candidates (the bundled TURN relay and Chromium peers on 127.0.0.1).
   'media.peerconnection.ice.loopback': true,
   'media.peerconnection.ice.obfuscate_host_addresses': false,
+  // A mock sound card (this machine has none): without it Firefox's AudioContext never starts,
+  // and no speaker is listed for setSinkId. Real machines have one.
+  'media.cubeb.force_mock_context': true,
   'media.autoplay.default': 0,
   'media.autoplay.blocking_policy': 0,
   // Nothing of its own on the network: no updates, telemetry, captive-portal or plugin downloads.

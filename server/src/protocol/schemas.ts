@@ -351,8 +351,8 @@ export interface ResponseMap {
   'sfu.capabilities': { routerRtpCapabilities: ms.RtpCapabilities; routerId: string };
   'sfu.createTransport': TransportInfo;
   'sfu.connectTransport': Record<string, never>;
-  /** The camera codec this room's senders use now (`sfu.videoCodec` tells of changes). */
-  'sfu.ready': { videoCodec: VideoCodecName };
+  /** The codecs this room's senders use now (`sfu.codecs` tells of changes). */
+  'sfu.ready': { codecs: RoomCodecs };
   'sfu.produce': { producerId: string };
   'sfu.closeProducer': Record<string, never>;
   'sfu.resumeConsumer': Record<string, never>;
@@ -361,8 +361,15 @@ export interface ResponseMap {
   'sfu.sync': { consumers: ConsumerInfo[]; routerId: string };
 }
 
-/** The camera codecs of SFU rooms: H.264 while everyone can decode it, else VP8. */
-export type VideoCodecName = 'video/H264' | 'video/VP8';
+/**
+ * What an SFU room's senders send, chosen so that everyone can decode it (the SFU forwards, it
+ * does not transcode): the microphone as RED while everyone decodes RED, else plain Opus; the
+ * camera as H.264 while everyone decodes it, else VP8. docs/browsers.md has the rule.
+ */
+export interface RoomCodecs {
+  audio: 'audio/red' | 'audio/opus';
+  video: 'video/H264' | 'video/VP8';
+}
 
 export type Ack<T> = { ok: true; data: T } | { ok: false; error: { code: ErrorCode; message: string } };
 
@@ -415,10 +422,10 @@ export interface ServerEventMap {
   /** The media server behind this room restarted: set the SFU session up again. */
   'sfu.reset': { roomId: string; reason: string };
   /**
-   * The room's camera codec changed (someone who cannot decode H.264 joined, or the last such
-   * person left): send the camera in this codec from now on. docs/browsers.md has the rule.
+   * The room's codecs changed (someone who cannot decode H.264 or RED joined, or the last such
+   * person left): send the microphone and camera in these from now on.
    */
-  'sfu.videoCodec': { roomId: string; videoCodec: VideoCodecName };
+  'sfu.codecs': { roomId: string; codecs: RoomCodecs };
   /** A message sent without an acknowledgement callback failed. */
   'signaling.error': { event: string; error: { code: ErrorCode; message: string } };
 }

@@ -59,28 +59,36 @@ describe('SFU', () => {
     }
   });
 
-  it('the room sends H.264 while everyone decodes it, VP8 from the moment someone cannot, and H.264 again when they leave', async () => {
+  it('the room sends H.264 and RED while everyone decodes them, VP8 and Opus from the moment someone cannot, and H.264 and RED again when they leave', async () => {
+    const BEST = { audio: 'audio/red', video: 'video/H264' };
+    const COMMON = { audio: 'audio/opus', video: 'video/VP8' };
     await start();
     const a = await join('alice', 'codec', VIDEO);
     const b = await join('bob', 'codec', VIDEO);
     const f = await join('firefox', 'codec', VIDEO);
     const pa = await sfuPeer(a.c, 'codec');
-    expect(await a.c.ok('sfu.ready', { roomId: 'codec', rtpCapabilities: pa.caps as never })).toEqual({ videoCodec: 'video/H264' });
+    expect(await a.c.ok('sfu.ready', { roomId: 'codec', rtpCapabilities: pa.caps as never })).toEqual({ codecs: BEST });
     await sfuPeer(b.c, 'codec');
     // Alice sends H.264: Bob receives it.
-    const { producerId } = await a.c.ok('sfu.produce', { roomId: 'codec', transportId: pa.send.id, kind: 'video', rtpParameters: h264(2222), source: 'camera' });
+    const { producerId } = await a.c.ok('sfu.produce', {
+      roomId: 'codec',
+      transportId: pa.send.id,
+      kind: 'video',
+      rtpParameters: h264(2222),
+      source: 'camera',
+    });
     expect((await b.c.next('sfu.newConsumer')).producerId).toBe(producerId);
     // A browser without H.264 (Firefox without OpenH264) becomes ready.
     const { routerRtpCapabilities } = await f.c.ok('sfu.capabilities', { roomId: 'codec' });
-    const noH264 = { ...routerRtpCapabilities, codecs: routerRtpCapabilities.codecs!.filter((c) => !/h264/i.test(c.mimeType)) };
+    const noH264 = { ...routerRtpCapabilities, codecs: routerRtpCapabilities.codecs!.filter((c) => !/h264|red/i.test(c.mimeType)) };
     await f.c.ok('sfu.createTransport', { roomId: 'codec', direction: 'recv' });
-    expect(await f.c.ok('sfu.ready', { roomId: 'codec', rtpCapabilities: noH264 as never })).toEqual({ videoCodec: 'video/VP8' });
-    for (const x of [a, b, f]) expect(await x.c.next('sfu.videoCodec')).toEqual({ roomId: 'codec', videoCodec: 'video/VP8' });
+    expect(await f.c.ok('sfu.ready', { roomId: 'codec', rtpCapabilities: noH264 as never })).toEqual({ codecs: COMMON });
+    for (const x of [a, b, f]) expect(await x.c.next('sfu.codecs')).toEqual({ roomId: 'codec', codecs: COMMON });
     // Meanwhile Alice's H.264 is not forwarded to Firefox (it could not decode it).
     await sleep(100);
     expect(f.c.has('sfu.newConsumer')).toBe(false);
     await f.c.ok('room.leave', { roomId: 'codec' });
-    for (const x of [a, b]) expect(await x.c.next('sfu.videoCodec')).toEqual({ roomId: 'codec', videoCodec: 'video/H264' });
+    for (const x of [a, b]) expect(await x.c.next('sfu.codecs')).toEqual({ roomId: 'codec', codecs: BEST });
   });
 
   it('relays producers to every ready participant, and cleans up on close and leave', async () => {

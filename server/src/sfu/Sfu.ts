@@ -65,7 +65,7 @@ export class Sfu {
         break;
       }
       case 'sfu.ready':
-        result = { videoCodec: await sfu.ready(pid, (r as RequestOf<'sfu.ready'>).rtpCapabilities) };
+        result = { codecs: await sfu.ready(pid, (r as RequestOf<'sfu.ready'>).rtpCapabilities) };
         break;
       case 'sfu.produce': {
         const q = r as RequestOf<'sfu.produce'>;

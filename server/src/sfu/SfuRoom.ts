@@ -6,7 +6,7 @@
  */
 import type { types } from 'mediasoup';
 import type { Logger } from '../logger.ts';
-import { SignalingError, type ConsumerInfo, type ServerEventMap, type TransportInfo, type VideoCodecName } from '../protocol/index.ts';
+import { SignalingError, type ConsumerInfo, type ServerEventMap, type RoomCodecs, type TransportInfo } from '../protocol/index.ts';
 import { SfuPeer, type ConsumerMeta, type MediaSource } from './SfuPeer.ts';
 import { DownlinkGuard } from './DownlinkGuard.ts';
 import type { WorkerPool, WorkerSlot } from './WorkerPool.ts';
@@ -40,8 +40,8 @@ export class SfuRoom {
   readonly #steps = new WeakMap<types.Consumer<ConsumerMeta>, Promise<void>>();
   /** Lowers a receiver's video layers while their link loses packets (see DownlinkGuard). */
   readonly #guard = new DownlinkGuard(() => this.peers.values());
-  /** The camera codec everyone sends (see #chooseVideoCodec). */
-  #videoCodec: VideoCodecName = 'video/H264';
+  /** The codecs everyone sends (see #chooseCodecs). */
+  #codecs: RoomCodecs = { audio: 'audio/red', video: 'video/H264' };
   #closed = false;
 
   private constructor(
@@ -116,29 +116,29 @@ export class SfuRoom {
     return this.peer(participantId).transport(transportId).restartIce();
   }
 
-  /** The camera codec senders use now: H.264 while every participant can decode it, else VP8. */
-  get videoCodec(): VideoCodecName {
-    return this.#videoCodec;
+  /** The codecs senders use now (see #chooseCodecs). */
+  get codecs(): RoomCodecs {
+    return this.#codecs;
   }
 
   /**
    * The participant can receive: consume everything already being sent. Returns the room's
-   * camera codec, which this participant may just have changed (they cannot decode H.264).
+   * codecs, which this participant may just have changed (they cannot decode H.264 or RED).
    */
-  async ready(participantId: string, rtpCapabilities: unknown): Promise<VideoCodecName> {
+  async ready(participantId: string, rtpCapabilities: unknown): Promise<RoomCodecs> {
     const peer = this.peer(participantId);
     if (!peer.recv) throw new SignalingError('invalid-state', 'create the recv transport first');
     // The protocol schema checked the shape; streams this device cannot decode are skipped (and logged).
     const caps = rtpCapabilities as types.RtpCapabilities;
     const first = peer.rtpCapabilities === null;
     peer.rtpCapabilities = caps;
-    this.#chooseVideoCodec();
-    if (!first) return this.#videoCodec;
+    this.#chooseCodecs();
+    if (!first) return this.#codecs;
     for (const other of this.peers.values()) {
       if (other === peer && !this.options.echo) continue;
       for (const [source, producer] of other.producers) await this.#consume(peer, other, producer, source);
     }
-    return this.#videoCodec;
+    return this.#codecs;
   }
 
   async produce(participantId: string, transportId: string, kind: 'audio' | 'video', rtpParameters: unknown, source: MediaSource): Promise<string> {
@@ -199,7 +199,7 @@ export class SfuRoom {
     this.peers.delete(participantId);
     peer.close();
     this.#recount();
-    this.#chooseVideoCodec();
+    this.#chooseCodecs();
     void this.#applyAllForwarding();
   }
 
@@ -258,20 +258,26 @@ export class SfuRoom {
   }
 
   /**
-   * The room's camera codec, chosen again whenever someone becomes ready or leaves: H.264
-   * (hardware decoders everywhere, Chromium's first choice) while every participant can decode
-   * it, VP8 (every WebRTC browser decodes it) as soon as one cannot, e.g. Firefox without its
-   * OpenH264 plugin. Senders are told (`sfu.videoCodec`) and send their camera again in it; a
-   * stream someone cannot decode meanwhile is simply not forwarded to them (#consume).
+   * The room's codecs, chosen again whenever someone becomes ready or leaves. The SFU forwards
+   * and cannot transcode, so a sender must use what every receiver decodes:
+   * - camera: H.264 (hardware decoders everywhere) while every participant decodes it, VP8 (every
+   *   WebRTC browser decodes it) as soon as one cannot, e.g. Firefox without its OpenH264 plugin;
+   * - microphone: RED (redundant Opus, holds up under loss) while everyone decodes it, plain Opus
+   *   as soon as one cannot (Firefox has no RED).
+   * Senders are told (`sfu.codecs`) and send again in the new codec; a stream someone cannot
+   * decode meanwhile is simply not forwarded to them (#consume), so the switch costs a moment.
    */
-  #chooseVideoCodec(): void {
+  #chooseCodecs(): void {
     const ready = [...this.peers.values()].filter((p) => p.rtpCapabilities);
-    const decodesH264 = (p: SfuPeer) => p.rtpCapabilities?.codecs?.some((c) => c.mimeType.toLowerCase() === 'video/h264') ?? false;
-    const codec: VideoCodecName = ready.every(decodesH264) ? 'video/H264' : 'video/VP8';
-    if (codec === this.#videoCodec) return;
-    this.#videoCodec = codec;
-    this.hooks.logger.info(`room ${this.roomId}: camera codec now ${codec} (${ready.filter((p) => !decodesH264(p)).length} of ${ready.length} cannot decode H.264)`);
-    this.hooks.broadcast('sfu.videoCodec', { roomId: this.roomId, videoCodec: codec });
+    const decodes = (mime: string) => (p: SfuPeer) => p.rtpCapabilities?.codecs?.some((c) => c.mimeType.toLowerCase() === mime) ?? false;
+    const codecs: RoomCodecs = {
+      audio: ready.every(decodes('audio/red')) ? 'audio/red' : 'audio/opus',
+      video: ready.every(decodes('video/h264')) ? 'video/H264' : 'video/VP8',
+    };
+    if (codecs.audio === this.#codecs.audio && codecs.video === this.#codecs.video) return;
+    this.#codecs = codecs;
+    this.hooks.logger.info(`room ${this.roomId}: codecs now ${codecs.audio} and ${codecs.video} (${ready.length} participants ready)`);
+    this.hooks.broadcast('sfu.codecs', { roomId: this.roomId, codecs });
   }
 
   #info(c: types.Consumer<ConsumerMeta>): ConsumerInfo {

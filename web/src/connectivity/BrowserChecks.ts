@@ -110,7 +110,15 @@ export class BrowserChecks {
     const probe = new MicrophoneProbe(this.o.audioContext);
     try {
       const r = await probe.run(2_000, ctx.signal);
-      const metrics = { devices: r.devices, peakDb: Number.isFinite(r.peakDb) ? Math.round(r.peakDb) : null, sampleRate: r.sampleRate };
+      const metrics = { devices: r.devices, peakDb: r.peakDb !== null && Number.isFinite(r.peakDb) ? Math.round(r.peakDb) : null, sampleRate: r.sampleRate };
+      if (r.peakDb === null) {
+        return {
+          status: 'warn',
+          details: `"${r.label}" opened, but the browser's audio did not start, so it could not be listened to.`,
+          advice: 'Check that a speaker or headset is connected and enabled: without one you will not hear the call either.',
+          metrics,
+        };
+      }
       if (r.peakDb < SILENCE_DB) {
         return {
           status: 'warn',

@@ -5,13 +5,20 @@
 export interface MicrophoneResult {
   label: string;
   devices: number;
-  /** Loudest RMS level heard, dBFS (−∞ for digital silence). */
-  peakDb: number;
+  /**
+   * Loudest RMS level heard, dBFS (−∞ for digital silence); null when nothing could be listened
+   * to: the browser's audio engine did not start (Firefox with no sound output device keeps an
+   * AudioContext suspended forever).
+   */
+  peakDb: number | null;
   sampleRate: number | null;
 }
 
 /** Below this the microphone is as good as silent (a quiet room is around −60 dBFS). */
 export const SILENCE_DB = -80;
+
+/** How long the audio engine may take to start before we stop waiting for it. */
+const RESUME_WAIT_MS = 2_000;
 
 export class MicrophoneProbe {
   #stream: MediaStream | null = null;
@@ -23,7 +30,13 @@ export class MicrophoneProbe {
     this.#stream = await navigator.mediaDevices.getUserMedia({ audio: true });
     const track = this.#stream.getAudioTracks()[0]!;
     const devices = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audioinput').length;
-    if (this.audioContext.state === 'suspended') await this.audioContext.resume().catch(() => {});
+    // resume() can stay pending forever (no sound device): wait a bounded time, never hang.
+    if (this.audioContext.state === 'suspended') {
+      await Promise.race([this.audioContext.resume().catch(() => {}), new Promise((r) => setTimeout(r, RESUME_WAIT_MS))]);
+    }
+    if (this.audioContext.state !== 'running') {
+      return { label: track.label || 'microphone', devices, peakDb: null, sampleRate: track.getSettings().sampleRate ?? null };
+    }
     this.#source = this.audioContext.createMediaStreamSource(this.#stream);
     const analyser = this.audioContext.createAnalyser();
     analyser.fftSize = 2048;

@@ -2,7 +2,7 @@ import { FakeMediaStreamTrack } from 'fake-mediastreamtrack';
 import { Device } from 'mediasoup-client';
 import * as fake from 'mediasoup-client/fakeParameters';
 import { FakeHandler } from 'mediasoup-client/handlers/FakeHandler';
-import type { ResponseMap, VideoCodecName } from '@protocol';
+import type { ResponseMap, RoomCodecs } from '@protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { FakeSignaling } from '../model/testing/fakes.ts';
 import { fixedTracks } from './fixedTracks.ts';
@@ -15,8 +15,12 @@ const H264 = {
   parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
   rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }],
 };
+const RED = { kind: 'audio' as const, mimeType: 'audio/red', clockRate: 48_000, channels: 2, rtcpFeedback: [] };
 const sentCodecs = (signaling: FakeSignaling) =>
-  signaling.sentOf('sfu.produce').filter((p) => p.kind === 'video').map((p) => (p.rtpParameters as { codecs: { mimeType: string }[] }).codecs[0]!.mimeType);
+  signaling
+    .sentOf('sfu.produce')
+    .filter((p) => p.kind === 'video')
+    .map((p) => (p.rtpParameters as { codecs: { mimeType: string }[] }).codecs[0]!.mimeType);
 
 const track = (height: number) => ({ getSettings: () => ({ height }) }) as unknown as MediaStreamTrack;
 
@@ -34,14 +38,24 @@ describe('simulcast layers', () => {
 
 describe('SfuSession with a fake signaling server and mediasoup-client’s FakeHandler', () => {
   /** `camera`: also a camera; `h264`: this device can send and decode H.264 (Chromium; not Firefox without OpenH264). */
-  function setup({ camera = false, h264 = false, roomCodec = 'video/H264' as const }: { camera?: boolean; h264?: boolean; roomCodec?: VideoCodecName } = {}) {
+  /** `red`: this device and the router have RED, and the room starts with it. */
+  function setup({
+    camera = false,
+    h264 = false,
+    red = false,
+    roomCodec = 'video/H264' as const,
+  }: { camera?: boolean; h264?: boolean; red?: boolean; roomCodec?: RoomCodecs['video'] } = {}) {
     const signaling = new FakeSignaling();
     let routers = 0;
     let producers = 0;
-    signaling.handle('sfu.capabilities', () => ({ routerRtpCapabilities: fake.generateRouterRtpCapabilities(), routerId: `router-${++routers}` }));
+    signaling.handle('sfu.capabilities', () => {
+      const caps = fake.generateRouterRtpCapabilities();
+      const routerRtpCapabilities = red ? { ...caps, codecs: [{ ...RED, preferredPayloadType: 63 }, ...caps.codecs!] } : caps;
+      return { routerRtpCapabilities, routerId: `router-${++routers}` };
+    });
     signaling.handle('sfu.createTransport', () => fake.generateTransportRemoteParameters() as unknown as ResponseMap['sfu.createTransport']);
     signaling.handle('sfu.connectTransport', () => ({}));
-    signaling.handle('sfu.ready', () => ({ videoCodec: roomCodec }));
+    signaling.handle('sfu.ready', () => ({ codecs: { audio: red ? 'audio/red' : 'audio/opus', video: roomCodec } }));
     signaling.handle('sfu.closeProducer', () => ({}));
     signaling.handle('sfu.produce', () => ({ producerId: `producer-${++producers}` }));
     signaling.handle('sfu.resumeConsumer', () => ({}));
@@ -49,8 +63,10 @@ describe('SfuSession with a fake signaling server and mediasoup-client’s FakeH
     const video = camera ? (new FakeMediaStreamTrack({ kind: 'video' }) as unknown as MediaStreamTrack) : null;
     const native = () => {
       const caps = fake.generateNativeRtpCapabilities();
-      if (h264) caps.codecs!.push({ ...H264, preferredPayloadType: 125 });
-      return caps;
+      return {
+        ...caps,
+        codecs: [...(red ? [{ ...RED, preferredPayloadType: 63 }] : []), ...caps.codecs!, ...(h264 ? [{ ...H264, preferredPayloadType: 125 }] : [])],
+      };
     };
     const session = new SfuSession(signaling, 'team', fixedTracks(audio, video), {
       iceServers: [],
@@ -134,14 +150,14 @@ describe('SfuSession with a fake signaling server and mediasoup-client’s FakeH
     const { signaling, session } = setup({ camera: true, h264: true });
     await session.start();
     expect(sentCodecs(signaling)).toEqual(['video/H264']);
-    expect(session.cameraCodec).toBe('video/h264');
+    expect(session.codecOf('camera')).toBe('video/h264');
     // Someone who cannot decode H.264 joined: the old stream is closed, the camera sent anew in VP8.
-    signaling.push('sfu.videoCodec', { roomId: 'team', videoCodec: 'video/VP8' });
+    signaling.push('sfu.codecs', { roomId: 'team', codecs: { audio: 'audio/opus', video: 'video/VP8' } });
     await vi.waitFor(() => expect(sentCodecs(signaling)).toEqual(['video/H264', 'video/VP8']));
     expect(signaling.sentOf('sfu.closeProducer')).toHaveLength(1);
-    expect(session.cameraCodec).toBe('video/vp8');
+    expect(session.codecOf('camera')).toBe('video/vp8');
     // They left: back to H.264.
-    signaling.push('sfu.videoCodec', { roomId: 'team', videoCodec: 'video/H264' });
+    signaling.push('sfu.codecs', { roomId: 'team', codecs: { audio: 'audio/opus', video: 'video/H264' } });
     await vi.waitFor(() => expect(sentCodecs(signaling)).toEqual(['video/H264', 'video/VP8', 'video/H264']));
     session.close();
   });
@@ -150,10 +166,25 @@ describe('SfuSession with a fake signaling server and mediasoup-client’s FakeH
     const { signaling, session } = setup({ camera: true, h264: false, roomCodec: 'video/H264' });
     await session.start();
     expect(sentCodecs(signaling)).toEqual(['video/VP8']);
-    signaling.push('sfu.videoCodec', { roomId: 'team', videoCodec: 'video/VP8' });
+    signaling.push('sfu.codecs', { roomId: 'team', codecs: { audio: 'audio/opus', video: 'video/VP8' } });
     await session.syncProducers();
     expect(sentCodecs(signaling)).toEqual(['video/VP8']);
     expect(signaling.sentOf('sfu.closeProducer')).toHaveLength(0);
+    session.close();
+  });
+
+  it('sends the microphone as RED while the room does, and as plain Opus once the room says so', async () => {
+    const { signaling, session } = setup({ red: true });
+    await session.start();
+    const micCodecs = () =>
+      signaling
+        .sentOf('sfu.produce')
+        .filter((p) => p.kind === 'audio')
+        .map((p) => (p.rtpParameters as { codecs: { mimeType: string }[] }).codecs[0]!.mimeType);
+    expect(micCodecs()).toEqual(['audio/red']);
+    signaling.push('sfu.codecs', { roomId: 'team', codecs: { audio: 'audio/opus', video: 'video/H264' } });
+    await vi.waitFor(() => expect(micCodecs()).toEqual(['audio/red', 'audio/opus']));
+    expect(session.codecOf('mic')).toBe('audio/opus');
     session.close();
   });
 });

@@ -6,7 +6,7 @@
  * or when a reconnection finds a different SFU session.
  */
 import { Device, type types } from 'mediasoup-client';
-import type { ConsumerInfo, IceServerInfo } from '@protocol';
+import type { ConsumerInfo, IceServerInfo, RoomCodecs } from '@protocol';
 import { Emitter } from '../lib/Emitter.ts';
 import type { FrameTransforms, LocalTracks, MediaPath, MediaPathEvents, ReceivedStream, SignalingPort, StatsSource } from '../model/ports.ts';
 import { statsEntries, type StatsEntry } from './stats.ts';
@@ -28,12 +28,12 @@ export interface SfuSessionOptions {
   createDevice?: () => Device;
   /**
    * The camera's codec until the server names the room's (default H.264 Constrained Baseline).
-   * The room's choice wins (`sfu.videoCodec`: VP8 when someone cannot decode H.264).
+   * The room's choice wins (`sfu.codecs`: VP8 when someone cannot decode H.264).
    */
   videoCodec?: 'video/h264' | 'video/vp8';
   /** Camera simulcast (default on; a probe sends one layer). */
   simulcast?: boolean;
-  /** Send audio as RED (redundant Opus) where the router and this device have it (default on). */
+  /** Send audio as RED (redundant Opus) where the room, the router and this device have it (default on). */
   red?: boolean;
   /** Set-up attempts while the media server is unavailable (default 12, about 30 s; a probe: 1). */
   startAttempts?: number;
@@ -80,8 +80,8 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
   #closed = false;
   /** Receive-side height each participant's video is shown at, to pick simulcast layers. */
   readonly #wantedHeight = new Map<string, number>();
-  /** The room's camera codec, as the server last said (sfu.ready, sfu.videoCodec). */
-  #roomVideoCodec: string | null = null;
+  /** The room's codecs, as the server last said (sfu.ready, sfu.codecs). */
+  #roomCodecs: RoomCodecs | null = null;
 
   constructor(
     private readonly signaling: SignalingPort,
@@ -116,9 +116,9 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
         }),
       ),
       signaling.onEvent(
-        'sfu.videoCodec',
-        mine(({ videoCodec }) => {
-          this.#roomVideoCodec = videoCodec.toLowerCase();
+        'sfu.codecs',
+        mine(({ codecs }) => {
+          this.#roomCodecs = codecs;
           void this.syncProducers();
         }),
       ),
@@ -252,9 +252,9 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     for (const t of [this.#send, this.#recv]) if (t && t.connectionState !== 'connected') void this.#restartIce(t);
   }
 
-  /** The codec our camera is sent in now (lower case, e.g. `video/vp8`), null when it is not sent. */
-  get cameraCodec(): string | null {
-    const p = this.#producers.get('camera');
+  /** The codec a source is sent in now (lower case, e.g. `video/vp8`), null when it is not sent. */
+  codecOf(source: Source): string | null {
+    const p = this.#producers.get(source);
     return p && !p.closed ? (p.rtpParameters.codecs[0]?.mimeType.toLowerCase() ?? null) : null;
   }
 
@@ -317,8 +317,8 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     this.#watch(recv);
     this.#recv = recv;
 
-    const { videoCodec } = await req('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities });
-    this.#roomVideoCodec = videoCodec.toLowerCase();
+    const { codecs } = await req('sfu.ready', { roomId, rtpCapabilities: device.rtpCapabilities });
+    this.#roomCodecs = codecs;
     for (const info of this.#pending.splice(0)) this.#consumeInBackground({ ...info, roomId });
     await this.syncProducers();
   }
@@ -332,8 +332,8 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
 
   async #syncSource(send: types.Transport, source: Source, track: MediaStreamTrack | null): Promise<void> {
     const producer = this.#producers.get(source);
-    if (producer && !producer.closed && source === 'camera' && track && this.#wrongCodec(producer)) {
-      // The room changed its camera codec: stop this stream (receivers drop its consumer) and send anew.
+    if (producer && !producer.closed && track && this.#wrongCodec(producer, source)) {
+      // The room changed its codecs: stop this stream (receivers drop its consumer) and send anew.
       await this.#closeProducer(producer, source);
     } else if (producer && !producer.closed) {
       if (!track) {
@@ -352,8 +352,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
             // an audio send history when the answer offers NACK). Only the uplink: browsers do not
             // NACK audio they receive, so the downlink relies on FEC. docs/network-quality.md.
             codecOptions: { opusDtx: this.options.opus?.dtx ?? true, opusFec: this.options.opus?.fec ?? true, opusNack: this.options.opus?.nack ?? true },
-            // The router lists RED first, so without a codec we send RED; plain Opus when asked.
-            ...(this.options.red === false ? { codec: this.#device?.rtpCapabilities.codecs?.find((c) => c.mimeType.toLowerCase() === 'audio/opus') } : {}),
+            codec: this.#codecFor('mic'),
             appData: { source },
             stopTracks: false,
             onRtpSender: (sender) => this.options.frames?.attachSender(sender, 'audio'),
@@ -361,7 +360,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
         : await send.produce({
             track,
             ...(this.options.simulcast === false ? {} : { encodings: simulcastEncodings(track) }),
-            codec: this.#videoCodec(),
+            codec: this.#codecFor('camera'),
             appData: { source },
             stopTracks: false,
             onRtpSender: (sender) => this.options.frames?.attachSender(sender, 'video'),
@@ -370,12 +369,18 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
   }
 
   /**
-   * The camera codec: the room's (else our option, else H.264 Constrained Baseline with
-   * packetization-mode 1) when this device and the router have it; undefined lets
-   * mediasoup-client take the first the device has (Firefox without OpenH264: VP8).
+   * The codec to send a source in: the room's (sfu.codecs), when this device and the router have
+   * it. The microphone: RED unless the room or our options say plain Opus. The camera: before the
+   * room said, our option, else H.264 Constrained Baseline with packetization-mode 1. Undefined
+   * lets mediasoup-client take the first the device has (Firefox without OpenH264: VP8).
    */
-  #videoCodec(): types.RtpCodecCapability | undefined {
-    const want = this.#roomVideoCodec ?? this.options.videoCodec ?? 'video/h264';
+  #codecFor(source: Source): types.RtpCodecCapability | undefined {
+    const want =
+      source === 'mic'
+        ? this.options.red === false
+          ? 'audio/opus'
+          : (this.#roomCodecs?.audio ?? 'audio/red')
+        : (this.#roomCodecs?.video.toLowerCase() ?? this.options.videoCodec ?? 'video/h264');
     return this.#device?.rtpCapabilities.codecs?.find(
       (c) =>
         c.mimeType.toLowerCase() === want &&
@@ -384,9 +389,9 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     );
   }
 
-  /** The camera is sent in another codec than the room's, and this device could send the room's. */
-  #wrongCodec(producer: types.Producer): boolean {
-    const want = this.#videoCodec();
+  /** A source is sent in another codec than the room's, and this device could send the room's. */
+  #wrongCodec(producer: types.Producer, source: Source): boolean {
+    const want = this.#codecFor(source);
     return want !== undefined && producer.rtpParameters.codecs[0]?.mimeType.toLowerCase() !== want.mimeType.toLowerCase();
   }
 
@@ -502,7 +507,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     this.#states.clear();
     this.#device = null;
     this.#routerId = null;
-    this.#roomVideoCodec = null;
+    this.#roomCodecs = null;
   }
 }
 
