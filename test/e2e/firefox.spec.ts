@@ -12,7 +12,7 @@ import { CallwireServer } from '../../server/src/CallwireServer.ts';
 import { loadConfig } from '../../server/src/config.ts';
 import { ConnectivityStack } from '../../scripts/connectivity/testing/ConnectivityStack.ts';
 import { FirefoxPerson, launchFirefox } from './firefox.ts';
-import { closePeople, expectMediaFlowing, person, signUp, dial, snapshot, type Inspectable } from './media.ts';
+import { closePeople, expectMediaFlowing, person, signUp, snapshot, type Inspectable } from './media.ts';
 import type {} from '../../web/src/testHook.ts';
 
 /** The namespace's routed address (scripts/netns.sh): Firefox reaches the SFU there. */
