@@ -120,7 +120,7 @@ const sentTrackId = (p: FirefoxPerson, kind: 'audio' | 'video') =>
     kind,
   );
 
-test('by handle, Firefox calls Chromium: ringing, voice, then video on consent; mute, camera off, camera switch and ICE restart work from either side', async ({
+test('by handle, Firefox calls Chromium: ringing, voice, then video on consent; mute, camera off, camera and speaker switch and ICE restart work from either side', async ({
   browser,
 }) => {
   const chrome = await person(browser);
@@ -173,6 +173,16 @@ test('by handle, Firefox calls Chromium: ringing, voice, then video on consent; 
   const camera = await fox.page.$eval('dialog.devices select[aria-label="Camera"]', (s) => (s as HTMLSelectElement).value);
   await fox.page.select('dialog.devices select[aria-label="Camera"]', camera);
   await expect.poll(() => sentTrackId(fox, 'video'), { message: 'a new camera track is sent' }).not.toBe(before);
+  // …and another speaker (setSinkId): Chris is played on it from now on.
+  const speaker = 'dialog.devices select[aria-label="Speaker"]';
+  const outputs = await fox.page.$$eval(`${speaker} option`, (os) => os.map((o) => (o as HTMLOptionElement).value));
+  expect(outputs.length, 'Firefox lists its speakers').toBeGreaterThan(1);
+  await fox.page.select(speaker, outputs.at(-1)!);
+  await expect
+    .poll(() => fox.evaluate(() => (document.querySelector('[data-testid=remote-audio]') as HTMLAudioElement & { sinkId: string }).sinkId), {
+      message: 'remote audio plays on the chosen speaker',
+    })
+    .toBe(outputs.at(-1));
   await fox.clickButton('Done');
   await expectMediaFlowing(chrome, { video: true });
 

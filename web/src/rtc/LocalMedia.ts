@@ -75,9 +75,14 @@ export class LocalMedia extends Emitter<{ changed: [] }> {
     this.emit('changed');
   }
 
-  async devices(): Promise<{ audio: MediaDeviceInfo[]; video: MediaDeviceInfo[] }> {
+  /** Microphones, cameras and speakers (outputs are listed only by browsers that can route to them). */
+  async devices(): Promise<{ audio: MediaDeviceInfo[]; video: MediaDeviceInfo[]; speakers: MediaDeviceInfo[] }> {
     const all = await navigator.mediaDevices.enumerateDevices();
-    return { audio: all.filter((d) => d.kind === 'audioinput'), video: all.filter((d) => d.kind === 'videoinput') };
+    return {
+      audio: all.filter((d) => d.kind === 'audioinput'),
+      video: all.filter((d) => d.kind === 'videoinput'),
+      speakers: all.filter((d) => d.kind === 'audiooutput'),
+    };
   }
 
   close(): void {

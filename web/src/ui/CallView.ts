@@ -41,7 +41,9 @@ export class CallView {
   readonly #stats = h('aside', { class: 'stats', 'aria-label': 'Call statistics', hidden: true, 'data-testid': 'stats' });
   readonly #controls = h('footer', { class: 'controls' });
   readonly #localVideo = h('video', { autoplay: true, playsinline: true, muted: true, class: 'self-view', 'aria-label': 'Your camera' });
-  readonly #tiles = new Map<string, { el: HTMLElement; update: () => void; signal: (score: number) => void }>();
+  readonly #tiles = new Map<string, { el: HTMLElement; update: () => void; signal: (score: number) => void; audio: HTMLAudioElement }>();
+  /** The speaker chosen in Devices (null: the system's default output). */
+  #speakerId: string | null = null;
   readonly #samplers = new Map<string, StatsSampler>();
   readonly #resizers = new Map<string, ResizeObserver>();
   #statusOverride: string | null = null;
@@ -239,10 +241,11 @@ export class CallView {
   #addTile(p: RemoteParticipant): void {
     if (this.#tiles.has(p.id)) return;
     const video = h('video', { autoplay: true, playsinline: true, muted: true, 'data-testid': 'remote-video' });
-    const audio = h('audio', { autoplay: true });
+    const audio = h('audio', { autoplay: true, 'data-testid': 'remote-audio' });
     video.muted = true;
     video.srcObject = p.stream;
     audio.srcObject = p.stream;
+    if (this.#speakerId) void playOn(audio, this.#speakerId).catch(() => {});
     const name = h('span', { class: 'name' });
     const mic = h('span', { class: 'badge', 'data-testid': 'remote-muted', hidden: true }, 'Muted');
     const conn = h('span', { class: 'badge conn' });
@@ -312,7 +315,7 @@ export class CallView {
     const resize = new ResizeObserver(() => this.room.setPreferredVideoSize(p.id, video.clientHeight * devicePixelRatio));
     resize.observe(video);
     this.#resizers.set(p.id, resize);
-    this.#tiles.set(p.id, { el, update, signal });
+    this.#tiles.set(p.id, { el, update, signal, audio });
     const known = this.room.quality?.scores.get(p.id);
     if (known !== undefined) signal(known);
     this.#stage.classList.toggle('many', this.#tiles.size > 4);
@@ -392,9 +395,17 @@ export class CallView {
     this.#banner.hidden = false;
   }
 
+  /** Plays every remote person (now and later) on this output. */
+  async #chooseSpeaker(deviceId: string): Promise<void> {
+    this.#speakerId = deviceId;
+    const results = await Promise.allSettled([...this.#tiles.values()].map((t) => playOn(t.audio, deviceId)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) toast(`Could not switch the speaker: ${String(failed.reason)}`);
+  }
+
   async #showDevices(): Promise<void> {
     const media = this.room.media;
-    const { audio, video } = await media.devices();
+    const { audio, video, speakers } = await media.devices();
     const select = (kind: 'audio' | 'video', list: MediaDeviceInfo[], current: string | undefined) =>
       h(
         'select',
@@ -412,6 +423,22 @@ export class CallView {
       h('h2', {}, 'Devices'),
       h('label', {}, 'Microphone ', select('audio', audio, media.audio?.getSettings().deviceId)),
       h('label', {}, 'Camera ', select('video', video, media.video?.getSettings().deviceId)),
+      // Only where the browser can route audio to a chosen output (setSinkId) and names its outputs;
+      // elsewhere calls play on the system's default output, and no choice is offered.
+      canChooseSpeaker() && speakers.length > 0
+        ? h(
+            'label',
+            {},
+            'Speaker ',
+            h(
+              'select',
+              { 'aria-label': 'Speaker', onchange: (e: Event) => void this.#chooseSpeaker((e.target as HTMLSelectElement).value) },
+              ...speakers.map((d, i) =>
+                h('option', { value: d.deviceId, selected: d.deviceId === (this.#speakerId ?? 'default') }, d.label || `Speaker ${i + 1}`),
+              ),
+            ),
+          )
+        : null,
       h('button', { onclick: () => dialog.close() }, 'Done'),
     );
     dialog.addEventListener('close', () => dialog.remove());
@@ -460,4 +487,13 @@ function statsTable(name: string, s: LinkStats): HTMLElement {
     row('Packet loss', `audio ${pct(s.audio.in.loss)} · video ${pct(s.video.in.loss)}`),
     row('Path', s.path.local ? `${s.path.local} → ${s.path.remote} (${s.path.relayProtocol ?? s.path.protocol})` : '—'),
   );
+}
+
+/** Whether this browser can play a media element on a chosen output (`setSinkId`: Chromium, Firefox 116+, not Safari). */
+function canChooseSpeaker(): boolean {
+  return typeof (HTMLMediaElement.prototype as { setSinkId?: unknown }).setSinkId === 'function';
+}
+
+function playOn(el: HTMLMediaElement, deviceId: string): Promise<void> {
+  return (el as HTMLMediaElement & { setSinkId(id: string): Promise<void> }).setSinkId(deviceId);
 }
