@@ -79,7 +79,7 @@ async function expectDecrypts(p: Inspectable, others: string[], video = true): P
     .toBe(true);
 }
 
-test('call link, Chromium ↔ Firefox: both connect, encrypted; VP8 video and Opus audio flow both ways', async ({ browser }) => {
+test('call link, Chromium ↔ Firefox: both connect, encrypted with the same safety code; VP8 video and Opus audio flow both ways', async ({ browser }) => {
   const room = `fx-link-${Date.now()}`;
   const chrome = await person(browser);
   const fox = await firefoxPerson();
@@ -99,6 +99,10 @@ test('call link, Chromium ↔ Firefox: both connect, encrypted; VP8 video and Op
     expect((await e2ee(p)).encrypted).toBe(true);
     await expectDecrypts(p, [other]);
   }
+  // The safety code people compare aloud is the same in both browsers.
+  const [c1, c2] = await Promise.all([chrome, fox].map(async (p) => (await e2ee(p)).safetyCode));
+  expect(c1).toMatch(/\d/);
+  expect(c2).toBe(c1);
 });
 
 /** Onboards a Firefox guest on the home page and returns their handle. */
@@ -204,16 +208,21 @@ test('by handle, Firefox calls Chromium: ringing, voice, then video on consent; 
   await expect(chrome.getByTestId('call-ended')).toContainText('Call ended');
 });
 
-test('Firefox ↔ Firefox by handle: a video call rings, is accepted, and is encrypted VP8 + Opus both ways', async () => {
+test('Firefox ↔ Firefox by handle: a voice call rings and is accepted, goes to video on consent, and mute, camera off and ICE restart work; encrypted VP8 + Opus', async () => {
   const a = await firefoxPerson();
   const b = await firefoxPerson();
   await signUpFirefox(a, 'Fern');
   const bHandle = await signUpFirefox(b, 'Felix');
   await a.fill('Handle to call', bHandle);
-  await a.clickButton('Video call');
+  await a.clickButton('Voice call');
   await expect.poll(() => b.text('verified-handle'), { message: 'Felix sees who calls' }).toMatch(/^✓ @/);
   await b.clickButton('Accept', '[aria-label="Incoming call"]');
   for (const p of [a, b]) await p.expectText('call-status', 'Connected');
+  await expectMediaFlowing(b, { video: false });
+
+  // Felix asks for video, Fern agrees.
+  await b.clickButton('Switch to video');
+  await a.clickButton('Accept video');
   for (const [p, other] of [
     [a, 'Felix'],
     [b, 'Fern'],
@@ -224,6 +233,55 @@ test('Firefox ↔ Firefox by handle: a video call rings, is accepted, and is enc
     expect(s.inAudioCodec).toBe('audio/opus');
     await expectDecrypts(p, [other]);
   }
+
+  // Fern mutes and turns her camera off: Felix sees both; back on, video flows again.
+  const remote = (p: FirefoxPerson) =>
+    p.evaluate(() => ({
+      muted: !(document.querySelector('[data-testid=remote-muted]') as HTMLElement | null)?.hidden,
+      noVideo: document.querySelector('[data-testid=remote-tile]')?.classList.contains('no-video') ?? null,
+    }));
+  await a.clickButton('Mute');
+  await a.clickButton('Camera off');
+  await expect.poll(() => remote(b), { message: 'Felix sees Fern muted, without video' }).toEqual({ muted: true, noVideo: true });
+  await a.clickButton('Unmute');
+  await a.clickButton('Camera on');
+  await expect.poll(() => remote(b), { message: 'Felix sees Fern back' }).toEqual({ muted: false, noVideo: false });
+  await expectMediaFlowing(b, { video: true });
+
+  // Felix's network "comes back": ICE restarts and the call goes on.
+  const ufrag = () =>
+    b.evaluate(() => {
+      const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState !== 'closed');
+      return pcs.at(-1)?.localDescription?.sdp.match(/a=ice-ufrag:(\S+)/)?.[1] ?? null;
+    });
+  const before = await ufrag();
+  await b.evaluate(() => window.dispatchEvent(new Event('online')));
+  await expect.poll(ufrag, { message: 'new ICE credentials' }).not.toBe(before);
+  for (const p of [a, b]) {
+    await p.expectText('call-status', 'Connected');
+    await expectMediaFlowing(p, { video: true });
+  }
+});
+
+test('Firefox ↔ Firefox by call link, relay only (bundled TURN over UDP): relay candidates, encrypted media both ways, the same safety code', async () => {
+  const room = `fx-fx-relay-${Date.now()}`;
+  const a = await firefoxPerson();
+  const b = await firefoxPerson();
+  await a.goto(`/call/${room}?name=Fern&res=320x240&relay=udp`);
+  await b.goto(`/call/${room}?name=Felix&res=320x240&relay=udp`);
+  for (const p of [a, b]) await p.expectText('call-status', 'Connected');
+  for (const [p, other] of [
+    [a, 'Felix'],
+    [b, 'Fern'],
+  ] as const) {
+    const s = await expectMediaFlowing(p, { video: true });
+    expect(s.candidateType, 'selected local candidate').toBe('relay');
+    expect(s.inVideoCodecs).toEqual(['video/VP8']);
+    await expectDecrypts(p, [other]);
+  }
+  const codes = await Promise.all([a, b].map(async (p) => (await e2ee(p)).safetyCode));
+  expect(codes[0]).toMatch(/\d/);
+  expect(codes[1]).toBe(codes[0]);
 });
 
 for (const transport of ['udp', 'tcp'] as const) {

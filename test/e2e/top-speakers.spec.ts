@@ -26,7 +26,10 @@ test.beforeAll(async () => {
   const voice = resolve('test-results', 'top-speakers-voice.wav');
   mkdirSync('test-results', { recursive: true });
   writeFileSync(voice, toneWav(440, 0.1, 4));
-  browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${voice}`] });
+  browser = await chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${voice}`],
+  });
 });
 test.afterAll(async () => {
   await browser?.close();
