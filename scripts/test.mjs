@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm test`: lint and format check, type-check, build the web app, then run the unit/integration suite (vitest) and the
- * browser suite (Playwright + Debian Chromium), both inside a loopback-only network namespace.
+ * browser suite (Playwright + Debian Chromium; Debian Firefox ESR through puppeteer-core for mixed-browser calls),
+ * both inside the test network namespace (scripts/netns.sh).
  * Ends with one line "callwire tests: N passed, N failed" and a non-zero exit on any failure.
  *   npm test -- --unit     only vitest      npm test -- --e2e   only Playwright
  */
@@ -62,7 +63,7 @@ if (only !== 'e2e') {
 }
 if (only !== 'unit') {
   // Playwright traps SIGTERM; a hard ceiling keeps CI bounded whatever happens.
-  run('end-to-end (Playwright + Chromium)', 'sh', ['scripts/netns.sh', 'timeout', '-s', 'KILL', '1500', 'npx', 'playwright', 'test']);
+  run('end-to-end (Playwright: Chromium, and Firefox over WebDriver BiDi)', 'sh', ['scripts/netns.sh', 'timeout', '-s', 'KILL', '1500', 'npx', 'playwright', 'test']);
   count('test-results/e2e.json', (j) => {
     if (j.stats.flaky > 0) {
       // A retry hides nothing: every test that needed one is named, loudly, so it gets fixed.

@@ -9,6 +9,7 @@
  * Firefox gathers no ICE candidates in a namespace with only loopback: scripts/netns.sh gives the
  * namespace a fenced veth pair (192.0.2.10), and the test server's SFU listens there.
  */
+import { existsSync } from 'node:fs';
 import { expect } from '@playwright/test';
 import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
 import { TRACK_PEER_CONNECTIONS } from './media.ts';
@@ -45,6 +46,9 @@ export const FIREFOX_PREFS: Record<string, unknown> = {
 
 /** Starts Debian's Firefox ESR, headless, over WebDriver BiDi. */
 export async function launchFirefox(): Promise<Browser> {
+  if (!existsSync(FIREFOX_PATH)) {
+    throw new Error(`no Firefox at ${FIREFOX_PATH}: scripts/system-deps.sh installs Debian's firefox-esr (or set FIREFOX_PATH)`);
+  }
   return puppeteer.launch({
     browser: 'firefox',
     executablePath: FIREFOX_PATH,
