@@ -63,7 +63,16 @@ if (only !== 'e2e') {
 }
 if (only !== 'unit') {
   // Playwright traps SIGTERM; a hard ceiling keeps CI bounded whatever happens.
-  run('end-to-end (Playwright: Chromium, and Firefox over WebDriver BiDi)', 'sh', ['scripts/netns.sh', 'timeout', '-s', 'KILL', '1500', 'npx', 'playwright', 'test']);
+  run('end-to-end (Playwright: Chromium, and Firefox over WebDriver BiDi)', 'sh', [
+    'scripts/netns.sh',
+    'timeout',
+    '-s',
+    'KILL',
+    '1500',
+    'npx',
+    'playwright',
+    'test',
+  ]);
   count('test-results/e2e.json', (j) => {
     if (j.stats.flaky > 0) {
       // A retry hides nothing: every test that needed one is named, loudly, so it gets fixed.
