@@ -12,8 +12,7 @@
  */
 import { chromium, type BrowserContext } from '@playwright/test';
 import type { Browser as FirefoxBrowser, BrowserContext as FirefoxContext, Page as FirefoxPage } from 'puppeteer-core';
-import { CallwireServer } from '../server/src/CallwireServer.ts';
-import { loadConfig } from '../server/src/config.ts';
+import { startSfuServer } from '../server/src/testing/harness.ts';
 import { CHROMIUM_ARGS } from '../playwright.config.ts';
 import { launchFirefox } from '../test/e2e/firefox.ts';
 
@@ -102,19 +101,7 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
-  const server = new CallwireServer(
-    loadConfig({
-      DATA_DIR: ':memory:',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      SFU_ENABLED: 'true',
-      SFU_WORKERS: '1',
-      SFU_RTC_PORT: '44700',
-      SFU_LISTEN_IP: NETNS_ADDR!,
-    }),
-  );
-  await server.start();
+  const server = await startSfuServer(44_700, { LOG_LEVEL: 'warn', E2EE: 'required', SFU_LISTEN_IP: NETNS_ADDR! });
   const chrome = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   const firefox = await launchFirefox();
   const open = (b: 'C' | 'F') => (b === 'C' ? chromiumTab(() => chrome.newContext()) : firefoxTab(firefox));

@@ -8,11 +8,11 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import type { Browser as FirefoxBrowser } from 'puppeteer-core';
-import { CallwireServer } from '../../server/src/CallwireServer.ts';
-import { loadConfig } from '../../server/src/config.ts';
+import type { CallwireServer } from '../../server/src/CallwireServer.ts';
+import { startSfuServer } from '../../server/src/testing/harness.ts';
 import { ConnectivityStack } from '../../scripts/connectivity/testing/ConnectivityStack.ts';
 import { FirefoxPerson, launchFirefox } from './firefox.ts';
-import { closePeople, expectMediaFlowing, person, signUp, snapshot, type Inspectable } from './media.ts';
+import { closePeople, expectMediaFlowing, localIceUfrag, person, remoteTile, signUp, snapshot, type Inspectable } from './media.ts';
 import type {} from '../../web/src/testHook.ts';
 
 /** The namespace's routed address (scripts/netns.sh): Firefox reaches the SFU there. */
@@ -27,23 +27,17 @@ test.beforeAll(async () => {
   if (!NETNS_ADDR) {
     throw new Error('Firefox needs the routed test namespace (scripts/netns.sh sets CALLWIRE_NETNS_ADDR): run these through npm test or npm run test:e2e');
   }
-  server = new CallwireServer(
-    loadConfig({
-      DATA_DIR: ':memory:',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      SFU_ENABLED: 'true',
-      SFU_WORKERS: '1',
-      SFU_RTC_PORT: '44610',
-      SFU_LISTEN_IP: NETNS_ADDR,
-      TURN_SECRET: SECRET,
-      TURN_UDP_PORT: '0',
-      TURN_TCP_PORT: '0',
-      RING_TIMEOUT_MS: '15000',
-    }),
-  );
-  await server.start();
+  // The test harness's SFU server, as a call is: encrypted, with the bundled TURN relay.
+  server = await startSfuServer(44_610, {
+    LOG_LEVEL: 'warn',
+    E2EE: 'required',
+    SFU_LISTEN_IP: NETNS_ADDR,
+    TURN_ENABLED: 'true',
+    TURN_SECRET: SECRET,
+    TURN_UDP_PORT: '0',
+    TURN_TCP_PORT: '0',
+    RING_TIMEOUT_MS: '15000',
+  });
   firefox = await launchFirefox();
 });
 
@@ -164,7 +158,7 @@ test('by handle, Firefox calls Chromium: ringing, voice, then video on consent; 
 
   // Chromium turns its camera off: Firefox shows the avatar; on again brings video back.
   await chrome.getByRole('button', { name: 'Camera off' }).click();
-  const noVideo = () => fox.evaluate(() => document.querySelector('[data-testid=remote-tile]')?.classList.contains('no-video') ?? null);
+  const noVideo = async () => (await remoteTile(fox)).noVideo;
   await expect.poll(noVideo, { message: 'Firefox shows the avatar' }).toBe(true);
   await chrome.getByRole('button', { name: 'Camera on' }).click();
   await expect.poll(noVideo, { message: 'Firefox shows video again' }).toBe(false);
@@ -191,11 +185,7 @@ test('by handle, Firefox calls Chromium: ringing, voice, then video on consent; 
   await expectMediaFlowing(chrome, { video: true });
 
   // An ICE restart from Firefox (the app restarts ICE when the network comes back).
-  const ufrag = () =>
-    fox.evaluate(() => {
-      const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState !== 'closed');
-      return pcs.at(-1)?.localDescription?.sdp.match(/a=ice-ufrag:(\S+)/)?.[1] ?? null;
-    });
+  const ufrag = () => localIceUfrag(fox);
   const oldUfrag = await ufrag();
   await fox.evaluate(() => window.dispatchEvent(new Event('online')));
   await expect.poll(ufrag, { message: 'Firefox negotiated new ICE credentials' }).not.toBe(oldUfrag);
@@ -235,25 +225,16 @@ test('Firefox ↔ Firefox by handle: a voice call rings and is accepted, goes to
   }
 
   // Fern mutes and turns her camera off: Felix sees both; back on, video flows again.
-  const remote = (p: FirefoxPerson) =>
-    p.evaluate(() => ({
-      muted: !(document.querySelector('[data-testid=remote-muted]') as HTMLElement | null)?.hidden,
-      noVideo: document.querySelector('[data-testid=remote-tile]')?.classList.contains('no-video') ?? null,
-    }));
   await a.clickButton('Mute');
   await a.clickButton('Camera off');
-  await expect.poll(() => remote(b), { message: 'Felix sees Fern muted, without video' }).toEqual({ muted: true, noVideo: true });
+  await expect.poll(() => remoteTile(b), { message: 'Felix sees Fern muted, without video' }).toEqual({ muted: true, noVideo: true });
   await a.clickButton('Unmute');
   await a.clickButton('Camera on');
-  await expect.poll(() => remote(b), { message: 'Felix sees Fern back' }).toEqual({ muted: false, noVideo: false });
+  await expect.poll(() => remoteTile(b), { message: 'Felix sees Fern back' }).toEqual({ muted: false, noVideo: false });
   await expectMediaFlowing(b, { video: true });
 
   // Felix's network "comes back": ICE restarts and the call goes on.
-  const ufrag = () =>
-    b.evaluate(() => {
-      const pcs = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.filter((pc) => pc.connectionState !== 'closed');
-      return pcs.at(-1)?.localDescription?.sdp.match(/a=ice-ufrag:(\S+)/)?.[1] ?? null;
-    });
+  const ufrag = () => localIceUfrag(b);
   const before = await ufrag();
   await b.evaluate(() => window.dispatchEvent(new Event('online')));
   await expect.poll(ufrag, { message: 'new ICE credentials' }).not.toBe(before);

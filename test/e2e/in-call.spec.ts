@@ -1,6 +1,6 @@
 /** In a call: mute, camera off/on, voice → video with consent, ICE restart. */
 import { expect, test, type Page } from '@playwright/test';
-import { dial, expectMediaFlowing, person, signUp, snapshot, closePeople } from './media.ts';
+import { dial, expectMediaFlowing, localIceUfrag, person, signUp, snapshot, closePeople } from './media.ts';
 
 test.afterEach(closePeople);
 
@@ -71,8 +71,7 @@ test('an ICE restart keeps the call going', async ({ browser }) => {
   for (const page of [alice, bob]) await expect(status(page)).toHaveText('Connected');
   await expectMediaFlowing(bob, { video: true });
 
-  const ufrag = () =>
-    alice.evaluate(() => (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs.at(-1)!.localDescription!.sdp.match(/a=ice-ufrag:(\S+)/)![1]);
+  const ufrag = () => localIceUfrag(alice);
   const before = await ufrag();
   // What the app does when the browser reports a network change.
   await alice.evaluate(() => window.dispatchEvent(new Event('online')));

@@ -136,6 +136,22 @@ export function snapshot(page: Inspectable): Promise<MediaSnapshot> {
   });
 }
 
+/** The ICE username fragment of the page's newest live connection (it changes with every ICE restart). */
+export function localIceUfrag(page: Inspectable): Promise<string | null> {
+  return (page as Page).evaluate(() => {
+    const pcs = ((window as unknown as { __pcs?: RTCPeerConnection[] }).__pcs ?? []).filter((pc) => pc.connectionState !== 'closed');
+    return pcs.at(-1)?.localDescription?.sdp.match(/a=ice-ufrag:(\S+)/)?.[1] ?? null;
+  });
+}
+
+/** What a page shows of the (first) remote person's tile: the muted badge, and the avatar instead of video. */
+export function remoteTile(page: Inspectable): Promise<{ muted: boolean; noVideo: boolean }> {
+  return (page as Page).evaluate(() => ({
+    muted: !(document.querySelector('[data-testid=remote-muted]') as HTMLElement | null)?.hidden,
+    noVideo: document.querySelector('[data-testid=remote-tile]')?.classList.contains('no-video') ?? false,
+  }));
+}
+
 /** How much the streams of `later` grew since `earlier` (a stream gone meanwhile counts nothing). */
 function growth(earlier: Record<string, number>, later: Record<string, number>): number {
   return Object.entries(later).reduce((n, [stream, v]) => n + Math.max(0, v - (earlier[stream] ?? 0)), 0);

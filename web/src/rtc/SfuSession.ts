@@ -258,7 +258,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
     return p && !p.closed ? (p.rtpParameters.codecs[0]?.mimeType.toLowerCase() ?? null) : null;
   }
 
-  /** Brings our producers in line with LocalMedia (new tracks, camera on/off) and the room's camera codec. Serialized. */
+  /** Brings our producers in line with LocalMedia (new tracks, camera on/off) and the room's codecs. Serialized. */
   syncProducers(): Promise<void> {
     this.#syncing = this.#syncing.then(() => this.#syncProducers()).catch((err) => console.warn('SFU producer sync failed', err));
     return this.#syncing;
@@ -332,7 +332,7 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
 
   async #syncSource(send: types.Transport, source: Source, track: MediaStreamTrack | null): Promise<void> {
     const producer = this.#producers.get(source);
-    if (producer && !producer.closed && track && this.#wrongCodec(producer, source)) {
+    if (producer && !producer.closed && track && this.#wrongCodec(source)) {
       // The room changed its codecs: stop this stream (receivers drop its consumer) and send anew.
       await this.#closeProducer(producer, source);
     } else if (producer && !producer.closed) {
@@ -390,9 +390,9 @@ export class SfuSession extends Emitter<SfuSessionEvents> implements MediaPath {
   }
 
   /** A source is sent in another codec than the room's, and this device could send the room's. */
-  #wrongCodec(producer: types.Producer, source: Source): boolean {
+  #wrongCodec(source: Source): boolean {
     const want = this.#codecFor(source);
-    return want !== undefined && producer.rtpParameters.codecs[0]?.mimeType.toLowerCase() !== want.mimeType.toLowerCase();
+    return want !== undefined && this.codecOf(source) !== want.mimeType.toLowerCase();
   }
 
   async #closeProducer(producer: types.Producer, source: Source): Promise<void> {

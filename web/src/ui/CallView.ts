@@ -406,39 +406,30 @@ export class CallView {
   async #showDevices(): Promise<void> {
     const media = this.room.media;
     const { audio, video, speakers } = await media.devices();
-    const select = (kind: 'audio' | 'video', list: MediaDeviceInfo[], current: string | undefined) =>
+    /** One labelled list of devices; `choose` gets the picked device id. */
+    const select = (name: string, list: MediaDeviceInfo[], current: string | undefined, choose: (deviceId: string) => Promise<void>) =>
       h(
-        'select',
-        {
-          'aria-label': kind === 'audio' ? 'Microphone' : 'Camera',
-          onchange: (e: Event) => void media.switchDevice(kind, (e.target as HTMLSelectElement).value).catch((err) => toast(String(err))),
-        },
-        ...list.map((d, i) =>
-          h('option', { value: d.deviceId, selected: d.deviceId === current }, d.label || `${kind === 'audio' ? 'Microphone' : 'Camera'} ${i + 1}`),
+        'label',
+        {},
+        `${name} `,
+        h(
+          'select',
+          {
+            'aria-label': name,
+            onchange: (e: Event) => void choose((e.target as HTMLSelectElement).value).catch((err: unknown) => toast(String(err))),
+          },
+          ...list.map((d, i) => h('option', { value: d.deviceId, selected: d.deviceId === current }, d.label || `${name} ${i + 1}`)),
         ),
       );
     const dialog = h(
       'dialog',
       { class: 'devices' },
       h('h2', {}, 'Devices'),
-      h('label', {}, 'Microphone ', select('audio', audio, media.audio?.getSettings().deviceId)),
-      h('label', {}, 'Camera ', select('video', video, media.video?.getSettings().deviceId)),
+      select('Microphone', audio, media.audio?.getSettings().deviceId, (id) => media.switchDevice('audio', id)),
+      select('Camera', video, media.video?.getSettings().deviceId, (id) => media.switchDevice('video', id)),
       // Only where the browser can route audio to a chosen output (setSinkId) and names its outputs;
       // elsewhere calls play on the system's default output, and no choice is offered.
-      canChooseSpeaker() && speakers.length > 0
-        ? h(
-            'label',
-            {},
-            'Speaker ',
-            h(
-              'select',
-              { 'aria-label': 'Speaker', onchange: (e: Event) => void this.#chooseSpeaker((e.target as HTMLSelectElement).value) },
-              ...speakers.map((d, i) =>
-                h('option', { value: d.deviceId, selected: d.deviceId === (this.#speakerId ?? 'default') }, d.label || `Speaker ${i + 1}`),
-              ),
-            ),
-          )
-        : null,
+      canChooseSpeaker() && speakers.length > 0 ? select('Speaker', speakers, this.#speakerId ?? 'default', (id) => this.#chooseSpeaker(id)) : null,
       h('button', { onclick: () => dialog.close() }, 'Done'),
     );
     dialog.addEventListener('close', () => dialog.remove());
@@ -489,7 +480,7 @@ function statsTable(name: string, s: LinkStats): HTMLElement {
   );
 }
 
-/** Whether this browser can play a media element on a chosen output (`setSinkId`: Chromium, Firefox 116+, not Safari). */
+/** Whether this browser can play a media element on a chosen output (`setSinkId`: Chromium, Firefox 116+). */
 function canChooseSpeaker(): boolean {
   return typeof (HTMLMediaElement.prototype as { setSinkId?: unknown }).setSinkId === 'function';
 }
